@@ -1,0 +1,524 @@
+//! The normalizing pass in front of argh: rkt's pflag syntax in, argh's syntax out.
+//!
+//! rkt (cobra/pflag) accepted `--flag=value` and `--flag value`, `--bool` and `--bool=false`,
+//! optional values (`--wait`, `--wait=10s`), persistent (global) flags before or after the
+//! subcommand, and unambiguous command prefixes. argh accepts none of that, so this pass rewrites
+//! the command line using the flag tables below, and rejects unknown flags naming them. Nothing
+//! after `--`, and nothing after the positional that starts a command's verbatim tail (`enter`'s
+//! UUID), is ever parsed or moved.
+
+use crate::error::Error;
+
+/// How a flag takes its value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// A boolean that defaults to false: `--x`, `--x=true`, `--x=false` (argh switch).
+    Switch,
+    /// A boolean that may default to true: `--x` means `--x true` (argh `bool` option).
+    Bool,
+    /// Takes a value: `--x=v` or `--x v`.
+    Value,
+    /// Takes a value only with `=`; bare `--x` means the given value (`--wait`).
+    Optional(&'static str),
+}
+
+/// The flags of one command, and where its verbatim tail starts.
+#[derive(Debug)]
+pub(crate) struct CommandSpec {
+    pub(crate) path: &'static [&'static str],
+    pub(crate) flags: &'static [(&'static str, Kind)],
+    /// After this many positionals, every remaining argument is passed through untouched.
+    pub(crate) verbatim_after: Option<usize>,
+    /// Accepted by rkt 1.30 but not yet implemented here: fails with a clear error.
+    pub(crate) implemented: bool,
+}
+
+/// Global flags, accepted anywhere before `--` and moved in front of the subcommand.
+pub(crate) const GLOBAL_FLAGS: &[(&str, Kind)] = &[
+    ("dir", Kind::Value),
+    ("local-config", Kind::Value),
+    ("system-config", Kind::Value),
+    ("user-config", Kind::Value),
+    ("debug", Kind::Switch),
+    ("insecure-options", Kind::Value),
+    ("trust-keys-from-https", Kind::Switch),
+];
+
+/// The result of normalizing: which command, and argh-ready arguments for it.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Normalized {
+    pub(crate) command: &'static [&'static str],
+    /// Global flags in argh form, then the command path, then the command's arguments.
+    pub(crate) args: Vec<String>,
+    pub(crate) help: bool,
+}
+
+fn lookup<'a>(flags: &'a [(&'static str, Kind)], name: &str) -> Option<&'a (&'static str, Kind)> {
+    flags.iter().find(|(n, _)| *n == name)
+}
+
+/// Resolves a command word at one level: exact name, else a unique prefix.
+fn resolve_word<'s>(
+    specs: &'s [CommandSpec],
+    depth: usize,
+    parent: &[&str],
+    word: &str,
+) -> Result<&'s [&'static str], Error> {
+    let candidates: Vec<&'static [&'static str]> = specs
+        .iter()
+        .map(|s| s.path)
+        .filter(|p| p.len() > depth && p[..depth] == *parent)
+        .collect();
+    let mut names: Vec<&'static str> = candidates.iter().map(|p| p[depth]).collect();
+    names.dedup();
+    if names.contains(&word) {
+        return Ok(candidates
+            .into_iter()
+            .find(|p| p[depth] == word)
+            .map(|p| &p[..=depth])
+            .unwrap_or_default());
+    }
+    let matches: Vec<&&'static str> = names.iter().filter(|n| n.starts_with(word)).collect();
+    match (matches.as_slice(), word.is_empty()) {
+        ([one], false) => {
+            let one = **one;
+            Ok(candidates
+                .into_iter()
+                .find(|p| p[depth] == one)
+                .map(|p| &p[..=depth])
+                .unwrap_or_default())
+        }
+        _ => {
+            let mut full = parent.join(" ");
+            if !full.is_empty() {
+                full.push(' ');
+            }
+            full.push_str(word);
+            Err(Error::UnknownCommand(full))
+        }
+    }
+}
+
+fn bool_value(flag: &str, value: &str) -> Result<bool, Error> {
+    match value {
+        "true" | "1" | "t" | "T" | "TRUE" | "True" => Ok(true),
+        "false" | "0" | "f" | "F" | "FALSE" | "False" => Ok(false),
+        _ => Err(Error::Usage(format!(
+            "invalid argument {value:?} for \"--{flag}\" flag: expected true or false"
+        ))),
+    }
+}
+
+/// Appends one flag in argh form; `next` supplies the value of `--x v`.
+fn push_flag(
+    out: &mut Vec<String>,
+    name: &str,
+    kind: Kind,
+    inline: Option<&str>,
+    next: &mut dyn FnMut() -> Option<String>,
+) -> Result<(), Error> {
+    match kind {
+        Kind::Switch => {
+            let on = match inline {
+                Some(v) => bool_value(name, v)?,
+                None => true,
+            };
+            if on {
+                out.push(format!("--{name}"));
+            }
+        }
+        Kind::Bool => {
+            let on = match inline {
+                Some(v) => bool_value(name, v)?,
+                None => true,
+            };
+            out.push(format!("--{name}"));
+            out.push(on.to_string());
+        }
+        Kind::Value => {
+            let value = match inline {
+                Some(v) => v.to_string(),
+                None => next()
+                    .ok_or_else(|| Error::Usage(format!("flag needs an argument: --{name}")))?,
+            };
+            out.push(format!("--{name}"));
+            out.push(value);
+        }
+        Kind::Optional(bare) => {
+            out.push(format!("--{name}"));
+            out.push(inline.unwrap_or(bare).to_string());
+        }
+    }
+    Ok(())
+}
+
+/// Rewrites rkt's command line (without the program name) for argh.
+pub(crate) fn normalize(
+    specs: &'static [CommandSpec],
+    argv: &[String],
+) -> Result<Normalized, Error> {
+    let mut globals = Vec::new();
+    let mut help = false;
+    let mut iter = argv.iter().cloned().peekable();
+
+    // Leading global flags and the command words.
+    let mut path: &'static [&'static str] = &[];
+    let mut help_words: Option<Vec<String>> = None;
+    while let Some(arg) = iter.next() {
+        if arg == "--help" || arg == "-h" {
+            help = true;
+            continue;
+        }
+        if let Some(flag) = arg.strip_prefix("--") {
+            let (name, inline) = split_inline(flag);
+            let (name, kind) = *lookup(GLOBAL_FLAGS, name)
+                .ok_or_else(|| Error::Usage(format!("unknown flag: --{name}")))?;
+            push_flag(&mut globals, name, kind, inline, &mut || iter.next())?;
+            continue;
+        }
+        if arg.starts_with('-') && arg.len() > 1 {
+            return Err(Error::Usage(format!("unknown shorthand flag: {arg}")));
+        }
+        if path.is_empty() && arg == "help" {
+            help = true;
+            help_words = Some(Vec::new());
+            continue;
+        }
+        if let Some(words) = help_words.as_mut() {
+            words.push(arg);
+            continue;
+        }
+        path = resolve_word(specs, 0, &[], &arg)?;
+        // Descend while the command has subcommands (`image list`).
+        while specs
+            .iter()
+            .any(|s| s.path.len() > path.len() && s.path[..path.len()] == *path)
+        {
+            match iter.peek() {
+                Some(word) if !word.starts_with('-') => {
+                    let word = iter.next().unwrap_or_default();
+                    path = resolve_word(specs, path.len(), path, &word)?;
+                }
+                _ => break,
+            }
+        }
+        break;
+    }
+    if let Some(words) = help_words {
+        for word in words {
+            if path.len() > 0
+                && !specs
+                    .iter()
+                    .any(|s| s.path.len() > path.len() && s.path[..path.len()] == *path)
+            {
+                break;
+            }
+            path = resolve_word(specs, path.len(), path, &word)?;
+        }
+    }
+
+    let spec = specs.iter().find(|s| s.path == path);
+    let mut rest = Vec::new();
+    if let Some(spec) = spec.filter(|s| !s.implemented) {
+        return Err(Error::NotImplemented(format!(
+            "rkt {}",
+            spec.path.join(" ")
+        )));
+    }
+    if let Some(spec) = spec {
+        let mut positionals = 0;
+        let mut verbatim = false;
+        while let Some(arg) = iter.next() {
+            if verbatim {
+                rest.push(arg);
+                continue;
+            }
+            if arg == "--" {
+                rest.push(arg);
+                rest.extend(iter.by_ref());
+                break;
+            }
+            if arg == "--help" || arg == "-h" {
+                help = true;
+                continue;
+            }
+            if let Some(flag) = arg.strip_prefix("--") {
+                let (name, inline) = split_inline(flag);
+                if let Some(&(name, kind)) = lookup(GLOBAL_FLAGS, name) {
+                    push_flag(&mut globals, name, kind, inline, &mut || iter.next())?;
+                } else if let Some(&(name, kind)) = lookup(spec.flags, name) {
+                    push_flag(&mut rest, name, kind, inline, &mut || iter.next())?;
+                } else {
+                    return Err(Error::Usage(format!("unknown flag: --{name}")));
+                }
+                continue;
+            }
+            if arg.starts_with('-') && arg.len() > 1 {
+                return Err(Error::Usage(format!("unknown shorthand flag: {arg}")));
+            }
+            rest.push(arg);
+            positionals += 1;
+            if spec.verbatim_after == Some(positionals) && iter.peek().is_some() {
+                verbatim = true;
+                rest.push("--".to_string());
+            }
+        }
+    } else if !path.is_empty() {
+        // A command group without a subcommand (`rkt image`): show its help.
+        help = true;
+    }
+    if path.is_empty() {
+        help = true;
+    }
+
+    let mut args = globals;
+    args.extend(path.iter().map(|s| s.to_string()));
+    args.extend(rest);
+    if help {
+        args.push("--help".to_string());
+    }
+    Ok(Normalized {
+        command: path,
+        args,
+        help,
+    })
+}
+
+fn split_inline(flag: &str) -> (&str, Option<&str>) {
+    match flag.split_once('=') {
+        Some((name, value)) => (name, Some(value)),
+        None => (flag, None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    static SPECS: &[CommandSpec] = &[
+        CommandSpec {
+            path: &["version"],
+            flags: &[],
+            verbatim_after: None,
+            implemented: true,
+        },
+        CommandSpec {
+            path: &["status"],
+            flags: &[("wait", Kind::Optional("true")), ("format", Kind::Value)],
+            verbatim_after: None,
+            implemented: true,
+        },
+        CommandSpec {
+            path: &["enter"],
+            flags: &[("app", Kind::Value)],
+            verbatim_after: Some(1),
+            implemented: true,
+        },
+        CommandSpec {
+            path: &["image", "list"],
+            flags: &[
+                ("full", Kind::Switch),
+                ("no-legend", Kind::Switch),
+                ("fields", Kind::Value),
+            ],
+            verbatim_after: None,
+            implemented: true,
+        },
+        CommandSpec {
+            path: &["image", "cat-manifest"],
+            flags: &[("pretty-print", Kind::Bool)],
+            verbatim_after: None,
+            implemented: true,
+        },
+        CommandSpec {
+            path: &["image", "rm"],
+            flags: &[],
+            verbatim_after: None,
+            implemented: true,
+        },
+        CommandSpec {
+            path: &["run"],
+            flags: &[],
+            verbatim_after: None,
+            implemented: false,
+        },
+        CommandSpec {
+            path: &["rm"],
+            flags: &[],
+            verbatim_after: None,
+            implemented: true,
+        },
+    ];
+
+    fn norm(args: &[&str]) -> Result<Normalized, Error> {
+        let argv: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        normalize(SPECS, &argv)
+    }
+
+    fn args(args: &[&str]) -> Vec<String> {
+        norm(args).unwrap().args
+    }
+
+    #[test]
+    fn equals_and_space_forms_agree() {
+        assert_eq!(
+            args(&["image", "list", "--fields=id,name"]),
+            args(&["image", "list", "--fields", "id,name"])
+        );
+        assert_eq!(
+            args(&["image", "list", "--fields=a=b"]),
+            ["image", "list", "--fields", "a=b"]
+        );
+    }
+
+    #[test]
+    fn switches_take_optional_booleans() {
+        assert_eq!(
+            args(&["image", "list", "--full"]),
+            ["image", "list", "--full"]
+        );
+        assert_eq!(
+            args(&["image", "list", "--full=true"]),
+            ["image", "list", "--full"]
+        );
+        assert_eq!(
+            args(&["image", "list", "--no-legend=false"]),
+            ["image", "list"]
+        );
+        assert!(
+            matches!(norm(&["image", "list", "--full=maybe"]), Err(Error::Usage(m)) if m.contains("--full"))
+        );
+    }
+
+    #[test]
+    fn bool_options_default_to_true_when_bare() {
+        assert_eq!(
+            args(&["image", "cat-manifest", "--pretty-print"]),
+            ["image", "cat-manifest", "--pretty-print", "true"]
+        );
+        assert_eq!(
+            args(&["image", "cat-manifest", "--pretty-print=false", "x"]),
+            ["image", "cat-manifest", "--pretty-print", "false", "x"]
+        );
+    }
+
+    #[test]
+    fn optional_values() {
+        assert_eq!(
+            args(&["status", "--wait", "u"]),
+            ["status", "--wait", "true", "u"]
+        );
+        assert_eq!(
+            args(&["status", "--wait=10s", "u"]),
+            ["status", "--wait", "10s", "u"]
+        );
+    }
+
+    #[test]
+    fn global_flags_anywhere_move_to_the_front() {
+        let want = ["--dir", "/d", "--debug", "image", "list", "--full"];
+        assert_eq!(
+            args(&["--dir=/d", "--debug", "image", "list", "--full"]),
+            want
+        );
+        assert_eq!(
+            args(&["image", "list", "--dir", "/d", "--full", "--debug"]),
+            want
+        );
+        assert_eq!(args(&["--debug=false", "version"]), ["version"]);
+        assert_eq!(
+            args(&["--insecure-options=image,tls", "version"]),
+            ["--insecure-options", "image,tls", "version"]
+        );
+    }
+
+    #[test]
+    fn command_prefixes_resolve_when_unambiguous() {
+        assert_eq!(norm(&["ver"]).unwrap().command, ["version"]);
+        assert_eq!(norm(&["im", "li"]).unwrap().command, ["image", "list"]);
+        assert_eq!(
+            norm(&["image", "c", "x"]).unwrap().command,
+            ["image", "cat-manifest"]
+        );
+        // "r" could be run or rm.
+        assert!(matches!(norm(&["r"]), Err(Error::UnknownCommand(_))));
+        assert!(matches!(norm(&["bogus"]), Err(Error::UnknownCommand(c)) if c == "bogus"));
+        assert!(
+            matches!(norm(&["image", "bogus"]), Err(Error::UnknownCommand(c)) if c == "image bogus")
+        );
+        assert_eq!(norm(&["rm", "x"]).unwrap().command, ["rm"]);
+    }
+
+    #[test]
+    fn nothing_after_double_dash_is_touched() {
+        assert_eq!(
+            args(&["image", "rm", "--", "--dir=/x", "--full", "-h"]),
+            ["image", "rm", "--", "--dir=/x", "--full", "-h"]
+        );
+    }
+
+    #[test]
+    fn enter_command_is_verbatim_after_the_uuid() {
+        assert_eq!(
+            args(&[
+                "enter",
+                "--app=a",
+                "uuid",
+                "/bin/sh",
+                "-c",
+                "--dir=/x --help"
+            ]),
+            [
+                "enter",
+                "--app",
+                "a",
+                "uuid",
+                "--",
+                "/bin/sh",
+                "-c",
+                "--dir=/x --help"
+            ]
+        );
+        assert_eq!(args(&["enter", "uuid"]), ["enter", "uuid"]);
+    }
+
+    #[test]
+    fn unknown_flags_are_named() {
+        assert!(
+            matches!(norm(&["image", "list", "--bogus"]), Err(Error::Usage(m)) if m == "unknown flag: --bogus")
+        );
+        assert!(
+            matches!(norm(&["--bogus", "version"]), Err(Error::Usage(m)) if m.contains("--bogus"))
+        );
+        assert!(matches!(norm(&["image", "list", "-x"]), Err(Error::Usage(m)) if m.contains("-x")));
+        assert!(matches!(norm(&["--dir"]), Err(Error::Usage(m)) if m.contains("--dir")));
+    }
+
+    #[test]
+    fn help_forms() {
+        assert_eq!(args(&["help"]), ["--help"]);
+        assert_eq!(args(&[]), ["--help"]);
+        assert_eq!(
+            args(&["help", "image", "list"]),
+            ["image", "list", "--help"]
+        );
+        assert_eq!(
+            args(&["image", "list", "--help"]),
+            ["image", "list", "--help"]
+        );
+        assert_eq!(args(&["image"]), ["image", "--help"]);
+        assert!(matches!(
+            norm(&["help", "bogus"]),
+            Err(Error::UnknownCommand(_))
+        ));
+    }
+
+    #[test]
+    fn unimplemented_commands_say_so() {
+        assert!(matches!(norm(&["run", "x"]), Err(Error::NotImplemented(m)) if m == "rkt run"));
+        assert!(matches!(
+            norm(&["run", "--help"]),
+            Err(Error::NotImplemented(_))
+        ));
+    }
+}

@@ -1,0 +1,199 @@
+//! The command line: argh structs for every command, behind the normalizing pass of [`args`].
+//! Each subcommand lives in its own thin file and consumes a resolved [`Config`].
+
+mod args;
+mod image;
+mod version;
+
+use std::process::ExitCode;
+
+use argh::FromArgs;
+
+use crate::config::{Config, GlobalFlags};
+use crate::error::Error;
+use args::{CommandSpec, Kind};
+
+/// Every command of rkt 1.30 (plus `image build`), with its flags in rkt's syntax. Commands
+/// marked not implemented fail with a clear error instead of pretending.
+pub(crate) static COMMANDS: &[CommandSpec] = &[
+    spec(&["version"], &[], true),
+    spec(
+        &["image", "build"],
+        &[
+            ("no-compression", Kind::Switch),
+            ("owner-root", Kind::Switch),
+            ("overwrite", Kind::Switch),
+        ],
+        true,
+    ),
+    spec(&["run"], &[], false),
+    spec(&["prepare"], &[], false),
+    spec(&["run-prepared"], &[], false),
+    spec(&["fetch"], &[], false),
+    spec(&["enter"], &[], false),
+    spec(&["list"], &[], false),
+    spec(&["status"], &[], false),
+    spec(&["stop"], &[], false),
+    spec(&["rm"], &[], false),
+    spec(&["gc"], &[], false),
+    spec(&["cat-manifest"], &[], false),
+    spec(&["export"], &[], false),
+    spec(&["trust"], &[], false),
+    spec(&["config"], &[], false),
+    spec(&["metadata-service"], &[], false),
+    spec(&["api-service"], &[], false),
+    spec(&["image", "list"], &[], false),
+    spec(&["image", "rm"], &[], false),
+    spec(&["image", "gc"], &[], false),
+    spec(&["image", "export"], &[], false),
+    spec(&["image", "extract"], &[], false),
+    spec(&["image", "render"], &[], false),
+    spec(&["image", "verify"], &[], false),
+    spec(&["image", "cat-manifest"], &[], false),
+    spec(&["image", "fetch"], &[], false),
+];
+
+const fn spec(
+    path: &'static [&'static str],
+    flags: &'static [(&'static str, Kind)],
+    implemented: bool,
+) -> CommandSpec {
+    CommandSpec {
+        path,
+        flags,
+        verbatim_after: None,
+        implemented,
+    }
+}
+
+#[derive(FromArgs, Debug)]
+/// rkt, the App Container runtime: fetch, verify and run pods. One static binary.
+struct Rkt {
+    /// rkt data directory (default /var/lib/rkt)
+    #[argh(option)]
+    dir: Option<String>,
+    /// local configuration directory (default /etc/rkt)
+    #[argh(option)]
+    local_config: Option<String>,
+    /// system configuration directory (default /usr/lib/rkt)
+    #[argh(option)]
+    system_config: Option<String>,
+    /// user configuration directory
+    #[argh(option)]
+    user_config: Option<String>,
+    /// print out more debug information to stderr
+    #[argh(switch)]
+    debug: bool,
+    /// comma-separated list of security features to disable: none, image, tls, ondisk, http,
+    /// pubkey, capabilities, paths, seccomp, all-fetch, all-run, all
+    #[argh(option)]
+    insecure_options: Option<String>,
+    /// automatically trust gpg keys fetched from https
+    #[argh(switch)]
+    trust_keys_from_https: bool,
+    #[argh(subcommand)]
+    command: Command,
+}
+
+#[derive(FromArgs, Debug)]
+#[argh(subcommand)]
+enum Command {
+    Version(version::Args),
+    Image(image::Args),
+}
+
+/// Parses `argv` (without the program name), runs the command, and returns its exit code.
+pub(crate) fn run(argv: Vec<String>) -> Result<ExitCode, Error> {
+    let normalized = args::normalize(COMMANDS, &argv)?;
+    let strs: Vec<&str> = normalized.args.iter().map(String::as_str).collect();
+    let rkt = match Rkt::from_args(&["rkt"], &strs) {
+        Ok(rkt) => rkt,
+        Err(early) => {
+            return match early.status {
+                Ok(()) => {
+                    print!("{}", early.output);
+                    if normalized.command.is_empty() {
+                        println!(
+                            "\nNot implemented yet in this build: {}.",
+                            unimplemented().join(", ")
+                        );
+                    }
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(()) => Err(Error::Usage(usage_message(&early.output))),
+            };
+        }
+    };
+    let config = Config::resolve(&GlobalFlags {
+        dir: rkt.dir,
+        local_config: rkt.local_config,
+        system_config: rkt.system_config,
+        user_config: rkt.user_config,
+        debug: rkt.debug,
+        insecure_options: rkt.insecure_options,
+        trust_keys_from_https: rkt.trust_keys_from_https,
+    })?;
+    crate::log::set_debug(config.debug);
+    match rkt.command {
+        Command::Version(a) => version::run(a, &config),
+        Command::Image(a) => image::run(a, &config),
+    }
+}
+
+fn unimplemented() -> Vec<String> {
+    COMMANDS
+        .iter()
+        .filter(|s| !s.implemented)
+        .map(|s| s.path.join(" "))
+        .collect()
+}
+
+/// argh's multi-line error as one line.
+fn usage_message(output: &str) -> String {
+    output
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .trim_end_matches('.')
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every flag in the normalizer's tables must exist in the argh structs, and vice versa
+    /// every command the tables call implemented must parse.
+    #[test]
+    fn flag_tables_match_argh() {
+        for spec in COMMANDS.iter().filter(|s| s.implemented) {
+            for (name, kind) in spec.flags {
+                let mut argv: Vec<String> = spec.path.iter().map(|s| s.to_string()).collect();
+                argv.push(match kind {
+                    Kind::Switch => format!("--{name}"),
+                    _ => format!("--{name}=x"),
+                });
+                let normalized = match args::normalize(COMMANDS, &argv) {
+                    Ok(n) => n,
+                    Err(e) => panic!("{argv:?}: {e}"),
+                };
+                let strs: Vec<&str> = normalized.args.iter().map(String::as_str).collect();
+                if let Err(early) = Rkt::from_args(&["rkt"], &strs) {
+                    assert!(
+                        !early.output.contains("Unrecognized argument"),
+                        "{argv:?}: {}",
+                        early.output
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn argh_errors_become_one_line() {
+        assert_eq!(
+            usage_message("Required positional arguments not provided:\n    dir\n"),
+            "Required positional arguments not provided: dir"
+        );
+    }
+}
