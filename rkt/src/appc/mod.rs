@@ -21,8 +21,9 @@
 //!   store directories);
 //! - a document carrying the other manifest kind's field (`apps` in an image manifest, `app` in
 //!   a pod manifest) is refused;
-//! - required names (labels, annotations, mounts, isolators) and a pod app's image ID must be
-//!   present, mounts need a path; Go lets empty ones through and then fails to write them;
+//! - required names (labels, annotations, mounts, isolators), a pod app's image ID and a pod
+//!   manifest's `acVersion` must be present, and mounts need a path; Go lets these through
+//!   empty and then fails to write them back or to run the pod;
 //! - a known isolator without a value is an error (Go panics);
 //! - numbers are checked against their real range: ports 1..=65535 including `hostPort` and the
 //!   end of a range (Go's uint addition can wrap), uids and gids fit a Linux id;
