@@ -60,6 +60,7 @@ pub(crate) use self::{
     hash::{Hash, ImageId},
     image::{Dependency, ImageManifest},
     isolator::{Isolator, Resource, Seccomp, SelinuxContext},
+    json::Json,
     labels::{Labels, VALID_OS_ARCH},
     name::{AcIdentifier, AcName},
     pod::{PodManifest, RuntimeApp, RuntimeImage},

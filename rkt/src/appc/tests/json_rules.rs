@@ -379,3 +379,28 @@ fn pretty_output_is_go_marshal_indent_with_tabs() {
         pod.to_json_pretty()
     );
 }
+
+#[test]
+fn duplicates_in_long_lists_are_found_where_they_are() {
+    // Duplicate checks are linear, so a hostile manifest with thousands of entries stays cheap;
+    // the error still names the first repeated entry.
+    let n = 20_000;
+    let labels: Vec<String> = (0..n)
+        .map(|i| format!(r#"{{"name":"l{i}","value":"v"}}"#))
+        .collect();
+    let doc = image_doc(&format!(
+        r#","labels":[{},{{"name":"l7","value":"again"}}]"#,
+        labels.join(",")
+    ));
+    let err = ImageManifest::from_json(doc.as_bytes()).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(r#"invalid labels[{n}]: duplicate labels of name "l7""#)
+    );
+    let vars: Vec<String> = (0..n)
+        .map(|i| format!(r#"{{"name":"V{i}","value":"x"}}"#))
+        .collect();
+    let doc = app_doc(&format!(r#","environment":[{}]"#, vars.join(",")));
+    let m = expect_image(&doc, OK).unwrap();
+    assert_eq!(m.app.unwrap().environment.get("V19999"), Some("x"));
+}
