@@ -11,7 +11,8 @@
 //! as "CODE:"): struct field names match case-insensitively, unknown fields are ignored, a
 //! higher `acVersion` major is accepted, consecutive separators in names pass, unknown isolators
 //! are refused in an app but kept in a pod. Writing gives Go's canonical bytes (field names and
-//! order of the Go structs, `omitempty` as there; see [`json`]).
+//! order of the Go structs, `omitempty` as there; see [`json`]); the pretty form is
+//! tab-indented, as rkt's `cat-manifest --pretty-print` printed it.
 //!
 //! Deliberate differences from the Go code, each because Go's behaviour is unsafe or cannot be
 //! written back out:
