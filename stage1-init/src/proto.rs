@@ -248,9 +248,8 @@ impl ChildEnd {
     /// `raw` must be an open fd that nothing else in this process owns or closes.
     pub unsafe fn from_raw_fd(raw: RawFd) -> Self {
         // SAFETY: the caller guarantees `raw` is open and owned by nobody else.
-        ChildEnd {
-            fd: unsafe { OwnedFd::from_raw_fd(raw) },
-        }
+        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+        ChildEnd { fd }
     }
 
     /// Setup is done; stage1-init now waits for `Go`.
