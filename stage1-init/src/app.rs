@@ -1,0 +1,219 @@
+//! Starting one app: fork, then in the child its own mount namespace with `/proc`, `/sys`,
+//! `/dev`, pivot_root into its rootfs, capability bounding set, groups, gid, uid, working
+//! directory, default signal state, exec.
+//!
+//! PID 1 is single-threaded for its whole life, so the child of `fork()` may allocate and use
+//! all of std (no lock can be held by another thread). Everything the exec needs (argv, envp)
+//! is still built before the fork, so the only allocations after it are for error messages.
+//!
+//! Errors before exec travel back over a CLOEXEC pipe (the classic self-pipe: EOF means the
+//! exec succeeded), as `i32 errno` + the error's context, so the user reads
+//! ``start app `x`: exec `/bin/foo`: No such file or directory`` exactly once.
+
+use std::convert::Infallible;
+use std::ffi::CString;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use rustix::io::Errno;
+use rustix::mount::{mount, mount_bind_recursive, mount_change, MountFlags, MountPropagationFlags};
+use rustix::pipe::{pipe_with, PipeFlags};
+use rustix::process::{chdir, Pid};
+use rustix::thread::{
+    capabilities, clear_ambient_capability_set, remove_capability_from_bounding_set,
+    set_capabilities, set_thread_gid, set_thread_groups, set_thread_uid, CapabilitySet,
+    CapabilitySets, Gid, Uid, UnshareFlags,
+};
+use stage1_init::plan::{app_rootfs_rel, App};
+
+use crate::approot::AppRoot;
+use crate::error::{Context, Error, Result};
+use crate::{rootfs, signals};
+
+/// Everything one app's child needs, computed before the fork.
+pub struct Launch {
+    name: String,
+    root: PathBuf,
+    argv: Vec<CString>,
+    envp: Vec<CString>,
+    uid: u32,
+    gid: u32,
+    groups: Vec<u32>,
+    cwd: PathBuf,
+    /// Capabilities to remove from the bounding set: every one the kernel knows that the plan
+    /// does not list.
+    drop_caps: Vec<u8>,
+}
+
+impl Launch {
+    /// Prepares the launch of `app`; `last_cap` is /proc/sys/kernel/cap_last_cap.
+    pub fn new(app: &App, last_cap: u8) -> Result<Self> {
+        let cstr = |s: &[u8]| {
+            CString::new(s)
+                .map_err(|_| Error::sys("exec", &app.argv[0], Errno::INVAL).in_app(&app.name))
+        };
+        Ok(Launch {
+            name: app.name.clone(),
+            root: Path::new("/").join(app_rootfs_rel(&app.name)),
+            argv: app
+                .argv
+                .iter()
+                .map(|a| cstr(a.as_bytes()))
+                .collect::<Result<_>>()?,
+            envp: app
+                .env
+                .iter()
+                .map(|(k, v)| cstr(format!("{k}={v}").as_bytes()))
+                .collect::<Result<_>>()?,
+            uid: app.uid,
+            gid: app.gid,
+            groups: app.supplementary_gids.clone(),
+            cwd: PathBuf::from(&app.cwd),
+            drop_caps: (0..=last_cap).filter(|c| !app.caps.contains(c)).collect(),
+        })
+    }
+
+    /// The app's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Forks and execs the app; returns its pid once the exec has succeeded.
+    pub fn start(&self) -> Result<Pid> {
+        let (read_end, write_end) =
+            pipe_with(PipeFlags::CLOEXEC).map_err(|e| Error::call("pipe", e).in_app(&self.name))?;
+        // SAFETY: PID 1 never starts a thread, so the child is a complete copy of a
+        // single-threaded process and may run arbitrary code before exec or _exit.
+        let pid = unsafe { libc::fork() };
+        if pid < 0 {
+            return Err(Error::call("fork", crate::error::last_errno()).in_app(&self.name));
+        }
+        if pid == 0 {
+            drop(read_end);
+            let err = match self.child() {
+                Err(e) => e.in_app(&self.name),
+                Ok(never) => match never {},
+            };
+            let mut msg = err.raw_errno().to_le_bytes().to_vec();
+            msg.extend_from_slice(err.context().as_bytes());
+            // Best effort: if even this fails, PID 1 sees exit code 127 and no message.
+            let _ = rustix::io::write(&write_end, &msg);
+            // SAFETY: _exit skips atexit handlers and stdio flushing, which belong to PID 1.
+            unsafe { libc::_exit(127) };
+        }
+        drop(write_end);
+        let mut msg = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            match rustix::io::read(&read_end, &mut buf) {
+                Ok(0) => break,
+                Ok(n) => msg.extend_from_slice(&buf[..n]),
+                Err(Errno::INTR) => {}
+                Err(e) => return Err(Error::call("read app start status", e).in_app(&self.name)),
+            }
+        }
+        // SAFETY: fork returned a positive pid.
+        let pid = unsafe { Pid::from_raw_unchecked(pid) };
+        if msg.is_empty() {
+            return Ok(pid);
+        }
+        // The child failed before exec and is exiting: collect it now, so that the reaper never
+        // mistakes it for an app.
+        let _ = rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty());
+        let errno = msg
+            .get(..4)
+            .map_or(0, |b| i32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+        let context = String::from_utf8_lossy(msg.get(4..).unwrap_or_default()).into_owned();
+        Err(Error {
+            op: context.into(),
+            path: None,
+            errno: (errno != 0).then(|| Errno::from_raw_os_error(errno)),
+            detail: None,
+            app: None,
+        })
+    }
+
+    /// The child's side; returns only on failure.
+    fn child(&self) -> Result<Infallible> {
+        // Its own mount namespace: the app's /proc, /sys and /dev mounts, and anything the app
+        // mounts itself, stay out of PID 1's view and out of the other apps'.
+        // SAFETY: this process is single-threaded (a fresh fork of PID 1).
+        unsafe { rustix::thread::unshare_unsafe(UnshareFlags::NEWNS) }
+            .map_err(|e| Error::call("unshare mount namespace", e))?;
+        mount_change(
+            "/",
+            MountPropagationFlags::REC | MountPropagationFlags::DOWNSTREAM,
+        )
+        .ctx("make mounts slave under", "/")?;
+        let root = AppRoot::open(&self.root)?;
+        let proc = Path::new("/proc");
+        let base = MountFlags::NOSUID | MountFlags::NODEV | MountFlags::NOEXEC;
+        // The targets are opened inside the rootfs (an image's `/dev -> /` cannot turn this
+        // into a mount on the pod's own /dev) and mounted through their /proc/self/fd links.
+        let dev = root.dir("dev", false)?;
+        mount_bind_recursive("/dev", AppRoot::fd_path(proc, &dev))
+            .ctx("bind mount /dev onto", root.shown("dev"))?;
+        let sys = root.dir("sys", false)?;
+        mount(
+            "sysfs",
+            AppRoot::fd_path(proc, &sys),
+            "sysfs",
+            base | MountFlags::RDONLY,
+            None,
+        )
+        .ctx("mount sysfs on", root.shown("sys"))?;
+        let procdir = root.dir("proc", false)?;
+        mount("proc", AppRoot::fd_path(proc, &procdir), "proc", base, None)
+            .ctx("mount proc on", root.shown("proc"))?;
+        drop((dev, sys, procdir, root));
+        rootfs::pivot(&self.root)?;
+
+        // The bounding set first: dropping needs CAP_SETPCAP, which setuid may take away. With
+        // an empty inheritable and ambient set, exec gives a root app exactly the bounding set
+        // and a non-root app nothing (capabilities(7), "Transformation of capabilities").
+        for cap in &self.drop_caps {
+            let set = CapabilitySet::from_bits_retain(1 << cap);
+            match remove_capability_from_bounding_set(set) {
+                // EINVAL: a capability this kernel does not know; nothing to drop.
+                Ok(()) | Err(Errno::INVAL) => {}
+                Err(e) => return Err(Error::call(format!("drop capability {cap}"), e)),
+            }
+        }
+        match clear_ambient_capability_set() {
+            Ok(()) | Err(Errno::INVAL) => {}
+            Err(e) => return Err(Error::call("clear ambient capabilities", e)),
+        }
+        let current = capabilities(None).map_err(|e| Error::call("capget", e))?;
+        set_capabilities(
+            None,
+            CapabilitySets {
+                effective: current.effective,
+                permitted: current.permitted,
+                inheritable: CapabilitySet::empty(),
+            },
+        )
+        .map_err(|e| Error::call("capset", e))?;
+
+        // Groups before gid before uid: after setuid we could no longer change the others.
+        // These rustix calls are per-thread raw syscalls, which is exact for one thread.
+        let groups: Vec<Gid> = self.groups.iter().map(|g| Gid::from_raw(*g)).collect();
+        set_thread_groups(&groups).map_err(|e| Error::call("setgroups", e))?;
+        set_thread_gid(Gid::from_raw(self.gid))
+            .map_err(|e| Error::call(format!("setgid {}", self.gid), e))?;
+        set_thread_uid(Uid::from_raw(self.uid))
+            .map_err(|e| Error::call(format!("setuid {}", self.uid), e))?;
+        // After setuid, so that the app's own permissions decide (runc does the same).
+        chdir(&self.cwd).ctx("chdir", &self.cwd)?;
+
+        signals::reset_for_exec();
+        let mut argv: Vec<*const libc::c_char> = self.argv.iter().map(|a| a.as_ptr()).collect();
+        argv.push(std::ptr::null());
+        let mut envp: Vec<*const libc::c_char> = self.envp.iter().map(|e| e.as_ptr()).collect();
+        envp.push(std::ptr::null());
+        // SAFETY: argv and envp are NULL-terminated arrays of pointers to NUL-terminated
+        // strings that outlive the call (execve only returns on failure).
+        unsafe { libc::execve(argv[0], argv.as_ptr(), envp.as_ptr()) };
+        let exe = Path::new(std::ffi::OsStr::from_bytes(self.argv[0].as_bytes()));
+        Err(Error::sys("exec", exe, crate::error::last_errno()))
+    }
+}

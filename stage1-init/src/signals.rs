@@ -1,0 +1,97 @@
+//! Signals of PID 1: the tini/catatonit pattern, single-threaded, no handlers.
+//!
+//! A namespace's init only receives signals it has a handler for, except SIGKILL/SIGSTOP from an
+//! ancestor namespace (pid_namespaces(7)). Blocking a signal counts: a blocked signal is queued
+//! and `sigwaitinfo` takes it, so SIGTERM from `rkt stop` (or from the host) reaches us and we
+//! forward it to the apps. SIGCHLD is blocked too, so reaping happens in the same loop with no
+//! async-signal-safety concerns at all.
+//!
+//! rustix has no sigprocmask/sigwaitinfo (deps-notes §2), hence libc, in this file only.
+
+use std::mem::MaybeUninit;
+use std::time::Duration;
+
+use rustix::io::Errno;
+
+use crate::error::{Error, Result};
+
+/// Signals forwarded to the apps (security checklist §4.2).
+pub const FORWARDED: [i32; 7] = [
+    libc::SIGTERM,
+    libc::SIGINT,
+    libc::SIGHUP,
+    libc::SIGQUIT,
+    libc::SIGUSR1,
+    libc::SIGUSR2,
+    libc::SIGWINCH,
+];
+
+/// The blocked set that `wait` takes signals from.
+pub struct Blocked(libc::sigset_t);
+
+/// Restores the default disposition of SIGCHLD and the forwarded signals (an inherited SIG_IGN
+/// on SIGCHLD would make the kernel reap children itself and lose their exit status), then
+/// blocks them all.
+pub fn block() -> Result<Blocked> {
+    let mut set = MaybeUninit::<libc::sigset_t>::uninit();
+    // SAFETY: sigemptyset initialises the set it is given; sigaddset/signal/sigprocmask take
+    // valid signal numbers and pointers to that initialised set.
+    unsafe {
+        libc::sigemptyset(set.as_mut_ptr());
+        for sig in FORWARDED.into_iter().chain([libc::SIGCHLD]) {
+            libc::signal(sig, libc::SIG_DFL);
+            libc::sigaddset(set.as_mut_ptr(), sig);
+        }
+        if libc::sigprocmask(libc::SIG_BLOCK, set.as_ptr(), std::ptr::null_mut()) != 0 {
+            return Err(Error::call("sigprocmask", crate::error::last_errno()));
+        }
+        Ok(Blocked(set.assume_init()))
+    }
+}
+
+impl Blocked {
+    /// Waits for the next blocked signal, or until `timeout` passes (`None` then). EINTR (a
+    /// stop/continue) just waits again.
+    pub fn wait(&self, timeout: Option<Duration>) -> Result<Option<i32>> {
+        loop {
+            let sig = match timeout {
+                // SAFETY: the set is initialised; a null siginfo pointer is allowed.
+                None => unsafe { libc::sigwaitinfo(&self.0, std::ptr::null_mut()) },
+                Some(t) => {
+                    let ts = libc::timespec {
+                        tv_sec: t.as_secs() as libc::time_t,
+                        tv_nsec: t.subsec_nanos() as _,
+                    };
+                    // SAFETY: as above, plus a valid timespec.
+                    unsafe { libc::sigtimedwait(&self.0, std::ptr::null_mut(), &ts) }
+                }
+            };
+            if sig > 0 {
+                return Ok(Some(sig));
+            }
+            match crate::error::last_errno() {
+                Errno::INTR => {}
+                Errno::AGAIN if timeout.is_some() => return Ok(None),
+                errno => return Err(Error::call("sigwaitinfo", errno)),
+            }
+        }
+    }
+}
+
+/// In an app's child before exec: an empty signal mask and default dispositions for every
+/// signal. exec(2) keeps both the mask and SIG_IGN dispositions, and Rust's runtime set SIGPIPE
+/// to SIG_IGN, which would otherwise leak into every app (a classic `yes | head` hang).
+pub fn reset_for_exec() {
+    // SAFETY: valid signal numbers and a pointer to an initialised set; failures (SIGKILL,
+    // SIGSTOP, the realtime signals libc reserves) are expected and harmless.
+    unsafe {
+        for sig in 1..libc::SIGRTMAX() {
+            if sig != libc::SIGKILL && sig != libc::SIGSTOP {
+                libc::signal(sig, libc::SIG_DFL);
+            }
+        }
+        let mut empty = MaybeUninit::<libc::sigset_t>::uninit();
+        libc::sigemptyset(empty.as_mut_ptr());
+        libc::sigprocmask(libc::SIG_SETMASK, empty.as_ptr(), std::ptr::null_mut());
+    }
+}
