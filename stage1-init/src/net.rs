@@ -25,11 +25,16 @@ pub fn loopback_up() -> Result<()> {
     // SAFETY: both ioctls read and write exactly one `struct ifreq`, which `req` is; the
     // union field ifru_flags is the one these requests use.
     unsafe {
-        if libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFFLAGS, &mut req) != 0 {
+        if libc::ioctl(
+            sock.as_raw_fd(),
+            libc::SIOCGIFFLAGS as libc::Ioctl,
+            &mut req,
+        ) != 0
+        {
             return Err(Error::sys("get flags of", "lo", crate::error::last_errno()));
         }
         req.ifr_ifru.ifru_flags |= (libc::IFF_UP | libc::IFF_RUNNING) as libc::c_short;
-        if libc::ioctl(sock.as_raw_fd(), libc::SIOCSIFFLAGS, &req) != 0 {
+        if libc::ioctl(sock.as_raw_fd(), libc::SIOCSIFFLAGS as libc::Ioctl, &req) != 0 {
             return Err(Error::sys("bring up", "lo", crate::error::last_errno()));
         }
     }

@@ -281,6 +281,12 @@ impl ChildEnd {
     }
 }
 
+impl AsFd for ChildEnd {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
 /// Builds an `E` frame, cutting the message to `MAX_MSG` bytes at a char boundary.
 fn encode_error(errno: i32, msg: &str) -> Vec<u8> {
     let mut cut = msg.len().min(MAX_MSG);

@@ -59,7 +59,7 @@ impl Blocked {
                 None => unsafe { libc::sigwaitinfo(&self.0, std::ptr::null_mut()) },
                 Some(t) => {
                     let ts = libc::timespec {
-                        tv_sec: t.as_secs() as libc::time_t,
+                        tv_sec: t.as_secs() as _,
                         tv_nsec: t.subsec_nanos() as _,
                     };
                     // SAFETY: as above, plus a valid timespec.

@@ -1,0 +1,488 @@
+//! End-to-end tests of stage1-init as the PID 1 of a real pod (root required; they fail rather
+//! than skip when CI=true). Every run also asserts that no mount leaked (see `util`).
+
+mod util;
+
+use std::fs;
+use std::os::unix::fs::symlink;
+use std::path::Path;
+
+use stage1_init::plan::{default_caps, EtcFile, Net, RootfsMode};
+use stage1_init::proto::ProtoError;
+use util::{assert_code, fact, require_root, run, run_with, Fixture};
+
+#[test]
+fn exit_codes_and_status_files() {
+    if !require_root() {
+        return;
+    }
+    for (args, code) in [
+        (&["true"][..], 0),
+        (&["exit", "7"], 7),
+        (&["kill-self", "9"], 137),
+    ] {
+        let fx = Fixture::new();
+        let out = run(&fx, &fx.plan(args));
+        assert!(out.ready.is_ok(), "{out:#?}");
+        assert_code(&out, code);
+        assert_eq!(
+            fs::read_to_string(fx.stage1("rkt/status/p")).unwrap(),
+            code.to_string()
+        );
+        for marker in ["rkt/status/p-created", "rkt/status/p-started"] {
+            assert!(fx.stage1(marker).is_file(), "{marker} missing");
+        }
+        assert_eq!(
+            fs::read_link(fx.stage1("rkt/supervisor-status")).unwrap(),
+            Path::new("ready")
+        );
+        assert_eq!(
+            fs::read_to_string(fx.stage1("rkt/env/p")).unwrap(),
+            "PATH=/bin\nAC_APP_NAME=p\n"
+        );
+    }
+}
+
+#[test]
+fn the_view_from_inside() {
+    if !require_root() {
+        return;
+    }
+    let fx = Fixture::new();
+    let plan = fx.plan(&[
+        "pid",
+        "+",
+        "hostname",
+        "+",
+        "caps",
+        "+",
+        "id",
+        "+",
+        "cwd",
+        "+",
+        "fds",
+        "+",
+        "env",
+        "+",
+        "cat",
+        "/etc/hostname",
+        "+",
+        "ls",
+        "/dev",
+        "+",
+        "ls",
+        "/dev/pts",
+    ]);
+    let out = run(&fx, &plan);
+    assert_code(&out, 0);
+    // The first app is PID 2 of the pod's namespace; its parent is stage1-init, PID 1.
+    assert_eq!(fact(&out, "pid"), "2");
+    assert_eq!(fact(&out, "ppid"), "1");
+    assert_eq!(fact(&out, "hostname"), plan.hostname);
+    assert!(
+        out.stdout.contains(&format!("\n{}\n", plan.hostname)),
+        "/etc/hostname: {out:#?}"
+    );
+    // Exactly the 14 default capabilities in the bounding set; root gets them effective too.
+    let mask: u64 = default_caps().iter().map(|c| 1u64 << c).sum();
+    assert_eq!(fact(&out, "capbnd"), format!("{mask:016x}"));
+    assert_eq!(fact(&out, "capeff"), format!("{mask:016x}"));
+    assert_eq!(fact(&out, "capinh"), "0000000000000000");
+    assert_eq!(fact(&out, "capamb"), "0000000000000000");
+    assert_eq!(fact(&out, "uid"), "0 0 0 0");
+    assert_eq!(fact(&out, "cwd"), "/");
+    // Only 0-2: not the sync socket, not the lock, not anything of PID 1.
+    let fds: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("fd "))
+        .collect();
+    assert_eq!(fds.len(), 3, "{fds:?}");
+    assert!(
+        fds[0].starts_with("fd 0 ") && fds[2].starts_with("fd 2 "),
+        "{fds:?}"
+    );
+    // The environment is exactly the plan's.
+    let env: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("env "))
+        .collect();
+    assert_eq!(env, ["env PATH=/bin", "env AC_APP_NAME=p"]);
+    for dev in [
+        "console", "fd", "full", "null", "ptmx", "pts", "random", "shm", "stderr", "stdin",
+        "stdout", "tty", "urandom", "zero",
+    ] {
+        assert!(
+            out.stdout.contains(&format!("\n{dev}\n")),
+            "/dev/{dev} missing: {out:#?}"
+        );
+    }
+    // A new devpts instance: none of the host's ptys, only its ptmx.
+    assert!(out.stdout.ends_with("zero\nptmx\n"), "{out:#?}");
+}
+
+#[test]
+fn user_groups_and_working_directory() {
+    if !require_root() {
+        return;
+    }
+    let fx = Fixture::new();
+    let mut plan = fx.plan(&["id", "+", "cwd", "+", "caps"]);
+    let app = &mut plan.apps[0];
+    (app.uid, app.gid, app.supplementary_gids) = (1000, 1001, vec![5, 7]);
+    app.cwd = "/tmp".into();
+    let out = run(&fx, &plan);
+    assert_code(&out, 0);
+    assert_eq!(fact(&out, "uid"), "1000 1000 1000 1000");
+    assert_eq!(fact(&out, "gid"), "1001 1001 1001 1001");
+    assert_eq!(fact(&out, "groups"), "5 7");
+    assert_eq!(fact(&out, "cwd"), "/tmp");
+    // A non-root app keeps the bounding set but has no capability to use.
+    assert_eq!(fact(&out, "capeff"), "0000000000000000");
+    assert_eq!(fact(&out, "capprm"), "0000000000000000");
+}
+
+#[test]
+fn loopback_is_up_with_net_none() {
+    if !require_root() {
+        return;
+    }
+    let fx = Fixture::new();
+    let out = run(
+        &fx,
+        &fx.plan(&[
+            "cat",
+            "/sys/class/net/lo/flags",
+            "+",
+            "ls",
+            "/sys/class/net",
+        ]),
+    );
+    assert_code(&out, 0);
+    let flags = out.stdout.lines().next().unwrap_or_default();
+    let flags = u32::from_str_radix(flags.trim_start_matches("0x"), 16).unwrap();
+    assert_eq!(flags & 1, 1, "IFF_UP not set on lo: {out:#?}");
+    // A fresh network namespace: lo and nothing else.
+    assert!(out.stdout.ends_with("\nlo\n"), "{out:#?}");
+}
+
+#[test]
+fn orphans_are_reaped() {
+    if !require_root() {
+        return;
+    }
+    let fx = Fixture::new();
+    let out = run(&fx, &fx.plan(&["orphans", "1000"]));
+    assert_code(&out, 0);
+    assert_eq!(fact(&out, "orphaned"), "1000");
+    assert_eq!(fact(&out, "zombies"), "0");
+}
+
+#[test]
+fn pid1_cannot_be_opened_for_writing() {
+    if !require_root() {
+        return;
+    }
+    let fx = Fixture::new();
+    let out = run(
+        &fx,
+        &fx.plan(&["open-write", "/proc/1/exe", "+", "cat", "/proc/1/environ"]),
+    );
+    // PID 1 is not dumpable: even root in the pod (no CAP_SYS_PTRACE) gets EACCES.
+    assert!(out.stdout.contains("open-write errno=13"), "{out:#?}");
+    assert!(out.stdout.contains("error=Permission denied"), "{out:#?}");
+}
+
+#[test]
+fn device_nodes_in_the_image_open_nothing() {
+    if !require_root() {
+        return;
+    }
+    for mode in [None, Some(RootfsMode::Copy)] {
+        let fx = Fixture::new();
+        // /dev/zero's numbers: harmless, and readable anywhere nodev is not in force.
+        let node = fx.lower.join("evil");
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &node,
+            rustix::fs::FileType::CharacterDevice,
+            rustix::fs::Mode::from_raw_mode(0o666),
+            rustix::fs::makedev(1, 5),
+        )
+        .unwrap();
+        let mut plan = fx.plan(&["cat", "/evil"]);
+        if let Some(m) = mode {
+            plan.apps[0].mode = m;
+        }
+        let out = run(&fx, &plan);
+        assert_code(&out, 1);
+        assert!(out.stdout.contains("error=Permission denied"), "{out:#?}");
+    }
+}
+
+#[test]
+fn etc_symlinks_in_the_image_cannot_reach_the_host() {
+    if !require_root() {
+        return;
+    }
+    let fx = Fixture::new();
+    let sentinel = fx.dir.join("sentinel");
+    fs::write(&sentinel, "untouched").unwrap();
+    fs::create_dir_all(fx.lower.join("etc")).unwrap();
+    symlink(&sentinel, fx.lower.join("etc/hosts")).unwrap();
+    symlink(
+        format!("../../../../../../../..{}", sentinel.display()),
+        fx.lower.join("etc/hostname"),
+    )
+    .unwrap();
+    symlink(&sentinel, fx.lower.join("etc/resolv.conf")).unwrap();
+    let host_hosts = fx.dir.join("host-hosts");
+    fs::write(&host_hosts, "10.1.2.3 from-the-host\n").unwrap();
+    let mut plan = fx.plan(&[
+        "cat",
+        "/etc/hosts",
+        "+",
+        "cat",
+        "/etc/hostname",
+        "+",
+        "cat",
+        "/etc/resolv.conf",
+    ]);
+    plan.hosts = EtcFile::Bind(host_hosts.clone());
+    plan.resolv = EtcFile::Default("nameserver 127.0.0.1\n".into());
+    plan.net = Net::Host;
+    let out = run(&fx, &plan);
+    assert_eq!(fs::read_to_string(&sentinel).unwrap(), "untouched");
+    // hosts: the symlink was replaced by the bind mount point; hostname: by a file. resolv.conf
+    // existed (as a symlink) so the default was not written; reading it resolves inside the
+    // app's root, where the target does not exist.
+    assert!(
+        out.stdout.starts_with("10.1.2.3 from-the-host\n"),
+        "{out:#?}"
+    );
+    assert!(
+        out.stdout.contains(&format!("{}\n", plan.hostname)),
+        "{out:#?}"
+    );
+    assert!(
+        out.stdout.contains("error=No such file or directory"),
+        "{out:#?}"
+    );
+    assert_eq!(
+        fs::read_to_string(&host_hosts).unwrap(),
+        "10.1.2.3 from-the-host\n"
+    );
+}
+
+#[test]
+fn bind_mounted_etc_files_are_read_only() {
+    if !require_root() {
+        return;
+    }
+    let fx = Fixture::new();
+    let host_hosts = fx.dir.join("host-hosts");
+    fs::write(&host_hosts, "1.1.1.1 h\n").unwrap();
+    let mut plan = fx.plan(&["open-write", "/etc/hosts", "+", "cat", "/etc/mtab"]);
+    plan.hosts = EtcFile::Bind(host_hosts.clone());
+    let out = run(&fx, &plan);
+    assert_code(&out, 0);
+    assert!(
+        out.stdout.contains("open-write errno=30"),
+        "EROFS expected: {out:#?}"
+    );
+    // /etc/mtab -> ../proc/self/mounts was added.
+    assert!(out.stdout.contains(" / overlay "), "{out:#?}");
+}
+
+#[test]
+fn missing_exec_and_working_directory_are_clear_errors() {
+    if !require_root() {
+        return;
+    }
+    let fx = Fixture::new();
+    let mut plan = fx.plan(&[]);
+    plan.apps[0].argv = vec!["/bin/nope".into()];
+    let out = run(&fx, &plan);
+    assert_code(&out, 254);
+    assert!(
+        out.stderr
+            .contains("stage1: start app `p`: exec `/bin/nope`: No such file or directory"),
+        "{out:#?}"
+    );
+    let fx = Fixture::new();
+    let mut plan = fx.plan(&["true"]);
+    plan.apps[0].cwd = "/nope".into();
+    let out = run(&fx, &plan);
+    assert_code(&out, 254);
+    assert!(
+        out.stderr
+            .contains("stage1: start app `p`: chdir `/nope`: No such file or directory"),
+        "{out:#?}"
+    );
+    assert!(!fx.stage1("rkt/status/p").exists());
+}
+
+#[test]
+fn setup_failure_is_one_error_frame() {
+    if !require_root() {
+        return;
+    }
+    let fx = Fixture::new();
+    let mut plan = fx.plan(&["true"]);
+    plan.apps[0].lower = fx.dir.join("no-such-tree");
+    let out = run(&fx, &plan);
+    assert_code(&out, 254);
+    match &out.ready {
+        Err(ProtoError::Child { errno: 2, msg }) => {
+            assert!(msg.starts_with("mount overlay on `"), "{msg}")
+        }
+        other => panic!("expected an error frame, got {other:?}"),
+    }
+    // Reported once, over the socket: nothing on stderr.
+    assert_eq!(out.stderr, "");
+}
+
+#[test]
+fn copy_mode_and_overlay_fallback() {
+    if !require_root() {
+        return;
+    }
+    // Copy mode; then an overlay the kernel refuses (upper and work on different filesystems:
+    // EINVAL), which must fall back to the copy.
+    let shm = Path::new("/dev/shm").join(format!("s1-it-upper-{}", std::process::id()));
+    fs::create_dir_all(&shm).unwrap();
+    for mode in [
+        RootfsMode::Copy,
+        RootfsMode::Overlay {
+            upper: shm.clone(),
+            work: Path::new("/tmp").to_path_buf(),
+        },
+    ] {
+        let fx = Fixture::new();
+        fs::write(fx.lower.join("data"), "from the image\n").unwrap();
+        let mut plan = fx.plan(&["cat", "/data", "+", "write", "/new", "x", "+", "mounts"]);
+        if let RootfsMode::Overlay { .. } = mode {
+            plan.apps[0].mode = RootfsMode::Overlay {
+                upper: shm.clone(),
+                work: fx.pod.join("work"),
+            };
+        } else {
+            plan.apps[0].mode = mode;
+        }
+        let out = run(&fx, &plan);
+        assert_code(&out, 0);
+        assert!(
+            out.stdout.starts_with("from the image\nwrote /new\n"),
+            "{out:#?}"
+        );
+        let root_line = out
+            .stdout
+            .lines()
+            .find(|l| l.split(' ').nth(4) == Some("/"))
+            .unwrap();
+        assert!(!root_line.contains(" overlay "), "{root_line}");
+        assert!(root_line.contains("nodev"), "{root_line}");
+        // The copy is the app's rootfs, on disk in the pod; the image is untouched.
+        assert!(fx.stage1("opt/stage2/p/rootfs/new").is_file());
+        assert!(!fx.lower.join("new").exists());
+    }
+    fs::remove_dir_all(&shm).unwrap();
+}
+
+#[test]
+fn readonly_rootfs() {
+    if !require_root() {
+        return;
+    }
+    let fx = Fixture::new();
+    let mut plan = fx.plan(&["cat", "/etc/hostname", "+", "write", "/new", "x"]);
+    plan.apps[0].readonly_rootfs = true;
+    let out = run(&fx, &plan);
+    // /etc/hostname was written before the read-only remount; nothing can be written after.
+    assert!(
+        out.stdout.starts_with(&format!("{}\n", plan.hostname)),
+        "{out:#?}"
+    );
+    assert!(
+        out.stdout.contains("error=Read-only file system"),
+        "{out:#?}"
+    );
+    assert_code(&out, 1);
+}
+
+#[test]
+fn sigterm_to_pid1_reaches_the_app() {
+    if !require_root() {
+        return;
+    }
+    let fx = Fixture::new();
+    let plan = fx.plan(&["sleep", "30"]);
+    let plan_path = fx.pod.join("stage1-plan");
+    let out = run_with(&fx, &plan, |_| {
+        // Find stage1-init (by its plan argument) once the app runs, and SIGTERM it.
+        let marker = fx.stage1("rkt/supervisor-status");
+        for _ in 0..500 {
+            if marker.symlink_metadata().is_ok() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        let pid = pid_of_cmdline(plan_path.to_str().unwrap()).expect("stage1-init not found");
+        rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
+    });
+    // The app died of SIGTERM: 128 + 15.
+    assert_code(&out, 143);
+    assert_eq!(
+        fs::read_to_string(fx.stage1("rkt/status/p")).unwrap(),
+        "143"
+    );
+}
+
+/// The pid (host view) of the stage1-init whose last argument is `plan`.
+fn pid_of_cmdline(plan: &str) -> Option<rustix::process::Pid> {
+    for e in fs::read_dir("/proc").ok()? {
+        let e = e.ok()?;
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let cmd = fs::read(e.path().join("cmdline")).unwrap_or_default();
+        let args: Vec<&[u8]> = cmd.split(|&b| b == 0).filter(|a| !a.is_empty()).collect();
+        if args.len() == 2 && args[0].ends_with(b"stage1-init") && args[1] == plan.as_bytes() {
+            return rustix::process::Pid::from_raw(pid);
+        }
+    }
+    None
+}
+
+#[test]
+fn refuses_to_run_outside_a_pid_namespace() {
+    // No root needed: it must stop before touching anything.
+    let (stage1, _) = util::binaries();
+    let (parent, child) = stage1_init::proto::pair().unwrap();
+    let fx = Fixture::new();
+    let plan = fx.plan(&["true"]);
+    let plan_path = fx.dir.join("plan");
+    fs::write(&plan_path, plan.encode().unwrap()).unwrap();
+    let raw = std::os::fd::AsRawFd::as_raw_fd(&std::os::fd::AsFd::as_fd(&child));
+    let mut cmd = std::process::Command::new(stage1);
+    cmd.arg(&plan_path).env("RKT_SYNC_FD", raw.to_string());
+    // SAFETY: fcntl(2) on an fd number only.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut cmd, move || {
+            let fd = std::os::fd::BorrowedFd::borrow_raw(raw);
+            rustix::io::fcntl_setfd(fd, rustix::io::FdFlags::empty())?;
+            Ok(())
+        });
+    }
+    let status = cmd.status().unwrap();
+    drop(child);
+    assert_eq!(status.code(), Some(254));
+    match parent.wait_ready() {
+        Err(ProtoError::Child { errno: 0, msg }) => {
+            assert!(msg.contains("must run as PID 1"), "{msg}")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(!fx.pod.join("stage1").exists());
+}
