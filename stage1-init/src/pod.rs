@@ -51,9 +51,9 @@ pub fn setup(plan_path: &Path) -> Result<Pod> {
     );
 
     let console = console();
-    rootfs::isolate_propagation()?;
-    rootfs::apply(&rootfs::ops(&plan, &console))?;
     let root = plan.stage1_rootfs();
+    rootfs::isolate_propagation(&root)?;
+    rootfs::apply(&rootfs::ops(&plan, console.as_deref()))?;
     for app in &plan.apps {
         let app_root = AppRoot::open(&root.join(app_rootfs_rel(&app.name)))?;
         approot::prepare(&plan, &app_root, &root.join("proc"))?;
@@ -106,9 +106,9 @@ fn status_marker(app: &str, what: &str) -> PathBuf {
     Path::new(STATUS_DIR).join(format!("{app}-{what}"))
 }
 
-/// What `/dev/console` becomes: the terminal rkt runs on (stdin, stdout or stderr, in that
-/// order), or `/dev/null` when there is none. Read before any mount, in the host's view.
-fn console() -> PathBuf {
+/// The terminal rkt runs on (stdin, stdout or stderr, in that order), for `/dev/console`.
+/// Read before any mount, in the host's view.
+fn console() -> Option<PathBuf> {
     for fd in 0..3 {
         // SAFETY: 0-2 stay open for PID 1's whole life (std guarantees them at startup).
         let fd = unsafe { BorrowedFd::borrow_raw(fd) };
@@ -116,12 +116,12 @@ fn console() -> PathBuf {
             let link = format!("/proc/self/fd/{}", fd.as_raw_fd());
             if let Ok(tty) = std::fs::read_link(link) {
                 if tty.starts_with("/dev/") && tty.exists() {
-                    return tty;
+                    return Some(tty);
                 }
             }
         }
     }
-    PathBuf::from("/dev/null")
+    None
 }
 
 /// The highest capability number this kernel knows.

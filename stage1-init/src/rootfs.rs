@@ -72,8 +72,9 @@ const DEVICES: [(&str, u32, u32); 6] = [
 ];
 
 /// The mounts of a pod, in order, before the per-app `/etc` work and the pivot. `console` is
-/// what `/dev/console` binds to: the terminal rkt runs on, or `/dev/null`.
-pub fn ops(plan: &Plan, console: &Path) -> Vec<MountOp> {
+/// the terminal rkt runs on, which `/dev/console` binds to; without one, `/dev/console` is the
+/// pod's own `/dev/null` (the host may have no /dev at all: rkt run in a chroot).
+pub fn ops(plan: &Plan, console: Option<&Path>) -> Vec<MountOp> {
     use MountOp::*;
     let root = plan.stage1_rootfs();
     let at = |rel: &str| root.join(rel);
@@ -132,7 +133,7 @@ pub fn ops(plan: &Plan, console: &Path) -> Vec<MountOp> {
             path: at("dev/console"),
         },
         Bind {
-            src: console.to_path_buf(),
+            src: console.map_or_else(|| at("dev/null"), Path::to_path_buf),
             dst: at("dev/console"),
             rec: false,
         },
@@ -353,59 +354,56 @@ fn mkdir_p(path: &Path, mode: u32) -> Result<()> {
 /// prefers SLAVE over PRIVATE for that reason). This must precede every mount.
 ///
 /// Where `/` is not a mount point (rkt run chroot'ed into a plain directory) `mount(2)` gives
-/// EINVAL; then every mount visible in mountinfo is made a slave one by one. The mount that
-/// holds `/` itself is invisible in that case; `pivot()` then falls back to MS_MOVE + chroot.
-pub fn isolate_propagation() -> Result<()> {
-    let slave = MountPropagationFlags::DOWNSTREAM;
-    match mount_change("/", MountPropagationFlags::REC | slave) {
+/// EINVAL, and the mount that holds `/`, the one pod mounts would propagate through, is not
+/// reachable by any path: see `isolate_from_chroot`. `stage1_root` is a directory that
+/// fallback may use (it is created anyway).
+pub fn isolate_propagation(stage1_root: &Path) -> Result<()> {
+    let flags = MountPropagationFlags::REC | MountPropagationFlags::DOWNSTREAM;
+    match mount_change("/", flags) {
         Ok(()) => Ok(()),
         Err(Errno::INVAL) => {
-            let info = std::fs::read_to_string("/proc/self/mountinfo")
-                .ctx("read", "/proc/self/mountinfo")?;
-            let mut changed = 0;
-            for mount_point in mount_points(&info) {
-                if mount_change(mount_point.as_str(), slave).is_ok() {
-                    changed += 1;
-                }
-            }
-            if changed == 0 {
-                return Err(Error::sys("make mounts slave under", "/", Errno::INVAL));
-            }
-            Ok(())
+            crate::debug!("`/` is not a mount point; changing propagation outside the chroot");
+            isolate_from_chroot(stage1_root, flags)
         }
         Err(e) => Err(Error::sys("make mounts slave under", "/", e)),
     }
 }
 
-/// Mount points (field 5) of a mountinfo text, with the kernel's octal escapes undone.
-pub fn mount_points(mountinfo: &str) -> Vec<String> {
-    mountinfo
-        .lines()
-        .filter_map(|l| l.split(' ').nth(4))
-        .map(unescape_octal)
-        .collect()
-}
-
-fn unescape_octal(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        let digits = b
-            .get(i + 1..i + 4)
-            .filter(|d| d.iter().all(|c| (b'0'..=b'7').contains(c)));
-        match (b[i], digits) {
-            (b'\\', Some(d)) => {
-                out.push((d[0] - b'0') * 64 + (d[1] - b'0') * 8 + (d[2] - b'0'));
-                i += 4;
-            }
-            (c, _) => {
-                out.push(c);
-                i += 1;
-            }
+/// Steps out of the chroot, makes the namespace's real root a recursive slave, and steps back.
+///
+/// We are root in a mount namespace of our own, so this changes nothing outside the pod: it is
+/// the classic chroot walk (chroot(2) NOTES: chroot does not change the cwd, so after
+/// `chroot(subdir)` the cwd lies outside the root and `..` climbs to the real root), used here
+/// to reach the one mount whose propagation matters. The original root is kept as an fd and
+/// restored with fchdir + chroot(".") before anything else happens.
+fn isolate_from_chroot(escape: &Path, flags: MountPropagationFlags) -> Result<()> {
+    use rustix::fs::{open, stat, OFlags};
+    let old_root = open(
+        "/",
+        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .ctx("open", "/")?;
+    mkdir_p(escape, 0o755)?;
+    chdir("/").ctx("chdir", "/")?;
+    chroot(escape).ctx("chroot", escape)?;
+    // `..` of the real root is the real root itself: climb until "." and ".." agree.
+    let mut result = Err(Error::sys("find the namespace root from", "/", Errno::LOOP));
+    for _ in 0..4096 {
+        let (here, up) = (stat(".").ctx("stat", ".")?, stat("..").ctx("stat", "..")?);
+        if (here.st_dev, here.st_ino) == (up.st_dev, up.st_ino) {
+            result = chroot(".")
+                .ctx("chroot", "/")
+                .and_then(|()| mount_change("/", flags).ctx("make mounts slave under", "/"));
+            break;
         }
+        chdir("..").ctx("chdir", "..")?;
     }
-    String::from_utf8_lossy(&out).into_owned()
+    // Back into the original root, whatever happened above.
+    rustix::process::fchdir(&old_root).ctx("fchdir", "/")?;
+    chroot(".").ctx("chroot", "/")?;
+    chdir("/").ctx("chdir", "/")?;
+    result
 }
 
 /// Makes `root` the root of this mount namespace (crun `do_pivot`).

@@ -179,11 +179,21 @@ fn ops_are_exact() {
             dst: p("/pod/stage1/rootfs/opt/stage2/b/rootfs"),
         },
     ]);
-    let got = ops(&plan(), Path::new("/dev/pts/7"));
+    let got = ops(&plan(), Some(Path::new("/dev/pts/7")));
     for (i, (g, w)) in got.iter().zip(&want).enumerate() {
         assert_eq!(g, w, "op {i}");
     }
     assert_eq!(got.len(), want.len());
+}
+
+#[test]
+fn console_without_a_terminal_is_the_pods_null() {
+    let got = ops(&plan(), None);
+    assert!(got.contains(&Bind {
+        src: p("/pod/stage1/rootfs/dev/null"),
+        dst: p("/pod/stage1/rootfs/dev/console"),
+        rec: false,
+    }));
 }
 
 #[test]
@@ -195,12 +205,4 @@ fn final_ops_make_readonly_apps_readonly() {
             flags: MountFlags::RDONLY | MountFlags::NODEV,
         }]
     );
-}
-
-#[test]
-fn mount_points_unescape_octal() {
-    let info = "22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw\n\
-                30 22 0:5 / /mnt/a\\040b rw - tmpfs tmpfs rw\n\
-                31 22 0:6 / /x\\134y\\ rw - tmpfs tmpfs rw\n";
-    assert_eq!(mount_points(info), vec!["/", "/mnt/a b", "/x\\y\\"]);
 }

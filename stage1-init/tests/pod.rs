@@ -9,7 +9,7 @@ use std::path::Path;
 
 use stage1_init::plan::{default_caps, EtcFile, Net, RootfsMode};
 use stage1_init::proto::ProtoError;
-use util::{assert_code, fact, require_root, run, run_with, Fixture};
+use util::{assert_code, fact, require_root, run, run_chrooted, run_with, Fixture};
 
 #[test]
 fn exit_codes_and_status_files() {
@@ -409,6 +409,22 @@ fn readonly_rootfs() {
         "{out:#?}"
     );
     assert_code(&out, 1);
+}
+
+#[test]
+fn runs_chrooted_in_a_plain_directory() {
+    if !require_root() {
+        return;
+    }
+    // `/` is then not a mount point: propagation and pivot_root both need their fallbacks, and
+    // the leak check in `run_chrooted` proves the first one works.
+    let fx = Fixture::new();
+    let plan = fx.chrooted(fx.plan(&["pid", "+", "hostname", "+", "exit", "3"]));
+    let out = run_chrooted(&fx, &plan);
+    assert_code(&out, 3);
+    assert_eq!(fact(&out, "pid"), "2");
+    assert_eq!(fact(&out, "hostname"), plan.hostname);
+    assert_eq!(fs::read_to_string(fx.stage1("rkt/status/p")).unwrap(), "3");
 }
 
 #[test]

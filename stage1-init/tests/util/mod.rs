@@ -136,6 +136,19 @@ impl Fixture {
         }
     }
 
+    /// `plan` with every path relative to the fixture dir, for `run_chrooted`.
+    pub fn chrooted(&self, mut plan: Plan) -> Plan {
+        let rel = |p: &Path| Path::new("/").join(p.strip_prefix(&self.dir).unwrap());
+        plan.pod_dir = rel(&plan.pod_dir);
+        for app in &mut plan.apps {
+            app.lower = rel(&app.lower);
+            if let RootfsMode::Overlay { upper, work } = &mut app.mode {
+                (*upper, *work) = (rel(upper), rel(work));
+            }
+        }
+        plan
+    }
+
     /// Path of a file in the pod's stage1 root, on disk.
     pub fn stage1(&self, rel: &str) -> PathBuf {
         self.pod.join("stage1/rootfs").join(rel)
@@ -160,19 +173,36 @@ pub struct Outcome {
 /// Runs `plan` as a pod and waits for it; asserts that the mount table of the namespace it
 /// ran in is the same before and after. `during` runs after `Go` with the launcher's pid.
 pub fn run_with(fx: &Fixture, plan: &Plan, during: impl FnOnce(u32)) -> Outcome {
-    let (stage1, _) = binaries();
-    let plan_path = fx.pod.join("stage1-plan");
+    launch(fx, plan, false, during)
+}
+
+/// Runs `plan` with the pod's namespaces entered chroot'ed into the fixture dir (a plain
+/// directory, not a mount point), as when rkt itself runs in a chroot. The plan's paths must
+/// be relative to that root (`Fixture::chrooted`).
+pub fn run_chrooted(fx: &Fixture, plan: &Plan) -> Outcome {
+    launch(fx, plan, true, |_| {})
+}
+
+fn launch(fx: &Fixture, plan: &Plan, chroot: bool, during: impl FnOnce(u32)) -> Outcome {
+    let mut stage1 = binaries().0.clone();
+    let mut plan_path = fx.pod.join("stage1-plan");
     std::fs::write(&plan_path, plan.encode().unwrap()).unwrap();
+    if chroot {
+        std::fs::copy(&stage1, fx.dir.join("stage1-init")).unwrap();
+        stage1 = "/stage1-init".into();
+        plan_path = "/pod/stage1-plan".into();
+    }
     let (parent, child) = proto::pair().unwrap();
     let child_fd: OwnedFd = child_fd(child);
     let raw = child_fd.as_raw_fd();
     let script = r#"m="$0"; cat /proc/self/mountinfo >"$m.before"
-unshare --pid --fork --mount --uts --ipc ${POD_NET:+--net} --propagation unchanged --kill-child "$@"
+unshare --pid --fork --mount --uts --ipc ${POD_NET:+--net} ${POD_ROOT:+--root=$POD_ROOT} \
+  --propagation unchanged --kill-child "$@"
 rc=$?; cat /proc/self/mountinfo >"$m.after"; exit $rc"#;
     let mut cmd = Command::new("unshare");
     cmd.args(["--mount", "--propagation", "shared", "sh", "-c", script])
         .arg(fx.dir.join("mountinfo"))
-        .arg(stage1)
+        .arg(&stage1)
         .arg(&plan_path)
         .env("RKT_SYNC_FD", raw.to_string())
         .stdin(Stdio::null())
@@ -180,6 +210,9 @@ rc=$?; cat /proc/self/mountinfo >"$m.after"; exit $rc"#;
         .stderr(Stdio::piped());
     if plan.net == Net::None {
         cmd.env("POD_NET", "1");
+    }
+    if chroot {
+        cmd.env("POD_ROOT", &fx.dir);
     }
     // SAFETY: the closure only calls fcntl(2) on an fd number, which is async-signal-safe.
     unsafe {
