@@ -428,6 +428,45 @@ fn runs_chrooted_in_a_plain_directory() {
 }
 
 #[test]
+fn first_failing_app_decides_and_stops_the_others() {
+    if !require_root() {
+        return;
+    }
+    // rkt 1.30 (tests/rkt_exit_test.go): when an app fails the pod stops with its status.
+    let fx = Fixture::new();
+    let mut plan = fx.plan(&["sleep", "30"]);
+    fx.add_app(&mut plan, "fails", &["sleep", "0.3", "+", "exit", "5"]);
+    fx.add_app(&mut plan, "ok", &["true"]);
+    let out = run(&fx, &plan);
+    assert_code(&out, 5);
+    let status = |app: &str| fs::read_to_string(fx.stage1(&format!("rkt/status/{app}"))).unwrap();
+    assert_eq!(status("fails"), "5");
+    assert_eq!(status("ok"), "0");
+    assert_eq!(status("p"), "143", "the sleeping app gets SIGTERM");
+}
+
+#[test]
+fn pod_lock_is_held_for_the_pods_life() {
+    if !require_root() {
+        return;
+    }
+    let fx = Fixture::new();
+    let mut held = false;
+    let out = run_with(&fx, &fx.plan(&["sleep", "0.5", "+", "fds"]), |_| {
+        held = !fx.lock_is_free()
+    });
+    assert_code(&out, 0);
+    assert!(held, "the lock was free while the pod ran");
+    assert!(fx.lock_is_free(), "the lock outlived PID 1");
+    // ...and it never reached the app.
+    assert_eq!(
+        out.stdout.lines().filter(|l| l.starts_with("fd ")).count(),
+        3,
+        "{out:#?}"
+    );
+}
+
+#[test]
 fn sigterm_to_pid1_reaches_the_app() {
     if !require_root() {
         return;

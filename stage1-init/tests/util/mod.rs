@@ -136,6 +136,31 @@ impl Fixture {
         }
     }
 
+    /// Adds app `name` running `/bin/probe args...` on the same image, with its own overlay.
+    pub fn add_app(&self, plan: &mut Plan, name: &str, args: &[&str]) {
+        let mut app = self.plan(args).apps.remove(0);
+        app.name = name.into();
+        let (upper, work) = (
+            self.pod.join(format!("up-{name}")),
+            self.pod.join(format!("work-{name}")),
+        );
+        std::fs::create_dir_all(&upper).unwrap();
+        std::fs::create_dir_all(&work).unwrap();
+        app.mode = RootfsMode::Overlay { upper, work };
+        plan.apps.push(app);
+    }
+
+    /// Whether the pod lock is free (a new open file description can take it).
+    pub fn lock_is_free(&self) -> bool {
+        let fd = rustix::fs::open(
+            self.dir.join("lock"),
+            rustix::fs::OFlags::RDWR | rustix::fs::OFlags::CLOEXEC,
+            rustix::fs::Mode::empty(),
+        )
+        .unwrap();
+        rustix::fs::flock(&fd, rustix::fs::FlockOperation::NonBlockingLockExclusive).is_ok()
+    }
+
     /// `plan` with every path relative to the fixture dir, for `run_chrooted`.
     pub fn chrooted(&self, mut plan: Plan) -> Plan {
         let rel = |p: &Path| Path::new("/").join(p.strip_prefix(&self.dir).unwrap());
@@ -214,16 +239,29 @@ rc=$?; cat /proc/self/mountinfo >"$m.after"; exit $rc"#;
     if chroot {
         cmd.env("POD_ROOT", &fx.dir);
     }
-    // SAFETY: the closure only calls fcntl(2) on an fd number, which is async-signal-safe.
+    // The pod lock, as rkt will pass it: an exclusive flock whose open file description
+    // PID 1 inherits; the test's own copy is closed right after the spawn.
+    let lock = rustix::fs::open(
+        fx.dir.join("lock"),
+        rustix::fs::OFlags::RDWR | rustix::fs::OFlags::CREATE | rustix::fs::OFlags::CLOEXEC,
+        rustix::fs::Mode::from_raw_mode(0o600),
+    )
+    .unwrap();
+    rustix::fs::flock(&lock, rustix::fs::FlockOperation::NonBlockingLockExclusive).unwrap();
+    let lock_raw = lock.as_raw_fd();
+    cmd.env("RKT_LOCK_FD", lock_raw.to_string());
+    // SAFETY: the closure only calls fcntl(2) on fd numbers, which is async-signal-safe.
     unsafe {
         cmd.pre_exec(move || {
-            let fd = std::os::fd::BorrowedFd::borrow_raw(raw);
-            rustix::io::fcntl_setfd(fd, rustix::io::FdFlags::empty())?;
+            for fd in [raw, lock_raw] {
+                let fd = std::os::fd::BorrowedFd::borrow_raw(fd);
+                rustix::io::fcntl_setfd(fd, rustix::io::FdFlags::empty())?;
+            }
             Ok(())
         });
     }
     let proc = cmd.spawn().expect("spawn unshare");
-    drop(child_fd);
+    drop((child_fd, lock));
     let ready = parent.wait_ready();
     if ready.is_ok() {
         parent.go().unwrap();
