@@ -438,5 +438,4 @@ pub fn pivot(root: &Path) -> Result<()> {
 }
 
 #[cfg(test)]
-#[path = "rootfs_tests.rs"]
 mod tests;

@@ -53,7 +53,15 @@ pub fn binaries() -> &'static (PathBuf, PathBuf) {
         cmd.current_dir(&root)
             .arg("--config")
             .arg(root.join("musl.toml"))
-            .args(["build", "--release", "--locked", "-p", "stage1-init", "-p", "probe"])
+            .args([
+                "build",
+                "--release",
+                "--locked",
+                "-p",
+                "stage1-init",
+                "-p",
+                "probe",
+            ])
             .args(["--target", "x86_64-unknown-linux-musl", "--target-dir"])
             .arg(&target_dir);
         for var in [
