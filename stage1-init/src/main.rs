@@ -3,30 +3,8 @@
 //! rkt embeds this binary and execs it from a sealed memfd as the first process of every pod.
 //! It stays small and single-threaded and never parses JSON: stage0 hands it a launch plan.
 //!
-//! # Invocation contract (what stage0 must do)
-//!
-//! - **Namespaces**: exec it as PID 1 of fresh PID, mount, UTS and IPC namespaces, plus a fresh
-//!   network namespace for `net=none` (stage1-init refuses to run unless its pid is 1).
-//! - **argv**: `stage1-init [--debug] <plan-path>`; `stage1-init --version` prints the version.
-//!   The plan (`stage1_init::plan`, read before any mount, so a host path) is conventionally
-//!   `<pod>/stage1-plan`.
-//! - **env**: `RKT_SYNC_FD=<n>`: the child end of a `SOCK_SEQPACKET` socketpair
-//!   (`stage1_init::proto::pair`), required. `RKT_LOCK_FD=<n>`: the pod's flock fd, optional;
-//!   held open until PID 1 exits, never inherited by apps (CLOEXEC). stage0 clears CLOEXEC on
-//!   exactly these fds in the child; every other fd above 2 is marked CLOEXEC before apps start.
-//! - **fds 0-2**: inherited by the apps; `/dev/console` is the terminal among them, if any.
-//! - **Before**: stage0 creates the pod dir, the overlay upper/work dirs and the rendered trees;
-//!   stage1-init creates `<pod>/stage1/rootfs/{rkt/status,rkt/env,opt/stage2/<app>/rootfs,...}`.
-//! - **Handshake**: `Ready` after the pivot, then it waits for `Go`; a setup failure is one
-//!   `Error{errno, msg}` frame and exit 254, with nothing printed.
-//! - **Files**, under `<pod>/stage1/rootfs/`: `rkt/env/<app>` (KEY=VALUE lines) and
-//!   `rkt/status/<app>-created` before `Ready`; `rkt/status/<app>-started` as each app starts;
-//!   `rkt/supervisor-status -> ready` once all have; `rkt/status/<app>` (decimal exit code,
-//!   128+N for signal N) as each exits. All are written to a temp name and renamed.
-//! - **Exit status**: the first non-zero app status (the others then get SIGTERM, SIGKILL 10 s
-//!   later), else 0; 254 when setup or an app's start fails (after `Go` the message goes to
-//!   stderr as `stage1: start app `x`: exec `/bin/foo`: No such file or directory`).
-//! - **Signals**: TERM, INT, HUP, QUIT, USR1, USR2 and WINCH sent to PID 1 go to the apps.
+//! The invocation contract stage0 follows is documented on the library (`src/lib.rs`), which
+//! rkt depends on for the plan and the sync protocol.
 
 use std::ffi::OsString;
 use std::os::fd::BorrowedFd;
@@ -61,8 +39,7 @@ mod rootfs;
 mod signals;
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
-/// rkt's exit code for its own failures, stage1's included.
-const FAILED: u8 = 254;
+use stage1_init::EXIT_FAILED as FAILED;
 
 fn debug_enabled() -> bool {
     DEBUG.load(Ordering::Relaxed)

@@ -131,6 +131,12 @@ pub fn app_rootfs_rel(app: &str) -> PathBuf {
     Path::new("opt/stage2").join(app).join("rootfs")
 }
 
+/// Where stage0 writes the plan by convention: `<pod>/stage1-plan` (outside the stage1 root,
+/// so no pod process can ever read it).
+pub fn plan_file(pod_dir: &Path) -> PathBuf {
+    pod_dir.join("stage1-plan")
+}
+
 /// The exit status file of an app, on disk: `<pod>/stage1/rootfs/rkt/status/<app>`.
 pub fn status_file(pod_dir: &Path, app: &str) -> PathBuf {
     stage1_rootfs(pod_dir).join("rkt/status").join(app)

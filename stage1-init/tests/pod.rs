@@ -473,7 +473,7 @@ fn sigterm_to_pid1_reaches_the_app() {
     }
     let fx = Fixture::new();
     let plan = fx.plan(&["sleep", "30"]);
-    let plan_path = fx.pod.join("stage1-plan");
+    let plan_path = stage1_init::plan::plan_file(&fx.pod);
     let out = run_with(&fx, &plan, |_| {
         // Find stage1-init (by its plan argument) once the app runs, and SIGTERM it.
         let marker = fx.stage1("rkt/supervisor-status");

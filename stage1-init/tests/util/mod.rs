@@ -218,7 +218,7 @@ pub fn run_chrooted(fx: &Fixture, plan: &Plan) -> Outcome {
 
 fn launch(fx: &Fixture, plan: &Plan, chroot: bool, during: impl FnOnce(u32)) -> Outcome {
     let mut stage1 = binaries().0.clone();
-    let mut plan_path = fx.pod.join("stage1-plan");
+    let mut plan_path = stage1_init::plan::plan_file(&fx.pod);
     std::fs::write(&plan_path, plan.encode().unwrap()).unwrap();
     if chroot {
         std::fs::copy(&stage1, fx.dir.join("stage1-init")).unwrap();
