@@ -81,14 +81,37 @@ impl Blocked {
 /// In an app's child before exec: an empty signal mask and default dispositions for every
 /// signal. exec(2) keeps both the mask and SIG_IGN dispositions, and Rust's runtime set SIGPIPE
 /// to SIG_IGN, which would otherwise leak into every app (a classic `yes | head` hang).
+///
+/// The raw `rt_sigaction` syscall is used because musl's `signal()` refuses the realtime
+/// signals it reserves for itself (32-34), and an ignored one inherited from whoever started
+/// rkt must not reach the app either.
 pub fn reset_for_exec() {
-    // SAFETY: valid signal numbers and a pointer to an initialised set; failures (SIGKILL,
-    // SIGSTOP, the realtime signals libc reserves) are expected and harmless.
+    /// The kernel's `struct sigaction` on x86_64 (`arch/x86/include/uapi/asm/signal.h`).
+    #[repr(C)]
+    struct KernelSigaction {
+        handler: usize,
+        flags: u64,
+        restorer: usize,
+        mask: u64,
+    }
+    let default = KernelSigaction {
+        handler: libc::SIG_DFL,
+        flags: 0,
+        restorer: 0,
+        mask: 0,
+    };
+    // SAFETY: rt_sigaction reads one KernelSigaction (the layout above, with the 8-byte
+    // sigset size the kernel expects) and writes nothing (null old action). Failures for
+    // SIGKILL/SIGSTOP are expected and harmless.
     unsafe {
-        for sig in 1..libc::SIGRTMAX() {
-            if sig != libc::SIGKILL && sig != libc::SIGSTOP {
-                libc::signal(sig, libc::SIG_DFL);
-            }
+        for sig in 1..=64 {
+            libc::syscall(
+                libc::SYS_rt_sigaction,
+                sig,
+                &default as *const KernelSigaction,
+                0usize,
+                8usize,
+            );
         }
         let mut empty = MaybeUninit::<libc::sigset_t>::uninit();
         libc::sigemptyset(empty.as_mut_ptr());

@@ -56,6 +56,8 @@ fn the_view_from_inside() {
         "+",
         "caps",
         "+",
+        "signals",
+        "+",
         "id",
         "+",
         "cwd",
@@ -89,6 +91,12 @@ fn the_view_from_inside() {
     assert_eq!(fact(&out, "capeff"), format!("{mask:016x}"));
     assert_eq!(fact(&out, "capinh"), "0000000000000000");
     assert_eq!(fact(&out, "capamb"), "0000000000000000");
+    assert_eq!(fact(&out, "nonewprivs"), "0");
+    // Nothing blocked or ignored: PID 1 blocks the signals it forwards, and whoever started it
+    // may have ignored some; neither may reach an app through exec. (The one ignored signal is
+    // SIGPIPE, which the probe's own Rust runtime ignores at startup.)
+    assert_eq!(fact(&out, "sigblk"), "0000000000000000");
+    assert_eq!(fact(&out, "sigign"), "0000000000001000");
     assert_eq!(fact(&out, "uid"), "0 0 0 0");
     assert_eq!(fact(&out, "cwd"), "/");
     // Only 0-2: not the sync socket, not the lock, not anything of PID 1.

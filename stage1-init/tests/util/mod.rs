@@ -232,15 +232,26 @@ fn launch(fx: &Fixture, plan: &Plan, chroot: bool, during: impl FnOnce(u32)) -> 
 unshare --pid --fork --mount --uts --ipc ${POD_NET:+--net} ${POD_ROOT:+--root=$POD_ROOT} \
   --propagation unchanged --kill-child "$@"
 rc=$?; cat /proc/self/mountinfo >"$m.after"; exit $rc"#;
-    let mut cmd = Command::new("unshare");
-    cmd.args(["--mount", "--propagation", "shared", "sh", "-c", script])
-        .arg(fx.dir.join("mountinfo"))
-        .arg(&stage1)
-        .arg(&plan_path)
-        .env("RKT_SYNC_FD", raw.to_string())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    // timeout(1) kills its whole process group (the shell, both unshares, the pod) if a run
+    // hangs, so a broken stage1-init fails the test instead of wedging the suite.
+    let mut cmd = Command::new("timeout");
+    cmd.args([
+        "-s",
+        "KILL",
+        "120",
+        "unshare",
+        "--mount",
+        "--propagation",
+        "shared",
+    ])
+    .args(["sh", "-c", script])
+    .arg(fx.dir.join("mountinfo"))
+    .arg(&stage1)
+    .arg(&plan_path)
+    .env("RKT_SYNC_FD", raw.to_string())
+    .stdin(Stdio::null())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
     if plan.net == Net::None {
         cmd.env("POD_NET", "1");
     }

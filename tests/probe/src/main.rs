@@ -6,7 +6,7 @@
 //! (fork, wait4, kill), so it builds static with `cargo --config musl.toml build -p probe`.
 //!
 //! Subcommands: `true`, `exit N`, `kill-self SIG`, `pid`, `hostname`, `mounts`, `env`, `id`,
-//! `caps`, `cwd`, `fds`, `orphans N`, `zombies`, `write PATH DATA`, `cat PATH`, `open-write PATH`,
+//! `caps`, `signals`, `cwd`, `fds`, `orphans N`, `zombies`, `write PATH DATA`, `cat PATH`, `open-write PATH`,
 //! `ls PATH`, `sleep SECS`.
 
 use std::io::{self, Write};
@@ -73,19 +73,19 @@ fn run(cmd: &[String], out: &mut impl Write) -> io::Result<u8> {
                 writeln!(out, "env {}={}", k.to_string_lossy(), v.to_string_lossy())?;
             }
         }
-        "id" | "caps" => {
+        "id" | "caps" | "signals" => {
             let status = std::fs::read_to_string("/proc/self/status")?;
-            let keys: &[&str] = if arg(0)? == "id" {
-                &["Uid", "Gid", "Groups"]
-            } else {
-                &[
+            let keys: &[&str] = match arg(0)? {
+                "id" => &["Uid", "Gid", "Groups"],
+                "caps" => &[
                     "CapInh",
                     "CapPrm",
                     "CapEff",
                     "CapBnd",
                     "CapAmb",
                     "NoNewPrivs",
-                ]
+                ],
+                _ => &["SigBlk", "SigIgn"],
             };
             for line in status.lines() {
                 if let Some((k, v)) = line.split_once(':') {
