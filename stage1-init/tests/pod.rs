@@ -131,6 +131,44 @@ fn the_view_from_inside() {
 }
 
 #[test]
+fn a_non_rust_app_gets_default_signal_state() {
+    if !require_root() {
+        return;
+    }
+    // busybox (a static C program, installed by scripts/setup.sh) shows what exec really
+    // passed on, with no runtime of its own changing SIGPIPE.
+    let Some(busybox) = ["/usr/bin/busybox", "/bin/busybox"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+    else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "busybox is missing (scripts/setup.sh)"
+        );
+        eprintln!("skipped: no busybox");
+        return;
+    };
+    let fx = Fixture::new();
+    fs::copy(busybox, fx.lower.join("bin/busybox")).unwrap();
+    let mut plan = fx.plan(&[]);
+    plan.apps[0].argv = [
+        "/bin/busybox",
+        "grep",
+        "-E",
+        "^Sig(Blk|Ign)",
+        "/proc/self/status",
+    ]
+    .map(String::from)
+    .to_vec();
+    let out = run(&fx, &plan);
+    assert_code(&out, 0);
+    assert_eq!(
+        out.stdout,
+        "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n"
+    );
+}
+
+#[test]
 fn user_groups_and_working_directory() {
     if !require_root() {
         return;
