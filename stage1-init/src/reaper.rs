@@ -13,7 +13,7 @@ use rustix::io::Errno;
 use rustix::process::{waitpid, Pid, WaitOptions, WaitStatus};
 
 use crate::error::{Error, Result};
-use crate::signals::Blocked;
+use crate::signals::{self, Blocked};
 
 /// How long apps get between SIGTERM and SIGKILL once another app has failed.
 const GRACE: Duration = Duration::from_secs(10);
@@ -79,9 +79,7 @@ pub fn supervise(apps: &mut [Tracked], signals: &Blocked, status_dir: &Path) -> 
 /// Kills every process left in the pod (daemons the apps started) and reaps them, so that when
 /// PID 1 exits, and the pod lock with it, nothing of the pod is still running.
 pub fn kill_remaining() {
-    // kill(-1) from a namespace's init reaches every other process in the namespace.
-    // SAFETY: kill(2) with integer arguments touches no memory.
-    unsafe { libc::kill(-1, libc::SIGKILL) };
+    signals::kill_all_others();
     // Blocking waits until ECHILD: every process of the pod is gone.
     while let Ok(Some(_)) | Err(Errno::INTR) = waitpid(None, WaitOptions::empty()) {}
 }
@@ -101,9 +99,7 @@ fn reap() -> Result<Vec<(Pid, i32)>> {
 
 fn signal_running(apps: &[Tracked], sig: i32) {
     for app in apps.iter().filter(|a| a.status.is_none()) {
-        // ESRCH cannot happen for an unreaped child; any error leaves nothing to do.
-        // SAFETY: kill(2) with integer arguments touches no memory.
-        unsafe { libc::kill(app.pid.as_raw_nonzero().get(), sig) };
+        signals::send(app.pid, sig);
     }
 }
 

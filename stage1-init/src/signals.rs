@@ -78,6 +78,20 @@ impl Blocked {
     }
 }
 
+/// Sends `sig` to `pid` (an app's main process, not yet reaped, so the pid cannot have been
+/// reused: ESRCH cannot happen and any other error leaves nothing to do).
+pub fn send(pid: rustix::process::Pid, sig: i32) {
+    // SAFETY: kill(2) with integer arguments touches no memory.
+    unsafe { libc::kill(pid.as_raw_nonzero().get(), sig) };
+}
+
+/// SIGKILL to every process of the pod but PID 1: kill(-1) from a namespace's init reaches
+/// every other process in the namespace (kill(2), pid_namespaces(7)). rustix has no kill(-1).
+pub fn kill_all_others() {
+    // SAFETY: as above.
+    unsafe { libc::kill(-1, libc::SIGKILL) };
+}
+
 /// In an app's child before exec: an empty signal mask and default dispositions for every
 /// signal. exec(2) keeps both the mask and SIG_IGN dispositions, and Rust's runtime set SIGPIPE
 /// to SIG_IGN, which would otherwise leak into every app (a classic `yes | head` hang).
