@@ -14,12 +14,12 @@ use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use rustix::fs::{
-    fchmod, fstat, mkdirat, open, openat, openat2, renameat, statat, symlinkat, unlinkat, AtFlags,
-    FileType, Mode, OFlags, ResolveFlags,
+    fchmod, fstat, fstatvfs, mkdirat, open, openat, openat2, renameat, stat, statat, symlinkat,
+    unlinkat, AtFlags, FileType, Mode, OFlags, ResolveFlags, StatVfsMountFlags,
 };
 use rustix::io::Errno;
-use rustix::mount::{mount_bind, mount_remount, MountFlags};
-use stage1_init::plan::{EtcFile, Plan};
+use rustix::mount::{mount_bind, mount_bind_recursive, mount_remount, MountFlags};
+use stage1_init::plan::{App, EtcFile, Plan};
 
 use crate::error::{Context, Error, Result};
 
@@ -62,11 +62,71 @@ impl AppRoot {
                     None => (None, rel),
                 };
                 let at = parent.as_ref().map_or(self.fd.as_fd(), |p| p.as_fd());
-                mkdirat(at, name, Mode::from_raw_mode(0o755)).ctx("mkdir", self.shown(rel))?;
+                mkdirat(at, name, Mode::from_raw_mode(0o755)).map_err(|e| {
+                    let mut err = Error::sys("mkdir", self.shown(rel), e);
+                    if e == Errno::EXIST {
+                        err.detail = Some(
+                            "the image has a symlink there that leads nowhere inside it".into(),
+                        );
+                    }
+                    err
+                })?;
                 openat2(&self.fd, rel, how, Mode::empty(), resolve).ctx("open", self.shown(rel))
             }
             other => other.ctx("open", self.shown(rel)),
         }
+    }
+
+    /// Opens directory `rel` inside the rootfs, creating every missing component (0755), each
+    /// one relative to its already-resolved parent.
+    pub fn dir_all(&self, rel: &str) -> Result<OwnedFd> {
+        let comps: Vec<&str> = rel
+            .split('/')
+            .filter(|c| !c.is_empty() && *c != ".")
+            .collect();
+        let mut fd = self.dir(".", false)?;
+        for i in 0..comps.len() {
+            fd = self.dir(&comps[..=i].join("/"), true)?;
+        }
+        Ok(fd)
+    }
+
+    /// Opens regular file `rel` inside the rootfs (`O_PATH`), creating it empty (0644) and its
+    /// missing parents when it does not exist; for a file volume's mount point.
+    pub fn file(&self, rel: &str) -> Result<OwnedFd> {
+        let rel = rel.trim_start_matches('/');
+        let (parent, name) = rel.rsplit_once('/').unwrap_or(("", rel));
+        let parent = self.dir_all(parent)?;
+        let resolve = ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS;
+        let how = OFlags::PATH | OFlags::CLOEXEC;
+        let fd = match openat2(&self.fd, rel, how, Mode::empty(), resolve) {
+            Err(Errno::NOENT) => {
+                // EXCL|NOFOLLOW: a dangling symlink at `name` fails here instead of creating
+                // its target somewhere.
+                let create = OFlags::WRONLY
+                    | OFlags::CREATE
+                    | OFlags::EXCL
+                    | OFlags::NOFOLLOW
+                    | OFlags::CLOEXEC;
+                drop(
+                    openat(&parent, name, create, Mode::from_raw_mode(0o644))
+                        .ctx("create", self.shown(rel))?,
+                );
+                openat2(&self.fd, rel, how, Mode::empty(), resolve)
+            }
+            other => other,
+        }
+        .ctx("open", self.shown(rel))?;
+        if FileType::from_raw_mode(fstat(&fd).ctx("stat", self.shown(rel))?.st_mode)
+            == FileType::Directory
+        {
+            return Err(Error::sys(
+                "mount a file volume onto",
+                self.shown(rel),
+                Errno::ISDIR,
+            ));
+        }
+        Ok(fd)
     }
 
     /// The magic link naming `fd` under the procfs at `proc`, to mount onto.
@@ -108,6 +168,54 @@ pub fn prepare(plan: &Plan, root: &AppRoot, proc: &Path) -> Result<()> {
         Ok(_) => Ok(()),
         Err(e) => Err(Error::sys("stat", shown("mtab"), e)),
     }
+}
+
+/// Bind-mounts the app's volumes, in order, before the pivot (their sources are host paths).
+/// Targets resolve inside the rootfs; a read-only volume keeps the source mount's nosuid,
+/// nodev and noexec (a bind remount sets all per-mount flags at once).
+pub fn mount_volumes(app: &App, root: &AppRoot, proc: &Path) -> Result<()> {
+    for m in &app.mounts {
+        let rel = m.target.trim_start_matches('/');
+        let shown = root.shown(rel);
+        let is_dir = FileType::from_raw_mode(
+            stat(&m.source)
+                .ctx("stat volume source", &m.source)?
+                .st_mode,
+        ) == FileType::Directory;
+        let target = if is_dir {
+            root.dir_all(rel)?
+        } else {
+            root.file(rel)?
+        };
+        let at = AppRoot::fd_path(proc, &target);
+        if m.recursive {
+            mount_bind_recursive(&m.source, &at).ctx("mount volume onto", &shown)?;
+        } else {
+            mount_bind(&m.source, &at).ctx("mount volume onto", &shown)?;
+        }
+        if m.readonly {
+            // Re-open through the new mount, so that the remount hits it.
+            let mounted = if is_dir {
+                root.dir(rel, false)?
+            } else {
+                root.file(rel)?
+            };
+            let have = fstatvfs(&mounted).ctx("statfs", &shown)?.f_flag;
+            let mut flags = MountFlags::BIND | MountFlags::RDONLY;
+            for (st, ms) in [
+                (StatVfsMountFlags::NOSUID, MountFlags::NOSUID),
+                (StatVfsMountFlags::NODEV, MountFlags::NODEV),
+                (StatVfsMountFlags::NOEXEC, MountFlags::NOEXEC),
+            ] {
+                if have.contains(st) {
+                    flags |= ms;
+                }
+            }
+            mount_remount(AppRoot::fd_path(proc, &mounted), flags, "")
+                .ctx("remount read-only", &shown)?;
+        }
+    }
+    Ok(())
 }
 
 /// Writes `data` to `dir/name` through a temporary file and a rename: whatever `name` was (a

@@ -32,8 +32,8 @@
 //!   inside the app's rootfs (stage0 searches the image's PATH), `env` is the complete
 //!   environment (PATH default, `AC_APP_NAME`, image and CLI env merged), uid/gid numeric,
 //!   hostname `rkt-<uuid>` unless `--hostname`, `hosts`/`resolv` chosen from the host's files
-//!   (`EtcFile::Bind` only when the host file exists) or generated. Volumes come in a later
-//!   plan version.
+//!   (`EtcFile::Bind` only when the host file exists) or generated; volumes as `plan::Mount`s
+//!   (host paths; `kind=empty` volumes are directories stage0 creates under the pod).
 
 pub mod plan;
 pub mod proto;

@@ -24,7 +24,8 @@
 //!
 //! Pod keys come first: `uuid hostname pod-dir net hosts resolv`. Each `app <name>` record then
 //! opens an app whose keys follow: `lower rootfs [upper work] argv+ env* uid gid supp-gid* cwd
-//! cap* readonly`. `argv`, `env`, `supp-gid` and `cap` repeat, in order.
+//! cap* readonly mount*`. `argv`, `env`, `supp-gid`, `cap` and `mount` repeat, in order. A
+//! `mount` value is `ro|rw` `,` `rbind|bind`, a NUL, the source, a NUL, the target.
 
 use std::fmt;
 use std::os::unix::ffi::OsStrExt;
@@ -230,6 +231,24 @@ pub struct App {
     pub caps: Vec<u8>,
     /// Mount the app's rootfs read-only.
     pub readonly_rootfs: bool,
+    /// Volumes, mounted in this order.
+    pub mounts: Vec<Mount>,
+}
+
+/// A volume: a host path bind-mounted into an app's rootfs. stage0 resolves appc volumes to
+/// this: `kind=host` gives the host path, `kind=empty` a directory it created under the pod
+/// (rkt's `<pod>/sharedVolumes/<name>`, with the volume's mode, uid and gid).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mount {
+    /// Absolute host path (host view: read before the pivot). A directory or a file.
+    pub source: PathBuf,
+    /// Absolute path inside the app's rootfs, resolved inside it (an image's symlinks cannot
+    /// send the mount elsewhere); missing components are created (dirs 0755, root-owned).
+    pub target: String,
+    /// Mount it read-only (the top mount; submounts of a recursive bind keep their flags).
+    pub readonly: bool,
+    /// Bind the source's submounts too (`rbind`).
+    pub recursive: bool,
 }
 
 /// A plan that cannot be encoded or decoded.
@@ -361,6 +380,15 @@ impl Plan {
                 "readonly",
                 if app.readonly_rootfs { "true" } else { "false" },
             );
+            for m in &app.mounts {
+                let mut v = Vec::new();
+                v.extend_from_slice(if m.readonly { b"ro," } else { b"rw," });
+                v.extend_from_slice(if m.recursive { b"rbind\0" } else { b"bind\0" });
+                v.extend_from_slice(m.source.as_os_str().as_bytes());
+                v.push(0);
+                v.extend_from_slice(m.target.as_bytes());
+                w.record("mount", &v);
+            }
         }
         Ok(w.0)
     }
@@ -444,6 +472,23 @@ impl App {
             return Err(ctx(format!("cwd {:?} is not absolute", self.cwd)));
         }
         check_text("cwd", &self.cwd).map_err(|e| ctx(e.msg))?;
+        for (i, m) in self.mounts.iter().enumerate() {
+            check_abs("mount source", &m.source).map_err(|e| ctx(e.msg))?;
+            let t = &m.target;
+            // `..` could not escape (targets resolve inside the rootfs) but never means anything
+            // legitimate; `/` would hide the whole image. Two mounts on one target: appc
+            // "overlapping targets SHOULD be an error".
+            if !t.starts_with('/')
+                || t.split('/').all(|c| c.is_empty() || c == ".")
+                || t.split('/').any(|c| c == "..")
+                || t.contains('\0')
+                || self.mounts[..i].iter().any(|o| o.target == *t)
+            {
+                return Err(ctx(format!(
+                    "mount target {t:?} is not absolute, is /, has .. or repeats"
+                )));
+            }
+        }
         for (i, c) in self.caps.iter().enumerate() {
             if *c as usize >= CAP_NAMES.len() || self.caps[..i].contains(c) {
                 return Err(ctx(format!("capability {c} is unknown or repeated")));

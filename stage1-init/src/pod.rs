@@ -57,6 +57,7 @@ pub fn setup(plan_path: &Path) -> Result<Pod> {
     for app in &plan.apps {
         let app_root = AppRoot::open(&root.join(app_rootfs_rel(&app.name)))?;
         approot::prepare(&plan, &app_root, &root.join("proc"))?;
+        approot::mount_volumes(app, &app_root, &root.join("proc"))?;
     }
     rootfs::apply(&rootfs::final_ops(&plan))?;
     rootfs::pivot(&root)?;

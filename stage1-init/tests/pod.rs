@@ -7,7 +7,7 @@ use std::fs;
 use std::os::unix::fs::symlink;
 use std::path::Path;
 
-use stage1_init::plan::{default_caps, EtcFile, Net, RootfsMode};
+use stage1_init::plan::{default_caps, EtcFile, Mount, Net, RootfsMode};
 use stage1_init::proto::ProtoError;
 use util::{assert_code, fact, require_root, run, run_chrooted, run_with, Fixture};
 
@@ -434,6 +434,78 @@ fn copy_mode_and_overlay_fallback() {
         assert!(!fx.lower.join("new").exists());
     }
     fs::remove_dir_all(&shm).unwrap();
+}
+
+#[test]
+fn volumes_are_mounted_inside_the_rootfs() {
+    if !require_root() {
+        return;
+    }
+    let fx = Fixture::new();
+    let (rw, ro, conf) = (
+        fx.dir.join("vol-rw"),
+        fx.dir.join("vol-ro"),
+        fx.dir.join("app.conf"),
+    );
+    fs::create_dir_all(&rw).unwrap();
+    fs::create_dir_all(&ro).unwrap();
+    fs::write(rw.join("f"), "host data\n").unwrap();
+    fs::write(ro.join("r"), "").unwrap();
+    fs::write(&conf, "conf\n").unwrap();
+    // Image symlinks to host directories: a volume below one lands inside the rootfs (`/tmp`
+    // exists in the image), or fails when it resolves to nothing there; never on the host.
+    let unique = format!("s1-it-vol-{}", std::process::id());
+    symlink("/tmp", fx.lower.join("link")).unwrap();
+    let sentinel = fx.dir.join("sentinel-dir");
+    fs::create_dir_all(&sentinel).unwrap();
+    let mut plan = fx.plan(&[
+        "cat",
+        "/data/vol/f",
+        "+",
+        "write",
+        "/data/vol/new",
+        "x",
+        "+",
+        "cat",
+        "/etc/app.conf",
+        "+",
+        "ls",
+        &format!("/link/{unique}"),
+        "+",
+        "write",
+        "/ro/x",
+        "y",
+    ]);
+    let mount = |source: &Path, target: &str, readonly| Mount {
+        source: source.to_path_buf(),
+        target: target.into(),
+        readonly,
+        recursive: false,
+    };
+    plan.apps[0].mounts = vec![
+        mount(&rw, "/data/vol", false),
+        mount(&conf, "/etc/app.conf", true),
+        mount(&ro, &format!("/link/{unique}"), false),
+        mount(&ro, "/ro", true),
+    ];
+    let out = run(&fx, &plan);
+    assert!(
+        out.stdout
+            .starts_with("host data\nwrote /data/vol/new\nconf\nr\n"),
+        "{out:#?}"
+    );
+    assert!(
+        out.stdout.contains("error=Read-only file system"),
+        "{out:#?}"
+    );
+    assert_code(&out, 1);
+    assert_eq!(fs::read_to_string(rw.join("new")).unwrap(), "x");
+    assert_eq!(
+        fs::read_dir(&sentinel).unwrap().count(),
+        0,
+        "a mount point escaped the rootfs"
+    );
+    assert_eq!(fs::read_dir(&ro).unwrap().count(), 1);
 }
 
 #[test]

@@ -6,7 +6,8 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 
 use super::{
-    cap_from_name, invalid, parse_u32, App, EtcFile, Net, Plan, PlanError, RootfsMode, MAX_VALUE,
+    cap_from_name, invalid, parse_u32, App, EtcFile, Mount, Net, Plan, PlanError, RootfsMode,
+    MAX_VALUE,
 };
 
 /// Reads the record at `pos`: returns (key, value, offset of the next record).
@@ -70,6 +71,7 @@ struct AppDecoder {
     cwd: Option<String>,
     caps: Vec<u8>,
     readonly: Option<bool>,
+    mounts: Vec<Mount>,
 }
 
 fn set<T>(slot: &mut Option<T>, v: T) -> Result<(), String> {
@@ -165,6 +167,28 @@ impl Decoder {
                     .push(cap_from_name(&name).ok_or("unknown capability name")?);
                 Ok(())
             }
+            "mount" => {
+                let mut parts = v.split(|&b| b == 0);
+                let (Some(flags), Some(source), Some(target), None) =
+                    (parts.next(), parts.next(), parts.next(), parts.next())
+                else {
+                    return Err("expected FLAGS NUL SOURCE NUL TARGET".into());
+                };
+                let (readonly, recursive) = match flags {
+                    b"ro,rbind" => (true, true),
+                    b"ro,bind" => (true, false),
+                    b"rw,rbind" => (false, true),
+                    b"rw,bind" => (false, false),
+                    _ => return Err("flags must be ro|rw,rbind|bind".into()),
+                };
+                app.mounts.push(Mount {
+                    source: path(source),
+                    target: text(target)?,
+                    readonly,
+                    recursive,
+                });
+                Ok(())
+            }
             "readonly" => match v {
                 b"true" => set(&mut app.readonly, true),
                 b"false" => set(&mut app.readonly, false),
@@ -204,6 +228,7 @@ impl Decoder {
                 cwd: a.cwd.ok_or_else(|| ctx("cwd"))?,
                 caps: a.caps,
                 readonly_rootfs: a.readonly.ok_or_else(|| ctx("readonly"))?,
+                mounts: a.mounts,
                 name: a.name,
             });
         }

@@ -30,6 +30,20 @@ pub(crate) fn sample() -> Plan {
                 cwd: "/data".into(),
                 caps: default_caps(),
                 readonly_rootfs: false,
+                mounts: vec![
+                    Mount {
+                        source: "/srv/data".into(),
+                        target: "/var/lib/redis".into(),
+                        readonly: false,
+                        recursive: true,
+                    },
+                    Mount {
+                        source: "/etc/app.conf".into(),
+                        target: "/etc/app.conf".into(),
+                        readonly: true,
+                        recursive: false,
+                    },
+                ],
             },
             App {
                 name: "side-car2".into(),
@@ -43,6 +57,7 @@ pub(crate) fn sample() -> Plan {
                 cwd: "/".into(),
                 caps: vec![],
                 readonly_rootfs: true,
+                mounts: vec![],
             },
         ],
     }
@@ -189,6 +204,22 @@ fn rejects_malformed_input() {
     rejects(
         &replace("readonly 4\ntrue\n", "readonly 4\ntrue\nnet 4\nhost\n"),
         "unknown app key",
+    );
+}
+
+#[test]
+fn rejects_bad_mounts() {
+    for target in ["relative", "/", "/./", "/a/../b", "/var/lib/redis"] {
+        let mut plan = sample();
+        plan.apps[0].mounts[1].target = target.into();
+        let err = plan.encode().unwrap_err().to_string();
+        assert!(err.contains("mount target"), "{target}: {err}");
+    }
+    let bad_flags = replace("ro,bind\0/etc/app.conf", "ro,xxxx\0/etc/app.conf");
+    rejects(&bad_flags, "flags must be");
+    rejects(
+        &replace("rw,rbind\0/srv/data\0", "rw,rbind\0/srv/dat\0\0"),
+        "expected FLAGS",
     );
 }
 

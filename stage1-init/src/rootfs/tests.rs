@@ -17,6 +17,7 @@ fn plan() -> Plan {
         cwd: "/".into(),
         caps: default_caps(),
         readonly_rootfs: ro,
+        mounts: vec![],
     };
     Plan {
         uuid: "00000000-0000-4000-8000-000000000000".into(),

@@ -140,6 +140,7 @@ impl Fixture {
                 cwd: "/".into(),
                 caps: default_caps(),
                 readonly_rootfs: false,
+                mounts: vec![],
             }],
         }
     }
