@@ -28,7 +28,7 @@ use stage1_init::plan::{app_rootfs_rel, App};
 
 use crate::approot::AppRoot;
 use crate::error::{Context, Error, Result};
-use crate::{rootfs, signals};
+use crate::{protect, rootfs, signals};
 
 /// Everything one app's child needs, computed before the fork.
 pub struct Launch {
@@ -43,6 +43,8 @@ pub struct Launch {
     /// Capabilities to remove from the bounding set: every one the kernel knows that the plan
     /// does not list.
     drop_caps: Vec<u8>,
+    protect_kernel: bool,
+    no_new_privs: bool,
 }
 
 impl Launch {
@@ -70,6 +72,8 @@ impl Launch {
             groups: app.supplementary_gids.clone(),
             cwd: PathBuf::from(&app.cwd),
             drop_caps: (0..=last_cap).filter(|c| !app.caps.contains(c)).collect(),
+            protect_kernel: app.protect_kernel,
+            no_new_privs: app.no_new_privs,
         })
     }
 
@@ -165,6 +169,9 @@ impl Launch {
         let procdir = root.dir("proc", false)?;
         mount("proc", AppRoot::fd_path(proc, &procdir), "proc", base, None)
             .ctx("mount proc on", root.shown("proc"))?;
+        if self.protect_kernel {
+            protect::apply(&root, proc)?;
+        }
         drop((dev, sys, procdir, root));
         rootfs::pivot(&self.root)?;
 
@@ -205,6 +212,11 @@ impl Launch {
         // After setuid, so that the app's own permissions decide (runc does the same).
         chdir(&self.cwd).ctx("chdir", &self.cwd)?;
 
+        if self.no_new_privs {
+            // Set last: it must not stop anything above, and it survives the exec.
+            rustix::thread::set_no_new_privs(true)
+                .map_err(|e| Error::call("prctl(PR_SET_NO_NEW_PRIVS)", e))?;
+        }
         signals::reset_for_exec();
         let mut argv: Vec<*const libc::c_char> = self.argv.iter().map(|a| a.as_ptr()).collect();
         argv.push(std::ptr::null());

@@ -77,6 +77,18 @@ impl AppRoot {
         }
     }
 
+    /// Opens `rel` (any type) inside the rootfs as `O_PATH`, without creating anything.
+    pub fn lookup(&self, rel: &str) -> std::result::Result<OwnedFd, Errno> {
+        let resolve = ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS;
+        openat2(
+            &self.fd,
+            rel,
+            OFlags::PATH | OFlags::CLOEXEC,
+            Mode::empty(),
+            resolve,
+        )
+    }
+
     /// Opens directory `rel` inside the rootfs, creating every missing component (0755), each
     /// one relative to its already-resolved parent.
     pub fn dir_all(&self, rel: &str) -> Result<OwnedFd> {

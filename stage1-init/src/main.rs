@@ -34,6 +34,7 @@ mod copy;
 mod error;
 mod net;
 mod pod;
+mod protect;
 mod reaper;
 mod rootfs;
 mod signals;

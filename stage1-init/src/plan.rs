@@ -24,7 +24,7 @@
 //!
 //! Pod keys come first: `uuid hostname pod-dir net hosts resolv`. Each `app <name>` record then
 //! opens an app whose keys follow: `lower rootfs [upper work] argv+ env* uid gid supp-gid* cwd
-//! cap* readonly mount*`. `argv`, `env`, `supp-gid`, `cap` and `mount` repeat, in order. A
+//! cap* readonly protect-kernel no-new-privs mount*`. `argv`, `env`, `supp-gid`, `cap` and `mount` repeat, in order. A
 //! `mount` value is `ro|rw` `,` `rbind|bind`, a NUL, the source, a NUL, the target.
 
 use std::fmt;
@@ -231,6 +231,12 @@ pub struct App {
     pub caps: Vec<u8>,
     /// Mount the app's rootfs read-only.
     pub readonly_rootfs: bool,
+    /// Kernel-tunable protection (rkt's `protectKernelTunables` plus moby's masked paths):
+    /// parts of `/proc` read-only, some `/proc` files and `/sys` dirs masked. Off only with
+    /// `--insecure-options=paths`.
+    pub protect_kernel: bool,
+    /// `PR_SET_NO_NEW_PRIVS` before exec (isolator `os/linux/no-new-privileges`).
+    pub no_new_privs: bool,
     /// Volumes, mounted in this order.
     pub mounts: Vec<Mount>,
 }
@@ -376,10 +382,10 @@ impl Plan {
             for c in &app.caps {
                 w.text("cap", CAP_NAMES[*c as usize]);
             }
-            w.text(
-                "readonly",
-                if app.readonly_rootfs { "true" } else { "false" },
-            );
+            let flag = |b: bool| if b { "true" } else { "false" };
+            w.text("readonly", flag(app.readonly_rootfs));
+            w.text("protect-kernel", flag(app.protect_kernel));
+            w.text("no-new-privs", flag(app.no_new_privs));
             for m in &app.mounts {
                 let mut v = Vec::new();
                 v.extend_from_slice(if m.readonly { b"ro," } else { b"rw," });

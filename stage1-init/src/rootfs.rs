@@ -25,8 +25,8 @@ use crate::error::{Context, Error, Result};
 pub enum MountOp {
     /// `mkdir -p path` with `mode` for the directories it creates.
     Dir { path: PathBuf, mode: u32 },
-    /// An empty regular file to bind something onto.
-    File { path: PathBuf },
+    /// An empty regular file (to bind something onto), with exactly `mode`.
+    File { path: PathBuf, mode: u32 },
     /// A character device node, mode 0666 (the /dev tmpfs is not `nodev`).
     CharDev {
         path: PathBuf,
@@ -98,6 +98,12 @@ pub fn ops(plan: &Plan, console: Option<&Path>) -> Vec<MountOp> {
             mode: 0o755,
         });
     }
+    // What masked /proc files become in apps (`protect`): empty, mode 000, as rkt's
+    // InaccessiblePaths showed them. Outside every app's view, so no app can swap it.
+    ops.push(File {
+        path: at(crate::protect::INACCESSIBLE.trim_start_matches('/')),
+        mode: 0,
+    });
     ops.extend([
         // A fresh procfs: it shows this PID namespace only.
         Fs {
@@ -131,6 +137,7 @@ pub fn ops(plan: &Plan, console: Option<&Path>) -> Vec<MountOp> {
     ops.extend([
         File {
             path: at("dev/console"),
+            mode: 0o600,
         },
         Bind {
             src: console.map_or_else(|| at("dev/null"), Path::to_path_buf),
@@ -223,13 +230,15 @@ pub fn apply(ops: &[MountOp]) -> Result<()> {
 fn apply_one(op: &MountOp) -> Result<()> {
     match op {
         MountOp::Dir { path, mode } => mkdir_p(path, *mode),
-        MountOp::File { path } => std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(path)
-            .map(drop)
-            .ctx("create", path),
+        MountOp::File { path, mode } => {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(path)
+                .ctx("create", path)?;
+            chmodat(CWD, path, Mode::from_raw_mode(*mode), AtFlags::empty()).ctx("chmod", path)
+        }
         MountOp::CharDev { path, major, minor } => {
             let dev = rustix::fs::makedev(*major, *minor);
             mknodat(

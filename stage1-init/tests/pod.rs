@@ -509,6 +509,50 @@ fn volumes_are_mounted_inside_the_rootfs() {
 }
 
 #[test]
+fn kernel_tunables_are_protected() {
+    if !require_root() {
+        return;
+    }
+    // Kernels differ in what /proc has (no kcore or sysrq-trigger here): pick what exists.
+    let masked = ["/proc/kallsyms", "/proc/keys", "/proc/timer_list"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+        .expect("no maskable /proc file on this kernel");
+    let fx = Fixture::new();
+    let mut plan = fx.plan(&[
+        "open-write",
+        "/proc/sys/kernel/hostname",
+        "+",
+        "cat",
+        masked,
+        "+",
+        "ls",
+        "/sys/module",
+        "+",
+        "caps",
+    ]);
+    plan.apps[0].no_new_privs = true;
+    let out = run(&fx, &plan);
+    assert_code(&out, 0);
+    // /proc/sys is read-only; the masked file reads as empty, the masked dir lists nothing.
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(
+        lines[0], "open-write errno=30 (Read-only file system (os error 30))",
+        "{out:#?}"
+    );
+    assert!(lines[1].starts_with("capinh="), "{out:#?}");
+    assert_eq!(fact(&out, "nonewprivs"), "1");
+
+    // --insecure-options=paths: none of it (opening for write changes nothing by itself).
+    let fx = Fixture::new();
+    let mut plan = fx.plan(&["open-write", "/proc/sys/kernel/hostname", "+", "caps"]);
+    plan.apps[0].protect_kernel = false;
+    let out = run(&fx, &plan);
+    assert!(out.stdout.starts_with("open-write ok\n"), "{out:#?}");
+    assert_eq!(fact(&out, "nonewprivs"), "0");
+}
+
+#[test]
 fn readonly_rootfs() {
     if !require_root() {
         return;

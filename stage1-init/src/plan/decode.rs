@@ -71,6 +71,8 @@ struct AppDecoder {
     cwd: Option<String>,
     caps: Vec<u8>,
     readonly: Option<bool>,
+    protect_kernel: Option<bool>,
+    no_new_privs: Option<bool>,
     mounts: Vec<Mount>,
 }
 
@@ -95,6 +97,14 @@ fn number(v: &[u8]) -> Result<u32, String> {
         .ok()
         .and_then(parse_u32)
         .ok_or_else(|| "not a decimal u32".to_string())
+}
+
+fn boolean(v: &[u8]) -> Result<bool, String> {
+    match v {
+        b"true" => Ok(true),
+        b"false" => Ok(false),
+        _ => Err("expected true or false".into()),
+    }
 }
 
 fn etc_file(v: &[u8]) -> Result<EtcFile, String> {
@@ -189,11 +199,9 @@ impl Decoder {
                 });
                 Ok(())
             }
-            "readonly" => match v {
-                b"true" => set(&mut app.readonly, true),
-                b"false" => set(&mut app.readonly, false),
-                _ => Err("expected true or false".into()),
-            },
+            "readonly" => set(&mut app.readonly, boolean(v)?),
+            "protect-kernel" => set(&mut app.protect_kernel, boolean(v)?),
+            "no-new-privs" => set(&mut app.no_new_privs, boolean(v)?),
             _ => Err("unknown app key (or pod key after the first app)".into()),
         }
     }
@@ -228,6 +236,8 @@ impl Decoder {
                 cwd: a.cwd.ok_or_else(|| ctx("cwd"))?,
                 caps: a.caps,
                 readonly_rootfs: a.readonly.ok_or_else(|| ctx("readonly"))?,
+                protect_kernel: a.protect_kernel.ok_or_else(|| ctx("protect-kernel"))?,
+                no_new_privs: a.no_new_privs.ok_or_else(|| ctx("no-new-privs"))?,
                 mounts: a.mounts,
                 name: a.name,
             });

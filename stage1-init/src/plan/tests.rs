@@ -30,6 +30,8 @@ pub(crate) fn sample() -> Plan {
                 cwd: "/data".into(),
                 caps: default_caps(),
                 readonly_rootfs: false,
+                protect_kernel: true,
+                no_new_privs: false,
                 mounts: vec![
                     Mount {
                         source: "/srv/data".into(),
@@ -57,6 +59,8 @@ pub(crate) fn sample() -> Plan {
                 cwd: "/".into(),
                 caps: vec![],
                 readonly_rootfs: true,
+                protect_kernel: false,
+                no_new_privs: true,
                 mounts: vec![],
             },
         ],

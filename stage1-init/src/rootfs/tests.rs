@@ -17,6 +17,8 @@ fn plan() -> Plan {
         cwd: "/".into(),
         caps: default_caps(),
         readonly_rootfs: ro,
+        protect_kernel: true,
+        no_new_privs: false,
         mounts: vec![],
     };
     Plan {
@@ -64,6 +66,10 @@ fn ops_are_exact() {
             mode: 0o755,
         });
     }
+    want.push(File {
+        path: p("/pod/stage1/rootfs/rkt/inaccessible"),
+        mode: 0,
+    });
     want.extend([
         Fs {
             fstype: "proc",
@@ -115,6 +121,7 @@ fn ops_are_exact() {
         },
         File {
             path: p("/pod/stage1/rootfs/dev/console"),
+            mode: 0o600,
         },
         Bind {
             src: p("/dev/pts/7"),

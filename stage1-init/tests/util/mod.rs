@@ -140,6 +140,8 @@ impl Fixture {
                 cwd: "/".into(),
                 caps: default_caps(),
                 readonly_rootfs: false,
+                protect_kernel: true,
+                no_new_privs: false,
                 mounts: vec![],
             }],
         }
