@@ -33,7 +33,10 @@
 //!   environment (PATH default, `AC_APP_NAME`, image and CLI env merged), uid/gid numeric,
 //!   hostname `rkt-<uuid>` unless `--hostname`, `hosts`/`resolv` chosen from the host's files
 //!   (`EtcFile::Bind` only when the host file exists) or generated; volumes as `plan::Mount`s
-//!   (host paths; `kind=empty` volumes are directories stage0 creates under the pod).
+//!   (host paths; `kind=empty` volumes are directories stage0 creates under the pod);
+//!   `caps` the bounding set (`plan::default_caps()` unless isolators say otherwise),
+//!   `protect_kernel` true unless `--insecure-options=paths`, `no_new_privs` from the
+//!   `os/linux/no-new-privileges` isolator.
 
 pub mod plan;
 pub mod proto;
