@@ -12,6 +12,7 @@
 
 use std::convert::Infallible;
 use std::ffi::CString;
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
@@ -45,6 +46,17 @@ pub struct Launch {
     drop_caps: Vec<u8>,
     protect_kernel: bool,
     no_new_privs: bool,
+    pre_start: Vec<CString>,
+    post_stop: Vec<CString>,
+}
+
+/// A started app: its pid, and its mount namespace when a post-stop handler will need it
+/// after the app's last process is gone.
+pub struct Started {
+    /// The app's main process.
+    pub pid: Pid,
+    /// `/proc/<pid>/ns/mnt`, held open so the namespace outlives the app.
+    pub mnt_ns: Option<OwnedFd>,
 }
 
 impl Launch {
@@ -74,6 +86,16 @@ impl Launch {
             drop_caps: (0..=last_cap).filter(|c| !app.caps.contains(c)).collect(),
             protect_kernel: app.protect_kernel,
             no_new_privs: app.no_new_privs,
+            pre_start: app
+                .pre_start
+                .iter()
+                .map(|a| cstr(a.as_bytes()))
+                .collect::<Result<_>>()?,
+            post_stop: app
+                .post_stop
+                .iter()
+                .map(|a| cstr(a.as_bytes()))
+                .collect::<Result<_>>()?,
         })
     }
 
@@ -82,8 +104,8 @@ impl Launch {
         &self.name
     }
 
-    /// Forks and execs the app; returns its pid once the exec has succeeded.
-    pub fn start(&self) -> Result<Pid> {
+    /// Forks and execs the app; returns once the exec has succeeded.
+    pub fn start(&self) -> Result<Started> {
         let (read_end, write_end) =
             pipe_with(PipeFlags::CLOEXEC).map_err(|e| Error::call("pipe", e).in_app(&self.name))?;
         // SAFETY: PID 1 never starts a thread, so the child is a complete copy of a
@@ -119,7 +141,15 @@ impl Launch {
         // SAFETY: fork returned a positive pid.
         let pid = unsafe { Pid::from_raw_unchecked(pid) };
         if msg.is_empty() {
-            return Ok(pid);
+            // The exec succeeded, so the child is in the app's own mount namespace now.
+            let mnt_ns = if self.post_stop.is_empty() {
+                None
+            } else {
+                let path = format!("/proc/{}/ns/mnt", pid.as_raw_nonzero());
+                let how = rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::CLOEXEC;
+                Some(rustix::fs::open(&path, how, rustix::fs::Mode::empty()).ctx("open", &path)?)
+            };
+            return Ok(Started { pid, mnt_ns });
         }
         // The child failed before exec and is exiting: collect it now, so that the reaper never
         // mistakes it for an app.
@@ -175,6 +205,84 @@ impl Launch {
         drop((dev, sys, procdir, root));
         rootfs::pivot(&self.root)?;
 
+        self.confine()?;
+        if !self.pre_start.is_empty() {
+            // appc: the handler runs in the same rootfs instance, as the app, and must succeed.
+            let code = self.run_handler(&self.pre_start)?;
+            if code != 0 {
+                return Err(Error::other(
+                    "pre-start",
+                    exe_path(&self.pre_start[0]),
+                    format!("exited with {code}"),
+                ));
+            }
+        }
+        Err(exec(&self.argv, &self.envp))
+    }
+
+    /// Runs the post-stop handler (if any) in the app's mount namespace after the app exited;
+    /// waits for it. A failure is reported, not fatal: the app's status is already recorded.
+    pub fn post_stop(&self, mnt_ns: &OwnedFd) {
+        if self.post_stop.is_empty() {
+            return;
+        }
+        // SAFETY: as in `start`: PID 1 is single-threaded.
+        let pid = unsafe { libc::fork() };
+        if pid == 0 {
+            let err = match self.enter_and_confine(mnt_ns) {
+                Ok(()) => exec(&self.post_stop, &self.envp),
+                Err(e) => e,
+            };
+            eprintln!("stage1: post-stop of app `{}`: {err}", self.name);
+            // SAFETY: see `start`.
+            unsafe { libc::_exit(127) };
+        }
+        if pid < 0 {
+            eprintln!(
+                "stage1: post-stop of app `{}`: fork: {}",
+                self.name,
+                crate::error::last_errno()
+            );
+            return;
+        }
+        match wait_for(pid) {
+            Ok(0) => {}
+            Ok(code) => eprintln!(
+                "stage1: post-stop of app `{}` exited with {code}",
+                self.name
+            ),
+            Err(e) => eprintln!("stage1: post-stop of app `{}`: {e}", self.name),
+        }
+    }
+
+    /// In a fork of PID 1: join the app's mount namespace (which also makes its root, the
+    /// app's rootfs, our root: setns(2)) and take on the app's identity.
+    fn enter_and_confine(&self, mnt_ns: &OwnedFd) -> Result<()> {
+        use rustix::thread::{move_into_link_name_space, LinkNameSpaceType};
+        move_into_link_name_space(mnt_ns.as_fd(), Some(LinkNameSpaceType::Mount))
+            .map_err(|e| Error::call("setns into the app's mount namespace", e))?;
+        self.confine()
+    }
+
+    /// Runs `argv` in a child of this (already confined) process and returns its status.
+    fn run_handler(&self, argv: &[CString]) -> Result<i32> {
+        // SAFETY: this process is single-threaded (a fork of PID 1).
+        let pid = unsafe { libc::fork() };
+        if pid == 0 {
+            let err = exec(argv, &self.envp).in_app(&self.name);
+            eprintln!("stage1: {err}");
+            // SAFETY: see `start`.
+            unsafe { libc::_exit(127) };
+        }
+        if pid < 0 {
+            return Err(Error::call("fork", crate::error::last_errno()));
+        }
+        wait_for(pid)
+    }
+
+    /// Capabilities, groups, ids, working directory, no_new_privs and default signals: what
+    /// makes a process of this pod "the app", for the app itself and for its handlers.
+    fn confine(&self) -> Result<()> {
         // The bounding set first: dropping needs CAP_SETPCAP, which setuid may take away. With
         // an empty inheritable and ambient set, exec gives a root app exactly the bounding set
         // and a non-root app nothing (capabilities(7), "Transformation of capabilities").
@@ -218,14 +326,35 @@ impl Launch {
                 .map_err(|e| Error::call("prctl(PR_SET_NO_NEW_PRIVS)", e))?;
         }
         signals::reset_for_exec();
-        let mut argv: Vec<*const libc::c_char> = self.argv.iter().map(|a| a.as_ptr()).collect();
-        argv.push(std::ptr::null());
-        let mut envp: Vec<*const libc::c_char> = self.envp.iter().map(|e| e.as_ptr()).collect();
-        envp.push(std::ptr::null());
-        // SAFETY: argv and envp are NULL-terminated arrays of pointers to NUL-terminated
-        // strings that outlive the call (execve only returns on failure).
-        unsafe { libc::execve(argv[0], argv.as_ptr(), envp.as_ptr()) };
-        let exe = Path::new(std::ffi::OsStr::from_bytes(self.argv[0].as_bytes()));
-        Err(Error::sys("exec", exe, crate::error::last_errno()))
+        Ok(())
+    }
+}
+
+/// `execve(argv[0], argv, envp)`; returns the error.
+fn exec(argv: &[CString], envp: &[CString]) -> Error {
+    let mut ptrs: Vec<*const libc::c_char> = argv.iter().map(|a| a.as_ptr()).collect();
+    ptrs.push(std::ptr::null());
+    let mut env: Vec<*const libc::c_char> = envp.iter().map(|e| e.as_ptr()).collect();
+    env.push(std::ptr::null());
+    // SAFETY: both are NULL-terminated arrays of pointers to NUL-terminated strings that
+    // outlive the call (execve only returns on failure).
+    unsafe { libc::execve(ptrs[0], ptrs.as_ptr(), env.as_ptr()) };
+    Error::sys("exec", exe_path(&argv[0]), crate::error::last_errno())
+}
+
+fn exe_path(exe: &CString) -> &Path {
+    Path::new(std::ffi::OsStr::from_bytes(exe.as_bytes()))
+}
+
+/// Waits for one child and returns its status as a shell would show it.
+fn wait_for(pid: libc::pid_t) -> Result<i32> {
+    // SAFETY: fork returned a positive pid.
+    let pid = unsafe { Pid::from_raw_unchecked(pid) };
+    loop {
+        match rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty()) {
+            Ok(Some((_, st))) => return Ok(crate::reaper::status_code(st)),
+            Ok(None) | Err(Errno::INTR) => {}
+            Err(e) => return Err(Error::call("waitpid", e)),
+        }
     }
 }

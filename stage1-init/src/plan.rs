@@ -24,7 +24,8 @@
 //!
 //! Pod keys come first: `uuid hostname pod-dir net hosts resolv`. Each `app <name>` record then
 //! opens an app whose keys follow: `lower rootfs [upper work] argv+ env* uid gid supp-gid* cwd
-//! cap* readonly protect-kernel no-new-privs mount*`. `argv`, `env`, `supp-gid`, `cap` and `mount` repeat, in order. A
+//! cap* readonly protect-kernel no-new-privs mount* pre-start* post-stop*`. `argv`, `env`,
+//! `supp-gid`, `cap`, `mount`, `pre-start` and `post-stop` repeat, in order. A
 //! `mount` value is `ro|rw` `,` `rbind|bind`, a NUL, the source, a NUL, the target.
 
 use std::fmt;
@@ -237,6 +238,11 @@ pub struct App {
     pub protect_kernel: bool,
     /// `PR_SET_NO_NEW_PRIVS` before exec (isolator `os/linux/no-new-privileges`).
     pub no_new_privs: bool,
+    /// appc `pre-start` event handler (empty: none): runs in the app's rootfs with its
+    /// environment, ids and confinement, and must exit 0 before the app starts.
+    pub pre_start: Vec<String>,
+    /// appc `post-stop` event handler (empty: none): runs the same way after the app exited.
+    pub post_stop: Vec<String>,
     /// Volumes, mounted in this order.
     pub mounts: Vec<Mount>,
 }
@@ -386,6 +392,12 @@ impl Plan {
             w.text("readonly", flag(app.readonly_rootfs));
             w.text("protect-kernel", flag(app.protect_kernel));
             w.text("no-new-privs", flag(app.no_new_privs));
+            for a in &app.pre_start {
+                w.text("pre-start", a);
+            }
+            for a in &app.post_stop {
+                w.text("post-stop", a);
+            }
             for m in &app.mounts {
                 let mut v = Vec::new();
                 v.extend_from_slice(if m.readonly { b"ro," } else { b"rw," });
@@ -478,6 +490,17 @@ impl App {
             return Err(ctx(format!("cwd {:?} is not absolute", self.cwd)));
         }
         check_text("cwd", &self.cwd).map_err(|e| ctx(e.msg))?;
+        for (what, argv) in [
+            ("pre-start", &self.pre_start),
+            ("post-stop", &self.post_stop),
+        ] {
+            if argv.first().is_some_and(|a| !a.starts_with('/')) {
+                return Err(ctx(format!("{what}[0] is not an absolute path")));
+            }
+            for a in argv {
+                check_text(what, a).map_err(|e| ctx(e.msg))?;
+            }
+        }
         for (i, m) in self.mounts.iter().enumerate() {
             check_abs("mount source", &m.source).map_err(|e| ctx(e.msg))?;
             let t = &m.target;

@@ -85,21 +85,26 @@ pub fn setup(plan_path: &Path) -> Result<Pod> {
 pub fn run(pod: Pod, signals: &Blocked) -> Result<i32> {
     cloexec_all()?;
     let mut apps = Vec::with_capacity(pod.launches.len());
-    for launch in &pod.launches {
-        let pid = launch.start()?;
-        let name = launch.name().to_string();
-        write_atomic(&status_marker(&name, "started"), b"")?;
+    for (index, launch) in pod.launches.iter().enumerate() {
+        let started = launch.start()?;
+        write_atomic(&status_marker(launch.name(), "started"), b"")?;
         apps.push(Tracked {
-            name,
-            pid,
+            index,
+            name: launch.name().to_string(),
+            pid: started.pid,
+            mnt_ns: started.mnt_ns,
             status: None,
         });
     }
     // `rkt status --wait-ready` polls for this link (rkt's supervisor-status -> ready).
     rustix::fs::symlinkat("ready", rustix::fs::CWD, "/rkt/supervisor-status")
         .ctx("symlink", "/rkt/supervisor-status")?;
-    let code = reaper::supervise(&mut apps, signals, Path::new(STATUS_DIR))?;
-    Ok(code)
+    let post_stop = |app: &Tracked| {
+        if let Some(ns) = &app.mnt_ns {
+            pod.launches[app.index].post_stop(ns);
+        }
+    };
+    reaper::supervise(&mut apps, signals, Path::new(STATUS_DIR), post_stop)
 }
 
 /// `rkt/status/<app>-<what>`: empty files whose mtimes are the app's created/started times.

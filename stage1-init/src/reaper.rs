@@ -20,10 +20,14 @@ const GRACE: Duration = Duration::from_secs(10);
 
 /// An app's main process, as the reaper tracks it.
 pub struct Tracked {
+    /// Position of the app in the plan.
+    pub index: usize,
     /// App name (names the status file).
     pub name: String,
     /// Its pid in the pod's namespace.
     pub pid: Pid,
+    /// Its mount namespace, held for a post-stop handler.
+    pub mnt_ns: Option<std::os::fd::OwnedFd>,
     /// Its status once it has exited.
     pub status: Option<i32>,
 }
@@ -41,8 +45,14 @@ fn code_of(exit: Option<i32>, signal: Option<i32>) -> i32 {
     }
 }
 
-/// Runs until every app has exited; returns the pod's exit status.
-pub fn supervise(apps: &mut [Tracked], signals: &Blocked, status_dir: &Path) -> Result<i32> {
+/// Runs until every app has exited; returns the pod's exit status. `post_stop` runs for each
+/// app right after its status is recorded (its handler, synchronously: signals wait meanwhile).
+pub fn supervise(
+    apps: &mut [Tracked],
+    signals: &Blocked,
+    status_dir: &Path,
+    mut post_stop: impl FnMut(&Tracked),
+) -> Result<i32> {
     let mut pod_status = None;
     let mut kill_at: Option<Instant> = None;
     while apps.iter().any(|a| a.status.is_none()) {
@@ -58,6 +68,9 @@ pub fn supervise(apps: &mut [Tracked], signals: &Blocked, status_dir: &Path) -> 
                     apps[i].status = Some(code);
                     crate::debug!("app {} exited with {code}", apps[i].name);
                     write_status(status_dir, &apps[i].name, code);
+                    post_stop(&apps[i]);
+                    // The namespace is no longer needed once the handler ran.
+                    apps[i].mnt_ns = None;
                     if code != 0 && pod_status.is_none() {
                         pod_status = Some(code);
                         signal_running(apps, libc::SIGTERM);

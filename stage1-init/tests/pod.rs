@@ -553,6 +553,47 @@ fn kernel_tunables_are_protected() {
 }
 
 #[test]
+fn event_handlers_run_in_the_apps_rootfs() {
+    if !require_root() {
+        return;
+    }
+    // appc: pre-start before the app, post-stop after it, both in the same rootfs instance
+    // (checked with marker files, as the conformance tooling does) and as the app's user.
+    let fx = Fixture::new();
+    let mut plan = fx.plan(&["cat", "/pre-started", "+", "id"]);
+    let app = &mut plan.apps[0];
+    app.pre_start = ["/bin/probe", "write", "/pre-started", "yes"]
+        .map(String::from)
+        .to_vec();
+    app.post_stop = ["/bin/probe", "write", "/post-stopped", "done"]
+        .map(String::from)
+        .to_vec();
+    let out = run(&fx, &plan);
+    assert_code(&out, 0);
+    assert!(
+        out.stdout.starts_with("wrote /pre-started\nyes"),
+        "{out:#?}"
+    );
+    // The overlay's upper dir holds what the handlers wrote into the app's rootfs.
+    assert_eq!(
+        fs::read_to_string(fx.pod.join("up/post-stopped")).unwrap(),
+        "done"
+    );
+
+    // A failing pre-start stops the app from starting.
+    let fx = Fixture::new();
+    let mut plan = fx.plan(&["true"]);
+    plan.apps[0].pre_start = ["/bin/probe", "exit", "3"].map(String::from).to_vec();
+    let out = run(&fx, &plan);
+    assert_code(&out, 254);
+    assert!(
+        out.stderr
+            .contains("stage1: start app `p`: pre-start `/bin/probe`: exited with 3"),
+        "{out:#?}"
+    );
+}
+
+#[test]
 fn readonly_rootfs() {
     if !require_root() {
         return;

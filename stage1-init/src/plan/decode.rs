@@ -74,6 +74,8 @@ struct AppDecoder {
     protect_kernel: Option<bool>,
     no_new_privs: Option<bool>,
     mounts: Vec<Mount>,
+    pre_start: Vec<String>,
+    post_stop: Vec<String>,
 }
 
 fn set<T>(slot: &mut Option<T>, v: T) -> Result<(), String> {
@@ -200,6 +202,14 @@ impl Decoder {
                 Ok(())
             }
             "readonly" => set(&mut app.readonly, boolean(v)?),
+            "pre-start" => {
+                app.pre_start.push(text(v)?);
+                Ok(())
+            }
+            "post-stop" => {
+                app.post_stop.push(text(v)?);
+                Ok(())
+            }
             "protect-kernel" => set(&mut app.protect_kernel, boolean(v)?),
             "no-new-privs" => set(&mut app.no_new_privs, boolean(v)?),
             _ => Err("unknown app key (or pod key after the first app)".into()),
@@ -239,6 +249,8 @@ impl Decoder {
                 protect_kernel: a.protect_kernel.ok_or_else(|| ctx("protect-kernel"))?,
                 no_new_privs: a.no_new_privs.ok_or_else(|| ctx("no-new-privs"))?,
                 mounts: a.mounts,
+                pre_start: a.pre_start,
+                post_stop: a.post_stop,
                 name: a.name,
             });
         }

@@ -32,6 +32,8 @@ pub(crate) fn sample() -> Plan {
                 readonly_rootfs: false,
                 protect_kernel: true,
                 no_new_privs: false,
+                pre_start: vec!["/bin/prep".into(), "--now".into()],
+                post_stop: vec!["/bin/clean".into()],
                 mounts: vec![
                     Mount {
                         source: "/srv/data".into(),
@@ -61,6 +63,8 @@ pub(crate) fn sample() -> Plan {
                 readonly_rootfs: true,
                 protect_kernel: false,
                 no_new_privs: true,
+                pre_start: vec![],
+                post_stop: vec![],
                 mounts: vec![],
             },
         ],

@@ -19,6 +19,8 @@ fn plan() -> Plan {
         readonly_rootfs: ro,
         protect_kernel: true,
         no_new_privs: false,
+        pre_start: vec![],
+        post_stop: vec![],
         mounts: vec![],
     };
     Plan {

@@ -142,6 +142,8 @@ impl Fixture {
                 readonly_rootfs: false,
                 protect_kernel: true,
                 no_new_privs: false,
+                pre_start: vec![],
+                post_stop: vec![],
                 mounts: vec![],
             }],
         }
