@@ -36,7 +36,8 @@
 //!   (host paths; `kind=empty` volumes are directories stage0 creates under the pod);
 //!   `caps` the bounding set (`plan::default_caps()` unless isolators say otherwise),
 //!   `protect_kernel` true unless `--insecure-options=paths`, `no_new_privs` from the
-//!   `os/linux/no-new-privileges` isolator.
+//!   `os/linux/no-new-privileges` isolator; `pre_start`/`post_stop` the appc event handlers
+//!   (absolute argv, run as the app in its rootfs; a failing pre-start fails the start).
 
 pub mod plan;
 pub mod proto;
