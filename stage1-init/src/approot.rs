@@ -234,6 +234,8 @@ pub fn mount_volumes(app: &App, root: &AppRoot, proc: &Path) -> Result<()> {
 /// symlink to the host, a hard link), only the name is replaced.
 fn write_replace(dir: &OwnedFd, name: &str, data: &[u8], shown: &Path) -> Result<()> {
     let tmp = format!(".{name}.rkt-tmp");
+    // An image may ship an entry with our temporary name (even a symlink): unlinkat removes
+    // the name itself and never follows it, and O_EXCL below refuses anything left.
     match unlinkat(dir, tmp.as_str(), AtFlags::empty()) {
         Ok(()) | Err(Errno::NOENT) => {}
         Err(e) => return Err(Error::sys("unlink", shown.with_file_name(&tmp), e)),
@@ -264,6 +266,8 @@ fn bind_file(dir: &OwnedFd, name: &str, src: &Path, proc: &Path, shown: &Path) -
         Ok(_) | Err(Errno::NOENT) => write_replace(dir, name, b"", shown)?,
         Err(e) => return Err(Error::sys("stat", shown, e)),
     }
+    // Check the inode we are about to mount on, not the name: NOFOLLOW plus fstat on the very
+    // fd that the mount then targets leaves no window for a swap (CVE-2021-30465's lesson).
     let how = OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC;
     let target = openat(dir, name, how, Mode::empty()).ctx("open", shown)?;
     if FileType::from_raw_mode(fstat(&target).ctx("stat", shown)?.st_mode) != FileType::RegularFile

@@ -40,9 +40,14 @@ fn copy_dir_contents(src: &Path, dst: &Path, links: &mut Links) -> Result<()> {
         let meta = fs::symlink_metadata(&from).ctx("stat", &from)?;
         let ft = meta.file_type();
         if ft.is_dir() {
+            // Created here, by us, so descending into it can never follow an image symlink;
+            // its real mode is set by `finish` only after its contents (a 0555 directory
+            // would refuse them).
             fs::create_dir(&to).ctx("mkdir", &to)?;
             copy_dir_contents(&from, &to, links)?;
         } else if !ft.is_symlink() && meta.nlink() > 1 {
+            // Hard links stay hard links (busybox-style images link hundreds of names to one
+            // binary): the first copy is made, the others link to it.
             if let Some(first) = links.get(&(meta.dev(), meta.ino())) {
                 fs::hard_link(first, &to).ctx("link", &to)?;
                 continue;

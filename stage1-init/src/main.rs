@@ -74,6 +74,8 @@ fn main() -> ExitCode {
         Ok(None) => return fail(&format!("{ENV_SYNC_FD} is not set")),
         Err(msg) => return fail(&msg),
     };
+    // The lock fd is only checked and made CLOEXEC: holding it open until exit is the whole
+    // point (the pod reads as running exactly as long as PID 1 lives).
     if let Err(msg) = inherited_fd(ENV_LOCK_FD) {
         return fail(&msg);
     }
@@ -90,6 +92,8 @@ fn main() -> ExitCode {
     if let Err(e) = sync.ready().and_then(|()| sync.wait_go()) {
         return fail(&e.to_string());
     }
+    // The socket's job is done: rkt now only waits for PID 1's exit status. Closing it also
+    // keeps it out of every app (it is CLOEXEC anyway).
     drop(sync);
     match pod::run(pod, &signals) {
         Ok(code) => {

@@ -320,6 +320,8 @@ fn apply_one(op: &MountOp) -> Result<()> {
     }
 }
 
+/// `mount -t overlay -o lowerdir=..,upperdir=..,workdir=.. overlay dst` with `nodev`. The
+/// upper dir keeps everything the app writes, on disk in the pod (rkt 1.30 layout).
 fn overlay(lower: &Path, upper: &Path, work: &Path, dst: &Path) -> Result<()> {
     // Plan validation refused ',', ':' and '\' in these paths, so the option string cannot be
     // redirected by a path. nodev: a device node shipped in an image never opens a host device.
