@@ -296,19 +296,20 @@ mod tests {
         std::fs::remove_dir_all(&base).unwrap();
     }
 
+    /// The one observable difference: openat2 refuses procfs magic links (ELOOP), the walk
+    /// reads their text like any symlink's and resolves it inside the root.
     #[test]
     fn forced_walk_is_used() {
         let root = rustix::fs::open("/", OFlags::PATH | OFlags::DIRECTORY, Mode::empty()).unwrap();
+        let magic = Path::new("proc/self/cwd");
+        let kernel = open_in_root(root.as_fd(), magic, OFlags::PATH, Mode::empty());
+        assert_eq!(kernel.unwrap_err(), Errno::LOOP);
         FORCE_WALK.with(|f| f.set(true));
-        let fd = open_in_root(
-            root.as_fd(),
-            Path::new("../../proc/.."),
-            OFlags::PATH,
-            Mode::empty(),
-        );
+        let walk = open_in_root(root.as_fd(), magic, OFlags::PATH, Mode::empty());
+        let empty = open_in_root(root.as_fd(), Path::new(""), OFlags::PATH, Mode::empty());
         FORCE_WALK.with(|f| f.set(false));
-        assert_eq!(id(&fd.unwrap()), id(&root));
-        let err = open_in_root(root.as_fd(), Path::new(""), OFlags::PATH, Mode::empty());
-        assert_eq!(err.unwrap_err(), Errno::NOENT);
+        let cwd = rustix::fs::open(".", OFlags::PATH, Mode::empty()).unwrap();
+        assert_eq!(id(&walk.unwrap()), id(&cwd));
+        assert_eq!(empty.unwrap_err(), Errno::NOENT);
     }
 }
