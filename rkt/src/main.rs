@@ -12,6 +12,8 @@ mod error;
 mod log;
 mod paths;
 mod stage1;
+mod store;
+mod sys;
 
 use std::process::ExitCode;
 
