@@ -109,7 +109,11 @@ pub(crate) fn from_reader<R: Read + Send + 'static>(
         Sniffed::Empty => return Err(Error::Empty { path }),
     };
     let shared = Shared::new();
-    let decoded = stream::decoded(compression, head, source, &shared);
+    let decoded =
+        stream::decoded(compression, head, source, &shared).map_err(|source| Error::Read {
+            path: path.clone(),
+            source,
+        })?;
     Ok(AciReader {
         path,
         compression,
