@@ -578,3 +578,22 @@ fn clean_matches_go_filepath_clean_where_it_accepts() {
         assert!(clean(raw.as_bytes()).is_err(), "{raw:?}");
     }
 }
+
+#[test]
+fn the_number_of_entries_is_bounded() {
+    let tar = Tar::new()
+        .minimal()
+        .file("rootfs/a", b"")
+        .file("rootfs/b", b"")
+        .finish();
+    let walk = |max_entries| {
+        let mut reader = from_reader(Cursor::new(tar.clone()), Path::new("t.aci")).unwrap();
+        reader.max_entries = max_entries;
+        reader.walk(|_, _| Ok::<(), Error>(()))
+    };
+    assert!(walk(4).is_ok());
+    assert_eq!(
+        walk(3).unwrap_err().to_string(),
+        "ACI `t.aci`: more than 3 entries"
+    );
+}
