@@ -16,13 +16,17 @@
 //!   skipped); `rootfsX` is refused, unlike appc's prefix check; names with a `..` component,
 //!   absolute names and NUL bytes are refused; no two entries share a cleaned name; `manifest`
 //!   is a regular file of at most 1 MiB that `appc` accepts; `rootfs` is an explicit directory
-//!   entry; hard links point inside `rootfs`; entry types are the ten a filesystem can hold.
-//!   PAX global headers carry no file and are skipped.
+//!   entry; hard links point inside `rootfs`; entries are regular (also contiguous or GNU
+//!   sparse) files, directories, symlinks, hard links, devices or FIFOs. PAX global headers
+//!   carry no file and are skipped. Entries come in archive order: `rootfs` itself may come
+//!   after its contents, and `manifest` anywhere.
 //! - Errors come as soon as they are seen: a visitor may already have extracted earlier
 //!   entries, so it must write into a scratch tree that the caller discards on error.
 //! - At the end the rest of the stream is read, so the image ID covers the whole uncompressed
 //!   stream (tar end blocks and padding included: `gzip -dc x | sha512sum`), and data after
-//!   the compressed stream is refused. The result is an [`ImageInfo`].
+//!   the compressed stream is refused. The result is an [`ImageInfo`]. On success the source has
+//!   been read to its end, so a caller that wants to keep the file as it came (the store's
+//!   blob) can wrap the source in a reader that copies what passes through.
 //!
 //! Memory stays bounded whatever the input: the manifest is read to at most 1 MiB + 1 byte,
 //! PAX/GNU extension headers (which the `tar` crate buffers whole) are capped at 1 MiB per

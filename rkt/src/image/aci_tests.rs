@@ -597,3 +597,37 @@ fn the_number_of_entries_is_bounded() {
         "ACI `t.aci`: more than 3 entries"
     );
 }
+
+/// The decoder thread runs ahead of the tar parser: a decoding error further on must not
+/// replace the tar error the parser actually hit.
+#[test]
+fn the_error_reported_is_the_one_the_parser_hit() {
+    let mut bad = header(b"rootfs/b", b'0', 0);
+    bad.as_old_mut().cksum[0] = b'7';
+    let tar = Tar::new()
+        .minimal()
+        .file("rootfs/a", b"a")
+        .raw(&bad, b"")
+        .unterminated();
+    let first = [tar, noise(1 << 20)].concat();
+    let mut second = gzip(&noise(64 << 10));
+    let mid = second.len() / 2;
+    second[mid] ^= 1;
+    let aci = [gzip(&first), second].concat();
+    let e = from_reader(Cursor::new(aci), Path::new("t.aci"))
+        .unwrap()
+        .walk(|m, _| {
+            // Give the decoder time to reach the corrupt member.
+            if m.path == Path::new("a") {
+                std::thread::sleep(std::time::Duration::from_millis(300));
+            }
+            Ok::<(), Error>(())
+        })
+        .unwrap_err();
+    assert!(matches!(e, Error::Tar { .. }), "{e:?}");
+    assert!(
+        e.to_string()
+            .starts_with("read ACI `t.aci`: bad tar archive after entry `rootfs/a`"),
+        "{e}"
+    );
+}

@@ -372,14 +372,20 @@ const CHUNK_QUEUE: usize = 4;
 enum Chunk {
     Data(Vec<u8>),
     End,
-    Failed(io::Error),
+    /// The error, and what the decoding thread's layers recorded about it.
+    Failed(io::Error, Option<Failure>),
 }
 
 /// A decoder running in its own thread, so that decompression overlaps hashing and whatever
 /// the tar consumer does (extraction). Buffers come back through `recycle`, so steady state
 /// allocates nothing.
+///
+/// The thread's layers record failures in a slot of their own; a failure reaches the
+/// consumer's [`Shared`] only when the consumer reads it. The decoder runs megabytes ahead, and
+/// an error the consumer never got to must not replace the one it did hit.
 pub(crate) struct Pipelined {
     chunks: Receiver<Chunk>,
+    shared: Arc<Shared>,
     recycle: SyncSender<Vec<u8>>,
     current: Vec<u8>,
     pos: usize,
@@ -387,7 +393,12 @@ pub(crate) struct Pipelined {
 }
 
 impl Pipelined {
-    pub(crate) fn spawn(mut decoder: Box<dyn Read + Send>) -> io::Result<Pipelined> {
+    /// Runs `decoder`, whose layers record into `private`; failures are forwarded to `shared`.
+    pub(crate) fn spawn(
+        mut decoder: Box<dyn Read + Send>,
+        private: Arc<Shared>,
+        shared: Arc<Shared>,
+    ) -> io::Result<Pipelined> {
         let (tx, chunks) = mpsc::sync_channel(CHUNK_QUEUE);
         let (recycle, recycled) = mpsc::sync_channel::<Vec<u8>>(CHUNK_QUEUE + 2);
         std::thread::Builder::new()
@@ -401,7 +412,7 @@ impl Pipelined {
                         buf.truncate(n);
                         Chunk::Data(buf)
                     }
-                    Err(e) => Chunk::Failed(e),
+                    Err(e) => Chunk::Failed(e, private.take_failure()),
                 };
                 let last = !matches!(chunk, Chunk::Data(_));
                 // A closed channel means the reader gave up: stop decoding.
@@ -411,6 +422,7 @@ impl Pipelined {
             })?;
         Ok(Pipelined {
             chunks,
+            shared,
             recycle,
             current: Vec::new(),
             pos: 0,
@@ -446,8 +458,11 @@ impl Read for Pipelined {
             match self.chunks.recv() {
                 Ok(Chunk::Data(data)) => self.current = data,
                 Ok(Chunk::End) => self.ended = true,
-                Ok(Chunk::Failed(e)) => {
+                Ok(Chunk::Failed(e, failure)) => {
                     self.ended = true;
+                    if let Some(failure) = failure {
+                        self.shared.record(failure);
+                    }
                     return Err(e);
                 }
                 // Without `End` the decoder died (a panic): never mistake that for EOF.
@@ -475,15 +490,24 @@ pub(crate) fn decoded<R: Read + Send + 'static>(
     source: R,
     shared: &Arc<Shared>,
 ) -> io::Result<Box<dyn Read + Send>> {
-    let source = io::Cursor::new(head).chain(Guarded::new(source, Arc::clone(shared)));
+    // Plain: everything runs in the consumer's thread and records straight into `shared`.
+    let private = match compression {
+        Compression::None => Arc::clone(shared),
+        _ => Shared::new(),
+    };
+    let source = io::Cursor::new(head).chain(Guarded::new(source, Arc::clone(&private)));
     // A plain tar's only buffer is the input one, so it gets the output buffer's size.
     let capacity = match compression {
         Compression::None => OUTPUT_BUFFER,
         _ => INPUT_BUFFER,
     };
     let input = BufReader::with_capacity(capacity, source);
-    match Concatenated::new(compression, input, Arc::clone(shared)) {
-        Ok(decoder) => Ok(Box::new(Pipelined::spawn(Box::new(decoder))?)),
+    match Concatenated::new(compression, input, Arc::clone(&private)) {
+        Ok(decoder) => Ok(Box::new(Pipelined::spawn(
+            Box::new(decoder),
+            private,
+            Arc::clone(shared),
+        )?)),
         Err(plain) => Ok(Box::new(plain)),
     }
 }
@@ -525,13 +549,14 @@ mod tests {
             }
         }
         let data: Vec<u8> = (0..3 * CHUNK + 17).map(|i| i as u8).collect();
-        let mut p = Pipelined::spawn(Box::new(Then(io::Cursor::new(data.clone()), None))).unwrap();
+        let spawn = |r: Then| Pipelined::spawn(Box::new(r), Shared::new(), Shared::new());
+        let mut p = spawn(Then(io::Cursor::new(data.clone()), None)).unwrap();
         let mut out = Vec::new();
         p.read_to_end(&mut out).unwrap();
         assert_eq!(out, data);
 
         let failing = Then(io::Cursor::new(vec![1; 10]), Some(io::Error::other("bad")));
-        let mut p = Pipelined::spawn(Box::new(failing)).unwrap();
+        let mut p = spawn(failing).unwrap();
         let e = p.read_to_end(&mut Vec::new()).unwrap_err();
         assert_eq!(e.to_string(), "bad");
     }
@@ -544,7 +569,7 @@ mod tests {
                 panic!("decoder bug (expected by this test)");
             }
         }
-        let mut p = Pipelined::spawn(Box::new(Panics)).unwrap();
+        let mut p = Pipelined::spawn(Box::new(Panics), Shared::new(), Shared::new()).unwrap();
         let e = p.read(&mut [0u8; 16]).unwrap_err();
         assert_eq!(e.to_string(), "the decompression thread died");
     }
