@@ -9,6 +9,7 @@ mod appc;
 mod cli;
 mod config;
 mod error;
+mod image;
 mod log;
 mod paths;
 mod stage1;
