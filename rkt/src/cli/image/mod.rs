@@ -1,6 +1,7 @@
 //! `rkt image ...`: one file per subcommand.
 
 mod build;
+mod validate;
 
 use std::process::ExitCode;
 
@@ -21,10 +22,12 @@ pub(crate) struct Args {
 #[argh(subcommand)]
 enum Command {
     Build(build::Args),
+    Validate(validate::Args),
 }
 
 pub(crate) fn run(args: Args, config: &Config) -> Result<ExitCode, Error> {
     match args.command {
         Command::Build(a) => build::run(a, config),
+        Command::Validate(a) => validate::run(a, config),
     }
 }
