@@ -1,5 +1,6 @@
-//! A digest of a rendered tree: every entry's path, type, mode, owner, mtime, size, link
-//! target or device number, and content, walked in sorted order without following symlinks.
+//! A digest of a rendered tree: every entry's path, type, mode, owner, size, link target or
+//! device number, and for files mtime and content, walked in sorted order without following
+//! symlinks.
 //! `image verify` compares a tree's digest with a fresh render's, so the reference is always
 //! the content-addressed blob and no tree hash needs to be computed at import time.
 //! Extended attributes are not covered.
@@ -33,10 +34,14 @@ fn walk(root: &Path, rel: &Path, hasher: &mut Sha512, buf: &mut [u8]) -> Result<
         u64::from(meta.mode()),
         u64::from(meta.uid()),
         u64::from(meta.gid()),
-        meta.mtime() as u64,
-        meta.mtime_nsec() as u64,
     ] {
         hasher.update(v.to_le_bytes());
+    }
+    // A directory's mtime changes whenever a later layer adds to it, and a symlink's is not
+    // always settable: only regular files' mtimes are part of what a render reproduces.
+    if ty.is_file() {
+        hasher.update((meta.mtime() as u64).to_le_bytes());
+        hasher.update((meta.mtime_nsec() as u64).to_le_bytes());
     }
     if ty.is_dir() {
         let mut names: Vec<std::ffi::OsString> = std::fs::read_dir(&path)

@@ -112,6 +112,13 @@ impl Store {
                 .create(&dir)
                 .map_err(|e| Error::io("create directory", &dir, e))?;
         }
+        // The store lock file exists from the start, so that taking it changes nothing on disk.
+        let lock = paths::cas_lock(&self.data_dir);
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&lock)
+            .map_err(|e| Error::io("create", &lock, e))?;
         Ok(())
     }
 }
