@@ -17,7 +17,6 @@ mod log;
 mod paths;
 mod stage1;
 mod store;
-#[path = "standin/sys.rs"]
 mod sys;
 
 use std::process::ExitCode;

@@ -15,6 +15,7 @@ use super::render;
 use super::tmp::{self, TmpEntry};
 use super::{digest, failpoint, Error, Output, Overwrite, Result, Store};
 use crate::paths;
+use crate::sys::fs::Durability;
 
 /// What `image verify` found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -235,7 +236,7 @@ impl Store {
         let image_file = paths::tree_image(fresh.path());
         std::fs::write(&image_file, key.as_str())
             .map_err(|e| Error::io("write", &image_file, e))?;
-        crate::sys::syncfs(fresh.path()).map_err(|e| Error::io("syncfs", fresh.path(), e))?;
+        crate::sys::fs::syncfs(fresh.path()).map_err(|e| Error::io("syncfs", fresh.path(), e))?;
         self.replace_tree(&tree_dir, fresh.path())?;
         self.touch(key)?;
         Ok(Verified::Repaired)
@@ -256,7 +257,7 @@ impl Store {
         }
         std::fs::rename(fresh, tree_dir).map_err(|e| Error::io("rename", tree_dir, e))?;
         fsync_parent(tree_dir)?;
-        crate::sys::write_atomic(&marker, b"").map_err(|e| Error::io("write", &marker, e))
+        crate::sys::fs::write_atomic(&marker, b"", Durability::Fsync).map_err(|e| Error::io("write", &marker, e))
     }
 
     /// Removes an image: its record first (from then on it does not exist), then its blob,

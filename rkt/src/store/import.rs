@@ -19,6 +19,7 @@ use super::tmp::{self, TmpEntry};
 use super::{failpoint, Error, Imported, Result, Store};
 use crate::appc::ImageManifest;
 use crate::paths;
+use crate::sys::fs::Durability;
 
 /// Reads from `inner` and copies every byte read into `copy`.
 struct Tee<R, W> {
@@ -105,7 +106,7 @@ impl Store {
 
         // One syncfs flushes the blob, the manifest and every file of the tree;
         // the blob's own fsync after it is then nearly free but keeps the rule literal.
-        crate::sys::syncfs(tmp.path()).map_err(|e| Error::io("syncfs", tmp.path(), e))?;
+        crate::sys::fs::syncfs(tmp.path()).map_err(|e| Error::io("syncfs", tmp.path(), e))?;
         blob.sync_all()
             .map_err(|e| Error::io("fsync", &blob_path, e))?;
         failpoint::hit("import-synced");
@@ -167,7 +168,7 @@ impl Store {
             fsync_parent(&tree_dir)?;
             failpoint::hit("tree-renamed");
             let marker = paths::tree_rendered(&tree_dir);
-            crate::sys::write_atomic(&marker, b"").map_err(|e| Error::io("write", &marker, e))?;
+            crate::sys::fs::write_atomic(&marker, b"", Durability::Fsync).map_err(|e| Error::io("write", &marker, e))?;
             failpoint::hit("tree-rendered");
         }
 
@@ -215,5 +216,5 @@ fn create_fanout(path: &Path) -> Result<()> {
 /// Makes a rename or creation in `path`'s directory durable.
 pub(crate) fn fsync_parent(path: &Path) -> Result<()> {
     let parent = path.parent().unwrap_or(Path::new("/"));
-    crate::sys::fsync_dir(parent).map_err(|e| Error::io("fsync", parent, e))
+    crate::sys::fs::fsync_dir(parent).map_err(|e| Error::io("fsync", parent, e))
 }

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::key::{ImageKey, ImageQuery};
 use super::{Error, Result};
 use crate::paths;
+use crate::sys::fs::Durability;
 
 /// What the store knows about one image (rkt's `aciinfo` row).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -121,7 +122,7 @@ pub(crate) fn write(data_dir: &Path, record: &Record) -> Result<()> {
         path: path.clone(),
         reason: e.to_string(),
     })?;
-    crate::sys::write_atomic(&path, &json).map_err(|e| Error::io("write", &path, e))
+    crate::sys::fs::write_atomic(&path, &json, Durability::Fsync).map_err(|e| Error::io("write", &path, e))
 }
 
 /// Removes a record durably; after this the image no longer exists.
@@ -133,7 +134,7 @@ pub(crate) fn remove(data_dir: &Path, key: &ImageKey) -> Result<()> {
         Err(e) => return Err(Error::io("remove", &path, e)),
     }
     let dir = paths::cas_index(data_dir);
-    crate::sys::fsync_dir(&dir).map_err(|e| Error::io("fsync", &dir, e))
+    crate::sys::fs::fsync_dir(&dir).map_err(|e| Error::io("fsync", &dir, e))
 }
 
 /// The one image a query names: a unique ID prefix, or for a name the image rkt's `GetACI`

@@ -29,7 +29,6 @@
 //! The store knows nothing about HTTP, signatures or pods.
 
 mod digest;
-#[path = "../standin/extract.rs"]
 pub(crate) mod extract;
 mod failpoint;
 mod gc;

@@ -10,6 +10,7 @@ use sha2::{Digest, Sha512};
 use super::key::{hex, ImageKey};
 use super::{Error, Result};
 use crate::paths;
+use crate::sys::fs::Durability;
 
 /// One URL's cache record (rkt's `remote` row).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -53,7 +54,7 @@ pub(crate) fn put(data_dir: &Path, remote: &Remote) -> Result<()> {
         path: path.clone(),
         reason: e.to_string(),
     })?;
-    crate::sys::write_atomic(&path, &json).map_err(|e| Error::io("write", &path, e))
+    crate::sys::fs::write_atomic(&path, &json, Durability::Fsync).map_err(|e| Error::io("write", &path, e))
 }
 
 /// Removes every record that points at `key`.

@@ -6,14 +6,11 @@
 //! created and locked under its shared lock, and stale entries are picked under its exclusive
 //! lock, so a collector never sees an entry that exists but is not locked yet.
 
-use std::fs::File;
-use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use rustix::fs::{flock, FlockOperation};
-
 use super::lock::{self, Mode};
+use crate::sys::lock::FileLock;
 use super::{Error, Result};
 use crate::paths;
 
@@ -21,8 +18,8 @@ use crate::paths;
 #[derive(Debug)]
 pub(crate) struct TmpEntry {
     path: PathBuf,
-    /// The open directory, flock'ed exclusive; the lock follows the directory if renamed.
-    _dir: File,
+    /// The directory's lock; it follows the directory if renamed.
+    _lock: FileLock,
 }
 
 impl TmpEntry {
@@ -44,10 +41,11 @@ impl TmpEntry {
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
                 Err(e) => return Err(Error::io("create directory", &path, e)),
             }
-            let dir = File::open(&path).map_err(|e| Error::io("open", &path, e))?;
-            flock(dir.as_fd(), FlockOperation::NonBlockingLockExclusive)
-                .map_err(|e| Error::io("lock", &path, e.into()))?;
-            return Ok(TmpEntry { path, _dir: dir });
+            // Nobody else knows the name yet, so the lock is free.
+            let lock = lock::try_existing(&path, Mode::Exclusive)?.ok_or_else(|| Error::Busy {
+                what: format!("new temporary directory `{}`", path.display()),
+            })?;
+            return Ok(TmpEntry { path, _lock: lock });
         }
     }
 
@@ -82,12 +80,9 @@ pub(crate) fn collect_stale(data_dir: &Path, wait: bool) -> Result<Vec<PathBuf>>
         for entry in entries {
             let entry = entry.map_err(|e| Error::io("read directory", &tmp, e))?;
             let path = entry.path();
-            let Ok(file) = File::open(&path) else {
-                stale.push(path);
-                continue;
-            };
-            if flock(file.as_fd(), FlockOperation::NonBlockingLockShared).is_ok() {
-                stale.push(path);
+            match lock::try_existing(&path, Mode::Shared) {
+                Ok(Some(_)) | Err(_) => stale.push(path),
+                Ok(None) => {}
             }
         }
         stale
