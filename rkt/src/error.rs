@@ -21,6 +21,7 @@ pub(crate) enum Error {
     Output(std::io::Error),
     Config(crate::config::Error),
     Store(crate::store::Error),
+    Image(crate::image::Error),
 }
 
 impl Error {
@@ -55,6 +56,7 @@ impl fmt::Display for Error {
             Error::Output(_) => f.write_str("write output"),
             Error::Config(e) => e.fmt(f),
             Error::Store(e) => e.fmt(f),
+            Error::Image(e) => e.fmt(f),
         }
     }
 }
@@ -65,6 +67,7 @@ impl StdError for Error {
             Error::Output(e) => Some(e),
             Error::Config(e) => e.source(),
             Error::Store(e) => e.source(),
+            Error::Image(e) => e.source(),
             _ => None,
         }
     }
@@ -79,6 +82,12 @@ impl From<crate::config::Error> for Error {
 impl From<crate::store::Error> for Error {
     fn from(e: crate::store::Error) -> Self {
         Error::Store(e)
+    }
+}
+
+impl From<crate::image::Error> for Error {
+    fn from(e: crate::image::Error) -> Self {
+        Error::Image(e)
     }
 }
 

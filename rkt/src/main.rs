@@ -5,13 +5,10 @@
 //! `cli -> {pod, stage0} -> {image, store} -> {appc, sys}`; `appc` does no I/O, `sys` holds the
 //! thin syscall helpers, and every on-disk path comes from `paths`.
 
-// STAND-INS until branches appc, aci and extract land (deleted at the merge).
-#[path = "standin/appc.rs"]
 mod appc;
 mod cli;
 mod config;
 mod error;
-#[path = "standin/image.rs"]
 mod image;
 mod log;
 mod paths;

@@ -2,7 +2,7 @@
 //! verify and remove.
 
 use std::fs::File;
-use std::io::{self, BufReader, Read, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha512};
@@ -107,12 +107,7 @@ impl Store {
             Mode::Shared,
         )?;
         let blob = paths::cas_blob(&self.data_dir, key.as_str());
-        let file = File::open(&blob).map_err(|e| Error::io("open", &blob, e))?;
-        let mut tar = crate::image::aci::decompress(BufReader::with_capacity(256 << 10, file))
-            .map_err(|e| Error::Archive {
-                path: blob.clone(),
-                source: e,
-            })?;
+        let mut tar = super::blob::open_tar(&blob)?;
         let out = File::create_new(temp).map_err(|e| Error::io("create", temp, e))?;
         let mut out = io::BufWriter::with_capacity(256 << 10, out);
         let mut hasher = Sha512::new();
@@ -257,7 +252,8 @@ impl Store {
         }
         std::fs::rename(fresh, tree_dir).map_err(|e| Error::io("rename", tree_dir, e))?;
         fsync_parent(tree_dir)?;
-        crate::sys::fs::write_atomic(&marker, b"", Durability::Fsync).map_err(|e| Error::io("write", &marker, e))
+        crate::sys::fs::write_atomic(&marker, b"", Durability::Fsync)
+            .map_err(|e| Error::io("write", &marker, e))
     }
 
     /// Removes an image: its record first (from then on it does not exist), then its blob,

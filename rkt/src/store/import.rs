@@ -8,8 +8,10 @@
 //! pieces into place under the image's and the tree's locks, the index record last.
 
 use std::fs::File;
-use std::io::{self, BufReader, Read, Write};
+use std::io::{self, Read, Write};
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use super::index::{self, Record};
 use super::key::{tree_id, ImageKey};
@@ -21,23 +23,33 @@ use crate::appc::ImageManifest;
 use crate::paths;
 use crate::sys::fs::Durability;
 
-/// Reads from `inner` and copies every byte read into `copy`.
-struct Tee<R, W> {
-    inner: R,
-    copy: W,
-    error: Option<io::Error>,
+/// Reads from `inner` and copies every byte read into `copy`, counting them. It is handed to
+/// the ACI reader, which owns it, so what the caller needs afterwards is shared.
+struct Tee {
+    inner: File,
+    copy: File,
+    shared: Arc<TeeState>,
 }
 
-impl<R: Read, W: Write> Read for Tee<R, W> {
+#[derive(Default)]
+struct TeeState {
+    written: AtomicU64,
+    error: Mutex<Option<io::Error>>,
+}
+
+impl Read for Tee {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
         if let Err(e) = self.copy.write_all(&buf[..n]) {
-            // Keep the real cause (ENOSPC on the blob) rather than what the reader makes of
-            // a failed read.
+            // Keep the real cause (ENOSPC on the blob) for the caller; the reader only learns
+            // that its input failed.
             let kind = e.kind();
-            self.error = Some(e);
-            return Err(io::Error::new(kind, "write blob"));
+            if let Ok(mut slot) = self.shared.error.lock() {
+                *slot = Some(e);
+            }
+            return Err(io::Error::new(kind, "copy to the store blob failed"));
         }
+        self.shared.written.fetch_add(n as u64, Ordering::Relaxed);
         Ok(n)
     }
 }
@@ -64,32 +76,43 @@ impl Store {
 
     fn stage(&self, source: &Path) -> Result<Staged> {
         let file = File::open(source).map_err(|e| Error::io("open", source, e))?;
+        let source_len = file
+            .metadata()
+            .map_err(|e| Error::io("stat", source, e))?
+            .len();
         let tmp = TmpEntry::create(&self.data_dir)?;
         let blob_path = paths::tmp_blob(tmp.path());
         let blob = File::create_new(&blob_path).map_err(|e| Error::io("create", &blob_path, e))?;
         let rootfs = paths::tree_rootfs(tmp.path());
         std::fs::create_dir(&rootfs).map_err(|e| Error::io("create directory", &rootfs, e))?;
 
-        let mut tee = Tee {
-            inner: BufReader::with_capacity(256 << 10, file),
-            copy: io::BufWriter::with_capacity(256 << 10, &blob),
-            error: None,
+        let shared = Arc::new(TeeState::default());
+        let tee = Tee {
+            inner: file,
+            copy: blob
+                .try_clone()
+                .map_err(|e| Error::io("open", &blob_path, e))?,
+            shared: Arc::clone(&shared),
         };
-        let walked = render::extract_stream(&rootfs, &mut tee, render::Filter::none());
-        if let Some(e) = tee.error.take() {
+        // The reader buffers its input in large reads, so the copy is written in large writes.
+        let walked = crate::image::aci::from_reader(tee, source)
+            .map_err(Error::from)
+            .and_then(|reader| render::extract_stream(&rootfs, reader, render::Filter::none()));
+        if let Some(e) = shared.error.lock().ok().and_then(|mut slot| slot.take()) {
             return Err(Error::io("write", &blob_path, e));
         }
-        let walked = walked.map_err(|e| match e {
-            Error::Archive { source: s, .. } => Error::Archive {
+        let walked = walked?;
+        // The reader reads to the end and refuses trailing data, so the copy is whole; a
+        // file that changed size under us is not.
+        let written = shared.written.load(Ordering::Relaxed);
+        if written != source_len {
+            return Err(Error::Corrupt {
                 path: source.to_path_buf(),
-                source: s,
-            },
-            other => other,
-        })?;
-        tee.copy
-            .flush()
-            .map_err(|e| Error::io("write", &blob_path, e))?;
-        drop(tee);
+                reason: format!(
+                    "read {written} bytes of {source_len}: the file changed while importing"
+                ),
+            });
+        }
         failpoint::hit("import-streamed");
 
         let key = walked.key;
@@ -168,7 +191,8 @@ impl Store {
             fsync_parent(&tree_dir)?;
             failpoint::hit("tree-renamed");
             let marker = paths::tree_rendered(&tree_dir);
-            crate::sys::fs::write_atomic(&marker, b"", Durability::Fsync).map_err(|e| Error::io("write", &marker, e))?;
+            crate::sys::fs::write_atomic(&marker, b"", Durability::Fsync)
+                .map_err(|e| Error::io("write", &marker, e))?;
             failpoint::hit("tree-rendered");
         }
 

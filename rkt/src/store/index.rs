@@ -122,7 +122,8 @@ pub(crate) fn write(data_dir: &Path, record: &Record) -> Result<()> {
         path: path.clone(),
         reason: e.to_string(),
     })?;
-    crate::sys::fs::write_atomic(&path, &json, Durability::Fsync).map_err(|e| Error::io("write", &path, e))
+    crate::sys::fs::write_atomic(&path, &json, Durability::Fsync)
+        .map_err(|e| Error::io("write", &path, e))
 }
 
 /// Removes a record durably; after this the image no longer exists.

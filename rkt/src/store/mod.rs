@@ -28,6 +28,7 @@
 //!
 //! The store knows nothing about HTTP, signatures or pods.
 
+mod blob;
 mod digest;
 pub(crate) mod extract;
 mod failpoint;
@@ -47,7 +48,7 @@ use std::path::{Path, PathBuf};
 
 pub(crate) use images::Verified;
 pub(crate) use index::{now_ns, Record};
-pub(crate) use key::{hex, ImageKey, ImageQuery};
+pub(crate) use key::{ImageKey, ImageQuery};
 
 use crate::paths;
 
@@ -131,11 +132,8 @@ pub(crate) enum Error {
         path: PathBuf,
         source: io::Error,
     },
-    /// The image archive is not a valid ACI.
-    Archive {
-        path: PathBuf,
-        source: crate::image::aci::Error,
-    },
+    /// The image archive is not a valid ACI (the cause names the file).
+    Archive(crate::image::Error),
     /// Extracting the image's files failed.
     Extract {
         path: PathBuf,
@@ -173,6 +171,12 @@ pub(crate) enum Error {
 
 pub(crate) type Result<T> = std::result::Result<T, Error>;
 
+impl From<crate::image::Error> for Error {
+    fn from(e: crate::image::Error) -> Self {
+        Error::Archive(e)
+    }
+}
+
 impl Error {
     pub(crate) fn io(op: &'static str, path: &Path, source: io::Error) -> Error {
         Error::Io {
@@ -193,7 +197,7 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Io { op, path, .. } => write!(f, "{op} `{}`", path.display()),
-            Error::Archive { path, .. } => write!(f, "read image `{}`", path.display()),
+            Error::Archive(e) => e.fmt(f),
             Error::Extract { path, .. } => write!(f, "extract into `{}`", path.display()),
             Error::Corrupt { path, reason } => {
                 write!(f, "corrupt store file `{}`: {reason}", path.display())
@@ -237,7 +241,7 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Error::Io { source, .. } => Some(source),
-            Error::Archive { source, .. } => Some(source),
+            Error::Archive(e) => e.source(),
             Error::Extract { source, .. } => Some(source),
             Error::MissingDependency { source, .. } => Some(source.as_ref()),
             _ => None,

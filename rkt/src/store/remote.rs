@@ -54,7 +54,8 @@ pub(crate) fn put(data_dir: &Path, remote: &Remote) -> Result<()> {
         path: path.clone(),
         reason: e.to_string(),
     })?;
-    crate::sys::fs::write_atomic(&path, &json, Durability::Fsync).map_err(|e| Error::io("write", &path, e))
+    crate::sys::fs::write_atomic(&path, &json, Durability::Fsync)
+        .map_err(|e| Error::io("write", &path, e))
 }
 
 /// Removes every record that points at `key`.

@@ -12,9 +12,7 @@
 //! directories included (appc-spec.md §1.5, CODE).
 
 use std::collections::HashSet;
-use std::fs::File;
-use std::io::{BufReader, Read};
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 use std::rc::Rc;
 
 use super::index;
@@ -22,10 +20,14 @@ use super::key::ImageKey;
 use super::lock::{self, Mode};
 use super::{extract, Error, Result};
 use crate::appc::ImageManifest;
+use crate::image::aci::AciReader;
 use crate::paths;
 
 /// Deeper or longer dependency lists than this are refused (a loop, or a hostile manifest).
 const MAX_LAYERS: usize = 256;
+/// Entries per image: real root filesystems have tens of thousands; a million empty entries
+/// is an attack on the inode table.
+const MAX_ENTRIES: u64 = 500_000;
 
 /// Which entries of one layer to write.
 #[derive(Debug, Clone, Default)]
@@ -221,6 +223,12 @@ fn unclaimed(root: &Path, rel: &Path) -> bool {
 }
 
 fn allowed(filter: &Filter, root: &Path, rel: &Path, is_dir: bool) -> bool {
+    // The reader calls the rootfs directory itself `.`.
+    let rel: PathBuf = rel
+        .components()
+        .filter(|c| !matches!(c, Component::CurDir))
+        .collect();
+    let rel = rel.as_path();
     let abs = format!("/{}", rel.display());
     if let Some(only) = &filter.only {
         if !only.contains(&abs) {
@@ -235,50 +243,54 @@ fn allowed(filter: &Filter, root: &Path, rel: &Path, is_dir: bool) -> bool {
     !filter.first_writer_wins || unclaimed(root, rel)
 }
 
+/// How the store extracts: as root (the store's owner), owners, setuid bits and device nodes
+/// are kept, as rkt did (pods mount trees `nodev`); file data is capped at the free space of
+/// the filesystem (a decompression bomb fails before it fills the disk) and entries at a
+/// million.
+fn extract_options(root: &Path) -> extract::ExtractOptions {
+    let root_user = rustix::process::geteuid().is_root();
+    let free = rustix::fs::statvfs(root)
+        .map(|st| st.f_bavail.saturating_mul(st.f_frsize))
+        .unwrap_or(u64::MAX);
+    extract::ExtractOptions {
+        preserve_owner: root_user,
+        device_nodes: if root_user {
+            extract::DeviceNodes::Create
+        } else {
+            extract::DeviceNodes::Skip
+        },
+        max_bytes: free,
+        max_entries: MAX_ENTRIES,
+    }
+}
+
 /// Streams one archive: validates it, hashes it into its key and extracts the entries the
 /// filter lets through into `root`.
-pub(crate) fn extract_stream(root: &Path, reader: &mut dyn Read, filter: Filter) -> Result<Walked> {
+pub(crate) fn extract_stream(root: &Path, reader: AciReader, filter: Filter) -> Result<Walked> {
+    let extract_error = |source| Error::Extract {
+        path: root.to_path_buf(),
+        source,
+    };
     let mut extractor =
-        extract::Extractor::new(root, extract::ExtractOptions::default()).map_err(|e| {
-            Error::Extract {
-                path: root.to_path_buf(),
-                source: e,
-            }
-        })?;
-    let mut failed: Option<Error> = None;
-    let walked = crate::image::aci::walk(reader, |rel, entry| {
+        extract::Extractor::new(root, extract_options(root)).map_err(extract_error)?;
+    let info = reader.walk(|member, entry| {
         let is_dir = entry.header().entry_type().is_dir();
-        if !allowed(&filter, root, rel, is_dir) {
+        if !allowed(&filter, root, member.path, is_dir) {
             return Ok(());
         }
-        extractor.extract(rel, entry).map_err(|e| {
-            let msg = e.to_string();
-            failed = Some(Error::Extract {
-                path: root.to_path_buf(),
-                source: e,
-            });
-            std::io::Error::other(msg)
-        })
-    });
-    if let Some(e) = failed {
-        return Err(e);
-    }
-    let walked = walked.map_err(|e| Error::Archive {
-        path: root.to_path_buf(),
-        source: e,
+        extractor
+            .extract(member.path, member.hard_link, entry)
+            .map_err(extract_error)
     })?;
-    let stats = extractor.finish().map_err(|e| Error::Extract {
-        path: root.to_path_buf(),
-        source: e,
-    })?;
+    let stats = extractor.finish().map_err(extract_error)?;
     Ok(Walked {
-        key: ImageKey::from_id(walked.id.as_str()).ok_or_else(|| Error::Corrupt {
+        key: ImageKey::from_id(&info.id.store_key()).ok_or_else(|| Error::Corrupt {
             path: root.to_path_buf(),
-            reason: "archive reader returned a malformed ID".into(),
+            reason: format!("the ACI reader gave a malformed ID {}", info.id),
         })?,
-        manifest: walked.manifest,
-        manifest_bytes: walked.manifest_bytes,
-        size: walked.size,
+        manifest: info.manifest,
+        manifest_bytes: info.manifest_bytes,
+        size: info.tar_size,
         tree_size: stats.bytes,
     })
 }
@@ -304,15 +316,8 @@ pub(crate) fn apply_layers(root: &Path, layers: &[Layer], first_done: bool) -> R
 /// hashes to its key. The image's lock is held shared meanwhile, so `rm` waits for us.
 fn apply_layer(root: &Path, layer: &Layer) -> Result<u64> {
     let _shared = lock::wait(&layer.lock, Mode::Shared)?;
-    let file = File::open(&layer.blob).map_err(|e| Error::io("open", &layer.blob, e))?;
-    let mut reader = BufReader::with_capacity(256 << 10, file);
-    let walked = extract_stream(root, &mut reader, layer.filter.clone()).map_err(|e| match e {
-        Error::Archive { source, .. } => Error::Archive {
-            path: layer.blob.clone(),
-            source,
-        },
-        other => other,
-    })?;
+    let reader = crate::image::aci::open(&layer.blob)?;
+    let walked = extract_stream(root, reader, layer.filter.clone())?;
     if walked.key != layer.key {
         return Err(Error::BlobMismatch {
             key: layer.key.clone(),

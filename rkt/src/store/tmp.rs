@@ -10,9 +10,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use super::lock::{self, Mode};
-use crate::sys::lock::FileLock;
 use super::{Error, Result};
 use crate::paths;
+use crate::sys::lock::FileLock;
 
 /// A locked directory under `cas/tmp`, removed on drop unless it was moved away.
 #[derive(Debug)]

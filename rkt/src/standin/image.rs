@@ -1,3 +1,0 @@
-//! STAND-IN (deleted at the merge).
-#[path = "aci.rs"]
-pub(crate) mod aci;
