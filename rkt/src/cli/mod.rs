@@ -223,7 +223,7 @@ mod tests {
             for (name, kind) in spec.flags {
                 let mut argv: Vec<String> = spec.path.iter().map(|s| s.to_string()).collect();
                 argv.push(match kind {
-                    Kind::Switch => format!("--{name}"),
+                    Kind::Switch | Kind::Bool => format!("--{name}"),
                     _ => format!("--{name}=x"),
                 });
                 let normalized = match args::normalize(COMMANDS, &argv) {
