@@ -219,22 +219,28 @@ impl Store {
         self.render_rootfs(key, &rootfs, true)?;
 
         let tree_dir = paths::cas_tree(&self.data_dir, &record.tree);
-        let _tree_lock = lock::wait(
-            &paths::tree_lock(&self.data_dir, &record.tree),
-            Mode::Exclusive,
-        )?;
-        let rendered = paths::tree_rendered(&tree_dir).exists();
-        if rendered && digest::tree(&paths::tree_rootfs(&tree_dir))? == digest::tree(&rootfs)? {
-            self.touch(key)?;
-            return Ok(Verified::Intact);
-        }
-        let image_file = paths::tree_image(fresh.path());
-        std::fs::write(&image_file, key.as_str())
-            .map_err(|e| Error::io("write", &image_file, e))?;
-        crate::sys::fs::syncfs(fresh.path()).map_err(|e| Error::io("syncfs", fresh.path(), e))?;
-        self.replace_tree(&tree_dir, fresh.path())?;
+        let verified = {
+            // Only the tree's lock is held here: an import holds the image's lock while it
+            // waits for the tree's, so taking the image's under the tree's would deadlock.
+            let _tree_lock = lock::wait(
+                &paths::tree_lock(&self.data_dir, &record.tree),
+                Mode::Exclusive,
+            )?;
+            let rendered = paths::tree_rendered(&tree_dir).exists();
+            if rendered && digest::tree(&paths::tree_rootfs(&tree_dir))? == digest::tree(&rootfs)? {
+                Verified::Intact
+            } else {
+                let image_file = paths::tree_image(fresh.path());
+                std::fs::write(&image_file, key.as_str())
+                    .map_err(|e| Error::io("write", &image_file, e))?;
+                crate::sys::fs::syncfs(fresh.path())
+                    .map_err(|e| Error::io("syncfs", fresh.path(), e))?;
+                self.replace_tree(&tree_dir, fresh.path())?;
+                Verified::Repaired
+            }
+        };
         self.touch(key)?;
-        Ok(Verified::Repaired)
+        Ok(verified)
     }
 
     /// Puts `fresh` in place of the tree at `tree_dir` (held locked by the caller): unmark the

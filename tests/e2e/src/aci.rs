@@ -140,6 +140,11 @@ impl Tar {
         })
     }
 
+    /// The entries so far, without end blocks (to stream huge archives piece by piece).
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.buf
+    }
+
     /// Appends bytes verbatim (for corrupt archives).
     pub fn bytes(mut self, data: &[u8]) -> Tar {
         self.buf.extend_from_slice(data);

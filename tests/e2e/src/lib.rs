@@ -108,6 +108,65 @@ impl TestDir {
     }
 }
 
+impl TestDir {
+    /// Asserts the store's invariants: every record has its blob, manifest and a rendered
+    /// tree naming it; no blob, manifest or tree lacks a record; `cas/tmp` is empty.
+    /// Call it after a gc, which removes what crashed imports left.
+    #[track_caller]
+    pub fn assert_consistent(&self) {
+        let cas = self.store().join("cas");
+        let names = |dir: &Path| -> Vec<String> {
+            let mut v: Vec<String> = match std::fs::read_dir(dir) {
+                Ok(rd) => rd
+                    .map(|e| e.unwrap().file_name().into_string().unwrap())
+                    .collect(),
+                Err(_) => Vec::new(),
+            };
+            v.sort();
+            v
+        };
+        let fanned = |top: &str| -> Vec<String> {
+            let mut v = Vec::new();
+            for fan in names(&cas.join(top)) {
+                v.extend(names(&cas.join(top).join(fan)));
+            }
+            v.sort();
+            v
+        };
+        let index: Vec<String> = names(&cas.join("index"))
+            .into_iter()
+            .filter(|n| n.starts_with("sha512-"))
+            .collect();
+        assert_eq!(fanned("blob/sha512"), index, "blobs vs index");
+        assert_eq!(fanned("imageManifest/sha512"), index, "manifests vs index");
+        let mut tree_images = Vec::new();
+        for tree in names(&cas.join("tree")) {
+            let dir = cas.join("tree").join(&tree);
+            assert!(
+                dir.join("rendered").is_file(),
+                "tree {tree} not marked rendered"
+            );
+            tree_images.push(std::fs::read_to_string(dir.join("image")).unwrap());
+        }
+        tree_images.sort();
+        assert_eq!(tree_images, index, "trees vs index");
+        assert_eq!(
+            names(&cas.join("tmp")),
+            Vec::<String>::new(),
+            "cas/tmp not empty"
+        );
+        for id in &index {
+            let out = self.rkt(&["image", "verify", id]);
+            assert_ok(&out);
+            assert!(
+                stdout(&out).contains("successfully verified"),
+                "{}",
+                stdout(&out)
+            );
+        }
+    }
+}
+
 impl Drop for TestDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.path);
