@@ -97,7 +97,9 @@ impl Store {
         // The reader buffers its input in large reads, so the copy is written in large writes.
         let walked = crate::image::aci::from_reader(tee, source)
             .map_err(Error::from)
-            .and_then(|reader| render::extract_stream(&rootfs, reader, render::Filter::none()));
+            .and_then(|reader| {
+                render::extract_stream(&rootfs, source, reader, render::Filter::none())
+            });
         if let Some(e) = shared.error.lock().ok().and_then(|mut slot| slot.take()) {
             return Err(Error::io("write", &blob_path, e));
         }

@@ -134,7 +134,7 @@ pub(crate) enum Error {
     },
     /// The image archive is not a valid ACI (the cause names the file).
     Archive(crate::image::Error),
-    /// Extracting the image's files failed.
+    /// Extracting the files of the image at `path` failed.
     Extract {
         path: PathBuf,
         source: extract::Error,
@@ -198,7 +198,7 @@ impl fmt::Display for Error {
         match self {
             Error::Io { op, path, .. } => write!(f, "{op} `{}`", path.display()),
             Error::Archive(e) => e.fmt(f),
-            Error::Extract { path, .. } => write!(f, "extract into `{}`", path.display()),
+            Error::Extract { path, .. } => write!(f, "extract `{}`", path.display()),
             Error::Corrupt { path, reason } => {
                 write!(f, "corrupt store file `{}`: {reason}", path.display())
             }

@@ -264,11 +264,16 @@ fn extract_options(root: &Path) -> extract::ExtractOptions {
     }
 }
 
-/// Streams one archive: validates it, hashes it into its key and extracts the entries the
-/// filter lets through into `root`.
-pub(crate) fn extract_stream(root: &Path, reader: AciReader, filter: Filter) -> Result<Walked> {
+/// Streams one archive (`image`, the file errors name): validates it, hashes it into its key
+/// and extracts the entries the filter lets through into `root`.
+pub(crate) fn extract_stream(
+    root: &Path,
+    image: &Path,
+    reader: AciReader,
+    filter: Filter,
+) -> Result<Walked> {
     let extract_error = |source| Error::Extract {
-        path: root.to_path_buf(),
+        path: image.to_path_buf(),
         source,
     };
     let mut extractor =
@@ -317,7 +322,7 @@ pub(crate) fn apply_layers(root: &Path, layers: &[Layer], first_done: bool) -> R
 fn apply_layer(root: &Path, layer: &Layer) -> Result<u64> {
     let _shared = lock::wait(&layer.lock, Mode::Shared)?;
     let reader = crate::image::aci::open(&layer.blob)?;
-    let walked = extract_stream(root, reader, layer.filter.clone())?;
+    let walked = extract_stream(root, &layer.blob, reader, layer.filter.clone())?;
     if walked.key != layer.key {
         return Err(Error::BlobMismatch {
             key: layer.key.clone(),

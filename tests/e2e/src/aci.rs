@@ -41,9 +41,17 @@ impl Default for Entry<'_> {
     }
 }
 
+/// An octal field, or GNU base-256 when the value does not fit.
 fn octal(field: &mut [u8], value: u64) {
     let s = format!("{:0width$o}", value, width = field.len() - 1);
-    field[..s.len()].copy_from_slice(s.as_bytes());
+    if s.len() < field.len() {
+        field[..s.len()].copy_from_slice(s.as_bytes());
+        return;
+    }
+    let n = field.len();
+    field.fill(0);
+    field[n - 8..].copy_from_slice(&value.to_be_bytes());
+    field[0] = 0x80;
 }
 
 fn pax_record(key: &str, value: &str) -> String {
