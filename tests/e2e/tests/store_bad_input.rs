@@ -3,7 +3,7 @@
 //! directory) is touched. Cases from security-checklist.md §5 (1-5, 8-11) are marked.
 
 use e2e::aci::{self, Entry, Tar};
-use e2e::{assert_fails, snapshot, stderr, TestDir};
+use e2e::{snapshot, stderr, TestDir};
 
 fn good_manifest() -> String {
     aci::manifest("example.com/bad", "1")
