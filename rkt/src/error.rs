@@ -20,6 +20,8 @@ pub(crate) enum Error {
     /// Writing the command's output failed.
     Output(std::io::Error),
     Config(crate::config::Error),
+    Store(crate::store::Error),
+    Image(crate::image::Error),
 }
 
 impl Error {
@@ -53,6 +55,8 @@ impl fmt::Display for Error {
             Error::NotImplemented(what) => write!(f, "{what}: not implemented yet in this rkt"),
             Error::Output(_) => f.write_str("write output"),
             Error::Config(e) => e.fmt(f),
+            Error::Store(e) => e.fmt(f),
+            Error::Image(e) => e.fmt(f),
         }
     }
 }
@@ -62,6 +66,8 @@ impl StdError for Error {
         match self {
             Error::Output(e) => Some(e),
             Error::Config(e) => e.source(),
+            Error::Store(e) => e.source(),
+            Error::Image(e) => e.source(),
             _ => None,
         }
     }
@@ -70,6 +76,18 @@ impl StdError for Error {
 impl From<crate::config::Error> for Error {
     fn from(e: crate::config::Error) -> Self {
         Error::Config(e)
+    }
+}
+
+impl From<crate::store::Error> for Error {
+    fn from(e: crate::store::Error) -> Self {
+        Error::Store(e)
+    }
+}
+
+impl From<crate::image::Error> for Error {
+    fn from(e: crate::image::Error) -> Self {
+        Error::Image(e)
     }
 }
 

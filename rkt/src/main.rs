@@ -9,9 +9,12 @@ mod appc;
 mod cli;
 mod config;
 mod error;
+mod image;
 mod log;
 mod paths;
 mod stage1;
+mod store;
+mod sys;
 
 use std::process::ExitCode;
 

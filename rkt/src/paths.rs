@@ -19,3 +19,122 @@ pub(crate) fn cas(data_dir: &Path) -> PathBuf {
 pub(crate) fn pods(data_dir: &Path) -> PathBuf {
     data_dir.join("pods")
 }
+
+/// The environment variable that names a store failpoint (see `store::failpoint`).
+pub(crate) const ENV_FAILPOINT: &str = "RKT_FAILPOINT";
+
+/// The `<2hex>` fan-out directory of a store key `sha512-<64hex>`.
+fn fanout(key: &str) -> &str {
+    key.get(7..9).unwrap_or("00")
+}
+
+/// `<dir>/cas/lock`: the store lock, held shared while a temporary directory is created and
+/// exclusive while stale temporary directories are collected.
+pub(crate) fn cas_lock(data_dir: &Path) -> PathBuf {
+    cas(data_dir).join("lock")
+}
+
+/// `<dir>/cas/blob/sha512`: the blobs, fanned out by the first two hex digits.
+pub(crate) fn cas_blobs(data_dir: &Path) -> PathBuf {
+    cas(data_dir).join("blob").join("sha512")
+}
+
+/// `<dir>/cas/blob/sha512/<2hex>/sha512-<64hex>`: one image as imported.
+pub(crate) fn cas_blob(data_dir: &Path, key: &str) -> PathBuf {
+    cas_blobs(data_dir).join(fanout(key)).join(key)
+}
+
+/// `<dir>/cas/imageManifest/sha512`: cached image manifests.
+pub(crate) fn cas_manifests(data_dir: &Path) -> PathBuf {
+    cas(data_dir).join("imageManifest").join("sha512")
+}
+
+/// `<dir>/cas/imageManifest/sha512/<2hex>/sha512-<64hex>`: the image's manifest as found in it.
+pub(crate) fn cas_manifest(data_dir: &Path, key: &str) -> PathBuf {
+    cas_manifests(data_dir).join(fanout(key)).join(key)
+}
+
+/// `<dir>/cas/index`: one record per image; a record's presence makes the image exist.
+pub(crate) fn cas_index(data_dir: &Path) -> PathBuf {
+    cas(data_dir).join("index")
+}
+
+/// `<dir>/cas/index/sha512-<64hex>`: the record of one image.
+pub(crate) fn cas_index_record(data_dir: &Path, key: &str) -> PathBuf {
+    cas_index(data_dir).join(key)
+}
+
+/// `<dir>/cas/remote`: the remote (URL, ETag) cache, one file per URL.
+pub(crate) fn cas_remotes(data_dir: &Path) -> PathBuf {
+    cas(data_dir).join("remote")
+}
+
+/// `<dir>/cas/remote/<name>`: the cache record of one URL, `name` derived from the URL.
+pub(crate) fn cas_remote(data_dir: &Path, name: &str) -> PathBuf {
+    cas_remotes(data_dir).join(name)
+}
+
+/// `<dir>/cas/tmp`: work in progress, on the store's filesystem so a rename publishes it.
+pub(crate) fn cas_tmp(data_dir: &Path) -> PathBuf {
+    cas(data_dir).join("tmp")
+}
+
+/// `<dir>/cas/tree`: rendered trees.
+pub(crate) fn cas_trees(data_dir: &Path) -> PathBuf {
+    cas(data_dir).join("tree")
+}
+
+/// `<dir>/cas/tree/deps-sha512-<64hex>`: one rendered tree (image plus dependencies).
+pub(crate) fn cas_tree(data_dir: &Path, tree_id: &str) -> PathBuf {
+    cas_trees(data_dir).join(tree_id)
+}
+
+/// `<tree>/rootfs`: the rendered root filesystem, inside a tree or a temporary directory.
+pub(crate) fn tree_rootfs(tree: &Path) -> PathBuf {
+    tree.join("rootfs")
+}
+
+/// `<tree>/rendered`: present once the tree is complete and durable.
+pub(crate) fn tree_rendered(tree: &Path) -> PathBuf {
+    tree.join("rendered")
+}
+
+/// `<tree>/image`: the key of the image the tree was rendered for.
+pub(crate) fn tree_image(tree: &Path) -> PathBuf {
+    tree.join("image")
+}
+
+/// `<tmp entry>/blob`: the blob being imported, before it is renamed into `cas/blob`.
+pub(crate) fn tmp_blob(tmp_entry: &Path) -> PathBuf {
+    tmp_entry.join("blob")
+}
+
+/// `<tmp entry>/manifest`: the manifest being imported, before it is renamed into place.
+pub(crate) fn tmp_manifest(tmp_entry: &Path) -> PathBuf {
+    tmp_entry.join("manifest")
+}
+
+/// `<dir>/cas/imagelocks/<key>`: the per-image lock.
+pub(crate) fn image_lock(data_dir: &Path, key: &str) -> PathBuf {
+    cas(data_dir).join("imagelocks").join(key)
+}
+
+/// `<dir>/cas/treestorelocks/<tree id>`: the per-tree lock.
+pub(crate) fn tree_lock(data_dir: &Path, tree_id: &str) -> PathBuf {
+    cas(data_dir).join("treestorelocks").join(tree_id)
+}
+
+/// The directories of the store, created (mode 0700) when the store is opened.
+pub(crate) fn cas_dirs(data_dir: &Path) -> Vec<PathBuf> {
+    let cas = cas(data_dir);
+    vec![
+        cas_blobs(data_dir),
+        cas_manifests(data_dir),
+        cas_index(data_dir),
+        cas_remotes(data_dir),
+        cas_tmp(data_dir),
+        cas_trees(data_dir),
+        cas.join("imagelocks"),
+        cas.join("treestorelocks"),
+    ]
+}

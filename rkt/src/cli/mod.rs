@@ -2,6 +2,7 @@
 //! Each subcommand lives in its own thin file and consumes a resolved [`Config`].
 
 mod args;
+mod fetch;
 mod image;
 mod version;
 
@@ -29,7 +30,7 @@ pub(crate) static COMMANDS: &[CommandSpec] = &[
     spec(&["run"], &[], false),
     spec(&["prepare"], &[], false),
     spec(&["run-prepared"], &[], false),
-    spec(&["fetch"], &[], false),
+    spec(&["fetch"], &[("full", Kind::Switch)], true),
     spec(&["enter"], &[], false),
     spec(&["list"], &[], false),
     spec(&["status"], &[], false),
@@ -42,15 +43,38 @@ pub(crate) static COMMANDS: &[CommandSpec] = &[
     spec(&["config"], &[], false),
     spec(&["metadata-service"], &[], false),
     spec(&["api-service"], &[], false),
-    spec(&["image", "list"], &[], false),
-    spec(&["image", "rm"], &[], false),
-    spec(&["image", "gc"], &[], false),
-    spec(&["image", "export"], &[], false),
-    spec(&["image", "extract"], &[], false),
-    spec(&["image", "render"], &[], false),
-    spec(&["image", "verify"], &[], false),
-    spec(&["image", "cat-manifest"], &[], false),
-    spec(&["image", "fetch"], &[], false),
+    spec(
+        &["image", "list"],
+        &[
+            ("fields", Kind::Value),
+            ("sort", Kind::Value),
+            ("order", Kind::Value),
+            ("no-legend", Kind::Switch),
+            ("full", Kind::Switch),
+            ("format", Kind::Value),
+        ],
+        true,
+    ),
+    spec(&["image", "rm"], &[], true),
+    spec(&["image", "gc"], &[("grace-period", Kind::Value)], true),
+    spec(&["image", "export"], &[("overwrite", Kind::Switch)], true),
+    spec(
+        &["image", "extract"],
+        &[("rootfs-only", Kind::Switch), ("overwrite", Kind::Switch)],
+        true,
+    ),
+    spec(
+        &["image", "render"],
+        &[("rootfs-only", Kind::Switch), ("overwrite", Kind::Switch)],
+        true,
+    ),
+    spec(&["image", "verify"], &[], true),
+    spec(
+        &["image", "cat-manifest"],
+        &[("pretty-print", Kind::Bool)],
+        true,
+    ),
+    spec(&["image", "fetch"], &[("full", Kind::Switch)], true),
 ];
 
 const fn spec(
@@ -99,6 +123,7 @@ struct Rkt {
 #[argh(subcommand)]
 enum Command {
     Version(version::Args),
+    Fetch(fetch::Args),
     Image(image::Args),
 }
 
@@ -140,7 +165,35 @@ pub(crate) fn run(argv: Vec<String>) -> Result<ExitCode, Error> {
     crate::log::set_debug(config.debug);
     match rkt.command {
         Command::Version(a) => version::run(a, &config),
+        Command::Fetch(a) => fetch::run(a, &config),
         Command::Image(a) => image::run(a, &config),
+    }
+}
+
+/// Prints one line of a command's output; a closed stdout surfaces as [`Error::Output`].
+pub(crate) fn print_line(line: &str) -> Result<(), Error> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{line}").map_err(Error::Output)
+}
+
+/// Reports the failure of one argument of a multi-argument command (`rkt: fetch x.aci: ...`);
+/// the command goes on with the others and exits 254 at the end (see [`exit`]).
+pub(crate) fn report_error(op: &str, arg: &str, err: &dyn std::error::Error) {
+    eprintln!("rkt: {op} {arg}: {}", crate::error::chain(err));
+}
+
+/// As [`report_error`], for a failure that is a plain message.
+pub(crate) fn report_message(op: &str, arg: &str, message: &str) {
+    eprintln!("rkt: {op} {arg}: {message}");
+}
+
+/// The exit code of a multi-argument command: 254 if any argument failed.
+pub(crate) fn exit(errored: bool) -> ExitCode {
+    if errored {
+        ExitCode::from(crate::error::EXIT_FAILURE)
+    } else {
+        ExitCode::SUCCESS
     }
 }
 
@@ -174,7 +227,7 @@ mod tests {
             for (name, kind) in spec.flags {
                 let mut argv: Vec<String> = spec.path.iter().map(|s| s.to_string()).collect();
                 argv.push(match kind {
-                    Kind::Switch => format!("--{name}"),
+                    Kind::Switch | Kind::Bool => format!("--{name}"),
                     _ => format!("--{name}=x"),
                 });
                 let normalized = match args::normalize(COMMANDS, &argv) {

@@ -1,11 +1,15 @@
 //! `rkt image build DIR OUT.aci`: an ACI from a directory holding `manifest` and `rootfs/`.
+//! Prints the new image's ID in the form `rkt fetch --full` prints (`sha512-` + 64 hex, rkt's
+//! store key).
 
+use std::path::Path;
 use std::process::ExitCode;
 
 use argh::FromArgs;
 
 use crate::config::Config;
 use crate::error::Error;
+use crate::image::build::{build, Options};
 
 #[derive(FromArgs, Debug)]
 /// build an ACI from a directory holding a manifest and a rootfs; prints the image ID
@@ -29,12 +33,15 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(args: Args, _config: &Config) -> Result<ExitCode, Error> {
-    let _ = (
-        args.no_compression,
-        args.owner_root,
-        args.overwrite,
-        args.dir,
-        args.output,
-    );
-    Err(Error::NotImplemented("rkt image build".into()))
+    let options = Options {
+        compress: !args.no_compression,
+        owner_root: args.owner_root,
+        overwrite: args.overwrite,
+    };
+    let id = build(Path::new(&args.dir), Path::new(&args.output), &options)?;
+    crate::log::debug!("built {} from {}: {id}", args.output, args.dir);
+    let mut stdout = std::io::stdout().lock();
+    std::io::Write::write_all(&mut stdout, format!("{}\n", id.store_key()).as_bytes())
+        .map_err(Error::Output)?;
+    Ok(ExitCode::SUCCESS)
 }
