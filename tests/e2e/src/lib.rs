@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used)]
 
 pub mod aci;
+pub mod pod;
 pub mod snapshot;
 
 use std::path::{Path, PathBuf};

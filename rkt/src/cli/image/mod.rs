@@ -4,7 +4,7 @@ mod build;
 mod cat_manifest;
 mod export;
 mod extract;
-mod format;
+pub(super) mod format;
 mod gc;
 mod list;
 mod render;
