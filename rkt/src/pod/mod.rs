@@ -301,6 +301,36 @@ impl Pod {
     }
 }
 
+/// The images and trees used by pods in `prepare/`, `prepared/` and `run/`, which image gc
+/// must keep (rkt-behaviour §2.3).
+pub(crate) fn in_use(data_dir: &Path) -> Result<crate::store::Keep> {
+    let mut keep = crate::store::Keep::default();
+    for dir in [Dir::Prepare, Dir::Prepared, Dir::Run] {
+        for pod in Pod::list_in(data_dir, dir)? {
+            let path = pod.path();
+            let manifest = paths::pod_manifest(&path);
+            if let Ok(bytes) = std::fs::read(&manifest) {
+                if let Ok(m) = crate::appc::PodManifest::from_json(&bytes) {
+                    for app in &m.apps {
+                        keep.images.insert(app.image.id.store_key().to_string());
+                    }
+                }
+            }
+            let apps = path.join("appsinfo");
+            let Ok(entries) = std::fs::read_dir(&apps) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if let Ok(tree) = std::fs::read_to_string(paths::pod_app_tree(&path, &name)) {
+                    keep.trees.insert(tree.trim().to_string());
+                }
+            }
+        }
+    }
+    Ok(keep)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

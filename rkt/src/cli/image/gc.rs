@@ -22,7 +22,9 @@ pub(crate) fn run(args: Args, config: &Config) -> Result<ExitCode, Error> {
     let grace = parse_go_duration(&args.grace_period)
         .map_err(|e| Error::Usage(format!("invalid argument for \"--grace-period\" flag: {e}")))?;
     let store = Store::open(&config.data_dir)?;
-    let report = store.gc(grace)?;
+    // Images and trees of pods in prepare, prepared or run are never collected.
+    let keep = crate::pod::in_use(&config.data_dir).map_err(Error::Pod)?;
+    let report = store.gc_keeping(grace, &keep)?;
     for path in &report.stale_tmp {
         crate::log::debug!("removed stale temporary entry `{}`", path.display());
     }
