@@ -355,6 +355,7 @@ mod tests {
             flags: &[],
             verbatim_after: None,
             implemented: false,
+            pending: &[],
         },
         CommandSpec {
             path: &["rm"],

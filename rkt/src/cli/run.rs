@@ -49,7 +49,7 @@ pub(crate) const PENDING_FLAGS: &[&str] = &[
 pub(crate) struct Args {
     /// network: host (default) or none
     #[argh(option, default = "String::from(\"host\")")]
-    net: String,
+    pub(super) net: String,
     /// the pod's hostname (default rkt-<uuid>)
     #[argh(option)]
     hostname: Option<String>,
@@ -61,7 +61,7 @@ pub(crate) struct Args {
     uuid_file_save: Option<String>,
     /// the image list: IMAGE [--exec=PATH] [--name=N] [-- args... [---]]
     #[argh(positional, greedy)]
-    images: Vec<String>,
+    pub(super) images: Vec<String>,
 }
 
 pub(crate) fn run(args: Args, config: &Config) -> Result<ExitCode, Error> {

@@ -20,7 +20,7 @@ use crate::sys::fs::{write_atomic, Durability};
 use crate::sys::spawn;
 
 /// `statfs.f_type` of overlayfs, which refuses an upper dir on overlayfs.
-const OVERLAYFS_SUPER_MAGIC: i64 = 0x794c_7630;
+const OVERLAYFS_SUPER_MAGIC: u64 = 0x794c_7630;
 
 /// One app, resolved against the store.
 struct Resolved {
@@ -244,7 +244,8 @@ fn overlay_usable(data_dir: &Path) -> bool {
             .any(|l| l.split_whitespace().last() == Some("overlay"))
     });
     let on_overlay =
-        rustix::fs::statfs(data_dir).is_ok_and(|st| st.f_type as i64 == OVERLAYFS_SUPER_MAGIC);
+        rustix::fs::statfs(data_dir) // f_type's integer type differs between targets.
+            .is_ok_and(|st| u64::try_from(st.f_type).ok() == Some(OVERLAYFS_SUPER_MAGIC));
     in_kernel && !on_overlay
 }
 

@@ -282,9 +282,12 @@ mod tests {
     use crate::appc::{Environment, Exec};
     use std::collections::HashMap;
 
+    /// Contents, executable, (uid, gid).
+    type FakeFile = (Vec<u8>, bool, (u32, u32));
+
     #[derive(Default)]
     struct Fake {
-        files: HashMap<String, (Vec<u8>, bool, (u32, u32))>,
+        files: HashMap<String, FakeFile>,
         dirs: Vec<String>,
     }
 
@@ -304,8 +307,10 @@ mod tests {
     }
 
     fn fake() -> Fake {
-        let mut f = Fake::default();
-        f.dirs = vec!["/".into(), "/srv".into()];
+        let mut f = Fake {
+            dirs: vec!["/".into(), "/srv".into()],
+            ..Fake::default()
+        };
         f.files
             .insert("/usr/bin/probe".into(), (vec![], true, (0, 0)));
         f.files
