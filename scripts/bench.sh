@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# Benchmarks, each against a reference measured in the same run (the machine is shared and
+# noisy: ratios and medians, never absolute timings in tests). Results go to BENCHMARKS.md by hand.
+#
+#   scripts/bench.sh ids      image ID of a large gzip ACI vs `gzip -dc X | sha512sum`
+#   scripts/bench.sh run      `rkt run` of a stored image vs the floor (tests/floor) and crun
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+runs=${RUNS:-5}
+bench=$PWD/target/bench
+rkt=$PWD/target/x86_64-unknown-linux-musl/release/rkt
+mkdir -p "$bench"
+
+# A large ACI: /usr/include and /usr/bin under rootfs/ (about 370 MB of tar, 100 MB gzip).
+large_aci() {
+    local aci=$bench/usr.aci
+    if [ ! -s "$aci" ]; then
+        echo "bench: building $aci" >&2
+        local dir
+        dir=$(mktemp -d "$bench/manifest.XXXXXX")
+        cat >"$dir/manifest" <<'MANIFEST'
+{"acKind":"ImageManifest","acVersion":"0.8.11","name":"example.com/usr","labels":[{"name":"os","value":"linux"},{"name":"arch","value":"amd64"}]}
+MANIFEST
+        mkdir "$dir/rootfs"
+        # Member names and hardlink targets move under rootfs/, symlink targets stay as they are.
+        tar -cf "$bench/usr.tar" -C "$dir" --no-recursion manifest rootfs --recursion \
+            --transform 's,^usr,rootfs/usr,rSh' -C / usr/include usr/bin
+        rm -rf "$dir"
+        gzip -6 -c "$bench/usr.tar" >"$aci.tmp" && mv "$aci.tmp" "$aci"
+    fi
+    echo "$aci"
+}
+
+# median <json> <index>: hyperfine's median of the N-th command, in seconds.
+median() {
+    python3 -c 'import json,sys; print("%.3f" % json.load(open(sys.argv[1]))["results"][int(sys.argv[2])]["median"])' "$1" "$2"
+}
+
+mbps() {
+    python3 -c 'import sys; print("%.0f" % (int(sys.argv[1]) / 1e6 / float(sys.argv[2])))' "$1" "$2"
+}
+
+ratio() {
+    python3 -c 'import sys; print("%.2f" % (float(sys.argv[1]) / float(sys.argv[2])))' "$1" "$2"
+}
+
+bench_ids() {
+    [ -x "$rkt" ] || scripts/build.sh >/dev/null
+    local aci tar
+    aci=$(large_aci)
+    tar=$bench/usr.tar
+    [ -s "$tar" ] || gzip -dc "$aci" >"$tar"
+    local tar_bytes aci_bytes
+    tar_bytes=$(stat -c %s "$tar")
+    aci_bytes=$(stat -c %s "$aci")
+    # Page cache warm: read both once.
+    cat "$aci" "$tar" >/dev/null
+    hyperfine -N --style none --warmup 1 --runs "$runs" --export-json "$bench/ids.json" \
+        "$rkt image validate $aci" \
+        "sh -c 'gzip -dc $aci | sha512sum'" \
+        "$rkt image validate $tar" \
+        "sh -c 'gzip -dc $aci >/dev/null'" \
+        "sha512sum $tar" >/dev/null
+    local r p rt g s
+    r=$(median "$bench/ids.json" 0)
+    p=$(median "$bench/ids.json" 1)
+    rt=$(median "$bench/ids.json" 2)
+    g=$(median "$bench/ids.json" 3)
+    s=$(median "$bench/ids.json" 4)
+    echo "ACI: $aci_bytes bytes gzip, $tar_bytes bytes tar; median of $runs runs"
+    echo "| what | median s | MB/s of tar | vs pipeline |"
+    echo "|---|---|---|---|"
+    echo "| rkt image validate X.aci (gzip: inflate + parse + sha512) | $r | $(mbps "$tar_bytes" "$r") | $(ratio "$r" "$p")x |"
+    echo "| gzip -dc X.aci \\| sha512sum | $p | $(mbps "$tar_bytes" "$p") | 1.00x |"
+    echo "| rkt image validate X.tar (parse + sha512 only) | $rt | $(mbps "$tar_bytes" "$rt") | $(ratio "$rt" "$p")x |"
+    echo "| gzip -dc X.aci >/dev/null (inflate only) | $g | $(mbps "$tar_bytes" "$g") | $(ratio "$g" "$p")x |"
+    echo "| sha512sum X.tar (hash only) | $s | $(mbps "$tar_bytes" "$s") | $(ratio "$s" "$p")x |"
+    echo "| static rkt binary size | $(stat -c %s "$rkt") bytes | | |"
+}
+
+# `rkt run` start-to-exit of `probe true` against the pinned floor (tests/floor: namespaces,
+# rslave, bind, pivot_root, /proc, exec) and crun running a `crun spec` bundle without a
+# network namespace. hyperfine runs each command's RUNS in a row (not interleaved); all run
+# inside one private mount namespace whose /sys/fs/cgroup/unified is an empty tmpfs, because
+# crun 1.8 refuses hybrid cgroup hosts. Also: peak RSS of rkt run, and a 1 MB vs 300 MB image.
+bench_run() {
+    local runs=${RUNS:-40}
+    [ -x "$rkt" ] || scripts/build.sh >/dev/null
+    eval "$(scripts/fixtures.sh)"
+    cargo --config musl.toml build --release --locked -p floor \
+        --target x86_64-unknown-linux-musl --target-dir target/stage1 >&2
+    local floor=$PWD/target/stage1/x86_64-unknown-linux-musl/release/floor
+    scripts/check-static.sh "$floor" >&2
+    command -v crun >/dev/null || { echo "bench: install crun (apt-get install crun)" >&2; exit 1; }
+    local d=$bench/run
+    rm -rf "$d" && mkdir -p "$d"
+    # One rootfs for all three: the probe, and the dirs the floor and crun mount on.
+    local img=$d/img
+    mkdir -p "$img/rootfs/bin" "$img/rootfs/proc" "$img/rootfs/dev" "$img/rootfs/sys" \
+        "$img/rootfs/etc" "$img/rootfs/tmp"
+    cp "$PROBE_BIN" "$img/rootfs/bin/probe"
+    manifest() {
+        echo '{"acKind":"ImageManifest","acVersion":"0.8.11","name":"example.com/'"$1"'","labels":[{"name":"os","value":"linux"},{"name":"arch","value":"amd64"}],"app":{"exec":["/bin/probe","true"],"user":"0","group":"0"}}'
+    }
+    manifest small >"$img/manifest"
+    tar -C "$img" -cf "$d/small.aci" manifest rootfs
+    head -c 300M /dev/urandom >"$img/rootfs/big"
+    manifest big >"$img/manifest"
+    tar -C "$img" -cf "$d/big.aci" manifest rootfs
+    rm "$img/rootfs/big"
+    "$rkt" --dir="$d/data" fetch --insecure-options=image "$d/small.aci" "$d/big.aci" >/dev/null
+    mkdir -p "$d/bundle"
+    cp -a "$img/rootfs" "$d/bundle/rootfs"
+    (cd "$d/bundle" && crun spec)
+    python3 - "$d/bundle/config.json" <<'PY'
+import json, sys
+p = sys.argv[1]
+c = json.load(open(p))
+c["process"]["args"] = ["/bin/probe", "true"]
+c["process"]["terminal"] = False
+c["linux"]["namespaces"] = [n for n in c["linux"]["namespaces"] if n["type"] != "network"]
+json.dump(c, open(p, "w"), indent=1)
+PY
+    local rktrun="$rkt --dir=$d/data run --net=host"
+    unshare -m --propagation private sh -ec "
+        mount -t tmpfs tmpfs /sys/fs/cgroup/unified
+        hyperfine -N --style none --warmup 3 --runs $runs --export-json $d/run.json \
+            '$rktrun example.com/small' \
+            '$floor $img/rootfs /bin/probe true' \
+            'crun run --bundle $d/bundle rkt-bench' \
+            '$rktrun example.com/big'" >/dev/null
+    local r f c b rss
+    r=$(median "$d/run.json" 0)
+    f=$(median "$d/run.json" 1)
+    c=$(median "$d/run.json" 2)
+    b=$(median "$d/run.json" 3)
+    rss=$( { /usr/bin/time -f '%M' $rktrun example.com/small >/dev/null; } 2>&1 | tail -1)
+    "$rkt" --dir="$d/data" gc --grace-period=0s >/dev/null
+    echo "median of $runs runs each (hyperfine -N, commands in sequence), probe true"
+    echo "| what | median s | vs floor | vs crun |"
+    echo "|---|---|---|---|"
+    echo "| rkt run --net=host (stored image, 1 MB) | $r | $(ratio "$r" "$f")x | $(ratio "$r" "$c")x |"
+    echo "| rkt run --net=host (stored image, 300 MB) | $b | $(ratio "$b" "$f")x | $(ratio "$b" "$c")x |"
+    echo "| floor (tests/floor) | $f | 1.00x | $(ratio "$f" "$c")x |"
+    echo "| crun run (no netns) | $c | $(ratio "$c" "$f")x | 1.00x |"
+    echo "| rkt run peak RSS | ${rss} KiB | | |"
+}
+
+case "${1:-}" in
+    ids) bench_ids ;;
+    run) bench_run ;;
+    *) echo "usage: scripts/bench.sh ids|run" >&2; exit 2 ;;
+esac
