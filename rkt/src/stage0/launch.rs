@@ -34,6 +34,8 @@ struct Resolved {
 
 /// Runs the pod and returns its exit status (the app's; 128+N for signal N).
 pub(crate) fn run(data_dir: &Path, opts: &RunOptions) -> Result<u8, Error> {
+    // The plan carries host paths that stage1-init resolves after chdir: make them absolute.
+    let data_dir = &std::path::absolute(data_dir).map_err(io_err("resolve", data_dir))?;
     let store = Store::open(data_dir)?;
     let mut resolved = Vec::new();
     for arg in &opts.apps {
