@@ -92,6 +92,7 @@ pub(crate) fn run(args: Args, config: &Config) -> Result<ExitCode, Error> {
         no_overlay: args.no_overlay,
         uuid_file_save: args.uuid_file_save.map(Into::into),
         insecure_image: config.insecure.contains(Insecure::IMAGE),
+        insecure_paths: config.insecure.contains(Insecure::PATHS),
         debug: config.debug,
         apps,
     };

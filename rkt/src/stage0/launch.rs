@@ -83,6 +83,7 @@ pub(crate) fn run(data_dir: &Path, opts: &RunOptions) -> Result<u8, Error> {
         net: opts.net,
         host_hosts: Path::new("/etc/hosts").is_file(),
         host_resolv: Path::new("/etc/resolv.conf").is_file(),
+        protect_kernel: !opts.insecure_paths,
     };
     let planned = plan::compute(&pod_input, &inputs).map_err(Error::Plan)?;
     for w in &planned.warnings {

@@ -25,6 +25,8 @@ pub(crate) struct RunOptions {
     pub(crate) uuid_file_save: Option<PathBuf>,
     /// `--insecure-options=image`: importing an unsigned image file is allowed.
     pub(crate) insecure_image: bool,
+    /// `--insecure-options=paths`: no kernel-tunable protection (read-only/masked /proc, /sys).
+    pub(crate) insecure_paths: bool,
     pub(crate) debug: bool,
     pub(crate) apps: Vec<applist::AppArg>,
 }

@@ -34,6 +34,8 @@ pub(crate) struct PodInput {
     /// Whether the host has `/etc/hosts` and `/etc/resolv.conf` (bound read-only with net=host).
     pub(crate) host_hosts: bool,
     pub(crate) host_resolv: bool,
+    /// Kernel-tunable protection for every app (off with `--insecure-options=paths`).
+    pub(crate) protect_kernel: bool,
 }
 
 /// One app's inputs: the resolved app section (CLI overrides applied) and its rootfs.
@@ -108,7 +110,7 @@ pub(crate) fn compute(
     let mut warnings = Vec::new();
     let mut out = Vec::new();
     for (input, view) in apps {
-        out.push(plan_app(input, *view, &mut warnings)?);
+        out.push(plan_app(input, *view, pod.protect_kernel, &mut warnings)?);
     }
     let hosts = match pod.net {
         Net::Host if pod.host_hosts => EtcFile::Bind(PathBuf::from("/etc/hosts")),
@@ -138,6 +140,7 @@ pub(crate) fn compute(
 fn plan_app(
     input: &AppInput,
     view: &dyn RootfsView,
+    protect_kernel: bool,
     warnings: &mut Vec<String>,
 ) -> Result<plan::App, PlanError> {
     let name = &input.name;
@@ -227,7 +230,7 @@ fn plan_app(
         cwd,
         caps: plan::default_caps(),
         readonly_rootfs: false,
-        protect_kernel: true,
+        protect_kernel,
         no_new_privs,
         pre_start: Vec::new(),
         post_stop: Vec::new(),
@@ -340,6 +343,7 @@ mod tests {
             net: Net::Host,
             host_hosts: true,
             host_resolv: false,
+            protect_kernel: true,
         }
     }
 
@@ -387,6 +391,7 @@ mod tests {
             ]
         );
         assert_eq!(app.caps, plan::default_caps());
+        assert!(app.protect_kernel);
         assert_eq!(p.plan.hostname, format!("rkt-{}", pod().uuid));
         assert_eq!(p.plan.hosts, EtcFile::Bind("/etc/hosts".into()));
         assert_eq!(p.plan.resolv, EtcFile::Keep);

@@ -128,8 +128,7 @@ pub(crate) fn write_with(data_dir: &Path, record: &Record, durability: Durabilit
         path: path.clone(),
         reason: e.to_string(),
     })?;
-    crate::sys::fs::write_atomic(&path, &json, durability)
-        .map_err(|e| Error::io("write", &path, e))
+    crate::sys::fs::write_atomic(&path, &json, durability).map_err(|e| Error::io("write", &path, e))
 }
 
 /// Removes a record durably; after this the image no longer exists.
