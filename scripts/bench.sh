@@ -37,6 +37,11 @@ median() {
     python3 -c 'import json,sys; print("%.3f" % json.load(open(sys.argv[1]))["results"][int(sys.argv[2])]["median"])' "$1" "$2"
 }
 
+# median_ms <json> <index>: the same in milliseconds.
+median_ms() {
+    python3 -c 'import json,sys; print("%.1f" % (1000 * json.load(open(sys.argv[1]))["results"][int(sys.argv[2])]["median"]))' "$1" "$2"
+}
+
 mbps() {
     python3 -c 'import sys; print("%.0f" % (int(sys.argv[1]) / 1e6 / float(sys.argv[2])))' "$1" "$2"
 }
@@ -81,7 +86,8 @@ bench_ids() {
 
 # `rkt run` start-to-exit of `probe true` against the pinned floor (tests/floor: namespaces,
 # rslave, bind, pivot_root, /proc, exec) and crun running a `crun spec` bundle without a
-# network namespace. hyperfine runs each command's RUNS in a row (not interleaved); all run
+# network namespace. The commands are interleaved, one start of each per round
+# (scripts/alternate.py), so that load from other users of the machine hits all alike; all run
 # inside one private mount namespace whose /sys/fs/cgroup/unified is an empty tmpfs, because
 # crun 1.8 refuses hybrid cgroup hosts. Also: peak RSS of rkt run, and a 1 MB vs 300 MB image.
 bench_run() {
@@ -125,25 +131,39 @@ PY
     local rktrun="$rkt --dir=$d/data run --net=host"
     unshare -m --propagation private sh -ec "
         mount -t tmpfs tmpfs /sys/fs/cgroup/unified
-        hyperfine -N --style none --warmup 3 --runs $runs --export-json $d/run.json \
+        # Each start must work (the last row fails on purpose: stage0 alone).
+        $rktrun example.com/small >/dev/null
+        crun run --bundle $d/bundle rkt-bench >/dev/null
+        $floor $img/rootfs /bin/probe true
+        python3 $PWD/scripts/alternate.py $runs $d/run.json \
             '$rktrun example.com/small' \
             '$floor $img/rootfs /bin/probe true' \
             'crun run --bundle $d/bundle rkt-bench' \
-            '$rktrun example.com/big'" >/dev/null
-    local r f c b rss
-    r=$(median "$d/run.json" 0)
-    f=$(median "$d/run.json" 1)
-    c=$(median "$d/run.json" 2)
-    b=$(median "$d/run.json" 3)
+            '$rktrun example.com/big' \
+            '$rkt --dir=$d/data --insecure-options=paths run example.com/small' \
+            '$rkt --dir=$d/data --insecure-options=paths run --no-overlay example.com/small' \
+            '$rktrun example.com/small --exec=/nope'"
+    local r f c b p n s rss
+    r=$(median_ms "$d/run.json" 0)
+    f=$(median_ms "$d/run.json" 1)
+    c=$(median_ms "$d/run.json" 2)
+    b=$(median_ms "$d/run.json" 3)
+    p=$(median_ms "$d/run.json" 4)
+    n=$(median_ms "$d/run.json" 5)
+    s=$(median_ms "$d/run.json" 6)
     rss=$( { /usr/bin/time -f '%M' $rktrun example.com/small >/dev/null; } 2>&1 | tail -1)
     "$rkt" --dir="$d/data" gc --grace-period=0s >/dev/null
-    echo "median of $runs runs each (hyperfine -N, commands in sequence), probe true"
-    echo "| what | median s | vs floor | vs crun |"
+    echo "median of $runs rounds, commands interleaved (scripts/alternate.py), probe true"
+    echo "| what | median ms | vs floor | vs crun |"
     echo "|---|---|---|---|"
     echo "| rkt run --net=host (stored image, 1 MB) | $r | $(ratio "$r" "$f")x | $(ratio "$r" "$c")x |"
     echo "| rkt run --net=host (stored image, 300 MB) | $b | $(ratio "$b" "$f")x | $(ratio "$b" "$c")x |"
     echo "| floor (tests/floor) | $f | 1.00x | $(ratio "$f" "$c")x |"
     echo "| crun run (no netns) | $c | $(ratio "$c" "$f")x | 1.00x |"
+    echo "| where rkt's time goes: | | | |"
+    echo "| rkt run, --insecure-options=paths (no /proc,/sys protection mounts) | $p | $(ratio "$p" "$f")x | $(ratio "$p" "$c")x |"
+    echo "| rkt run, paths + --no-overlay (copy of a 0.5 MB tree, no overlay) | $n | $(ratio "$n" "$f")x | $(ratio "$n" "$c")x |"
+    echo "| rkt run --exec=/nope (stage0 alone: resolve, pod dir, plan; fails before launch) | $s | $(ratio "$s" "$f")x | $(ratio "$s" "$c")x |"
     echo "| rkt run peak RSS | ${rss} KiB | | |"
 }
 
