@@ -474,3 +474,51 @@ fn store_is_private_to_root() {
     assert_eq!(out.status.code(), Some(254));
     let _ = Tar::new();
 }
+
+/// The README demo: build an image with `rkt image build`, fetch it, list it, render it.
+#[test]
+fn readme_demo_build_fetch_list_render() {
+    let t = TestDir::new("demo");
+    let src = t.join("hello");
+    std::fs::create_dir_all(src.join("rootfs/bin")).unwrap();
+    std::fs::write(src.join("rootfs/bin/hello"), "#!/bin/sh\necho hello\n").unwrap();
+    std::fs::write(
+        src.join("manifest"),
+        aci::manifest("example.com/hello", "0.1"),
+    )
+    .unwrap();
+    let image = t.join("hello.aci");
+    let out = t.rkt(&[
+        "image",
+        "build",
+        src.to_str().unwrap(),
+        image.to_str().unwrap(),
+    ]);
+    assert_ok(&out);
+    let built = stdout(&out).trim().to_string();
+    let out = t.rkt(&["--insecure-options=image", "fetch", image.to_str().unwrap()]);
+    assert_ok(&out);
+    let id = stdout(&out).trim().to_string();
+    assert!(
+        built.starts_with(&id) || id.starts_with(&built[..built.len().min(39)]),
+        "{built} vs {id}"
+    );
+    let out = t.rkt(&["image", "list"]);
+    assert!(
+        stdout(&out).contains("example.com/hello:0.1"),
+        "{}",
+        stdout(&out)
+    );
+    let dir = t.join("rendered");
+    assert_ok(&t.rkt(&[
+        "image",
+        "render",
+        "--rootfs-only",
+        "example.com/hello:0.1",
+        dir.to_str().unwrap(),
+    ]));
+    assert_eq!(
+        std::fs::read_to_string(dir.join("bin/hello")).unwrap(),
+        "#!/bin/sh\necho hello\n"
+    );
+}
