@@ -7,7 +7,7 @@
 //! https.
 
 use super::error::{Error, Path};
-use super::json::{name_value_list, name_value_list_json, FromJson, Json, ToJson};
+use super::json::{first_repeat, name_value_list, name_value_list_json, FromJson, Json, ToJson};
 use super::name::AcIdentifier;
 
 /// An ordered list of annotations with unique names and valid well-known values.
@@ -47,15 +47,15 @@ impl Annotations {
 }
 
 fn check(entries: &[(AcIdentifier, String)], at: &Path<'_>) -> Result<(), Error> {
+    if let Some(i) = first_repeat(entries, |(n, _)| n.as_str()) {
+        let name = entries[i].0.as_str();
+        return Err(Error::rule(
+            &at.index(i),
+            format!("duplicate annotations of name {name:?}"),
+        ));
+    }
     for (i, (name, value)) in entries.iter().enumerate() {
-        let at = at.index(i);
-        if entries[..i].iter().any(|(n, _)| n == name) {
-            return Err(Error::rule(
-                &at,
-                format!("duplicate annotations of name {:?}", name.as_str()),
-            ));
-        }
-        check_value(name.as_str(), value, &at.field("value"))?;
+        check_value(name.as_str(), value, &at.index(i).field("value"))?;
     }
     Ok(())
 }

@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 use super::error::{Error, Path};
 use super::isolator::{check_app_isolators, string_map, Isolator};
 use super::json::{
-    name_value_list, name_value_list_json, Fields, FromJson, Json, ObjectBuilder, ToJson,
+    first_repeat, name_value_list, name_value_list_json, Fields, FromJson, Json, ObjectBuilder,
+    ToJson,
 };
 use super::port::Port;
 use super::volume::MountPoint;
@@ -81,19 +82,12 @@ impl FromJson for App {
             user_annotations: f.opt("userAnnotations")?.unwrap_or_default(),
             user_labels: f.opt("userLabels")?.unwrap_or_default(),
         };
-        for (i, handler) in app.event_handlers.iter().enumerate() {
-            if app.event_handlers[..i]
-                .iter()
-                .any(|h| h.name == handler.name)
-            {
-                return Err(Error::rule(
-                    &at.field("eventHandlers").index(i),
-                    format!(
-                        "only one eventHandler of name {:?} allowed",
-                        handler.name.as_str()
-                    ),
-                ));
-            }
+        if let Some(i) = first_repeat(&app.event_handlers, |h| h.name.as_str()) {
+            let name = app.event_handlers[i].name.as_str();
+            return Err(Error::rule(
+                &at.field("eventHandlers").index(i),
+                format!("only one eventHandler of name {name:?} allowed"),
+            ));
         }
         check_app_isolators(&app.isolators, &at.field("isolators"))?;
         Ok(app)
@@ -282,12 +276,6 @@ impl Environment {
         for (i, (name, value)) in vars.iter().enumerate() {
             let at = at.index(i);
             check_env_name(name, &at.field("name"))?;
-            if vars[..i].iter().any(|(n, _)| n == name) {
-                return Err(Error::rule(
-                    &at,
-                    format!("duplicate environment variable of name {name:?}"),
-                ));
-            }
             if value.contains('\0') {
                 return Err(Error::invalid(
                     &at.field("value"),
@@ -295,6 +283,13 @@ impl Environment {
                     "must not contain a NUL byte",
                 ));
             }
+        }
+        if let Some(i) = first_repeat(&vars, |(n, _)| n.as_str()) {
+            let name = &vars[i].0;
+            return Err(Error::rule(
+                &at.index(i),
+                format!("duplicate environment variable of name {name:?}"),
+            ));
         }
         Ok(Environment(vars))
     }

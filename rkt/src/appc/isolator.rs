@@ -6,7 +6,7 @@
 //! where Go's `Isolators.assertValid` also limits some kinds to one instance and forbids the
 //! seccomp retain-set next to the remove-set.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use super::error::{Error, Path};
 use super::json::{integer_in, Fields, FromJson, Json, ObjectBuilder, ToJson};
@@ -360,8 +360,8 @@ impl ToJson for Isolator {
 /// The set rules for an app's isolators (Go `Isolators.assertValid`): every name known, single
 /// instances where required, no conflicting kinds.
 pub(crate) fn check_app_isolators(isolators: &[Isolator], at: &Path<'_>) -> Result<(), Error> {
+    let mut seen = HashSet::new();
     for (i, iso) in isolators.iter().enumerate() {
-        let earlier = &isolators[..i];
         let at = at.index(i);
         if !iso.is_known() {
             return Err(Error::invalid(
@@ -370,7 +370,7 @@ pub(crate) fn check_app_isolators(isolators: &[Isolator], at: &Path<'_>) -> Resu
                 "invalid isolator: unknown name",
             ));
         }
-        if !iso.multiple_allowed() && earlier.iter().any(|e| e.name() == iso.name()) {
+        if !iso.multiple_allowed() && seen.contains(iso.name()) {
             return Err(Error::rule(
                 &at,
                 format!(
@@ -379,17 +379,16 @@ pub(crate) fn check_app_isolators(isolators: &[Isolator], at: &Path<'_>) -> Resu
                 ),
             ));
         }
-        if let Some(other) = iso.conflicts_with() {
-            if earlier.iter().any(|e| e.name() == other) {
-                return Err(Error::rule(
-                    &at,
-                    format!(
-                        "isolators set contains incompatible types {other} and {}",
-                        iso.name()
-                    ),
-                ));
-            }
+        if let Some(other) = iso.conflicts_with().filter(|other| seen.contains(other)) {
+            return Err(Error::rule(
+                &at,
+                format!(
+                    "isolators set contains incompatible types {other} and {}",
+                    iso.name()
+                ),
+            ));
         }
+        seen.insert(iso.name());
     }
     Ok(())
 }

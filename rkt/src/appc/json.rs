@@ -215,6 +215,13 @@ pub(crate) fn name_value_list_json<'a>(pairs: impl Iterator<Item = (&'a str, &'a
     )
 }
 
+/// The index of the first item whose key appeared before it. Linear time, because a hostile
+/// manifest can hold tens of thousands of labels or variables.
+pub(crate) fn first_repeat<'k, T>(items: &'k [T], key: impl Fn(&'k T) -> &'k str) -> Option<usize> {
+    let mut seen = HashSet::new();
+    items.iter().position(|item| !seen.insert(key(item)))
+}
+
 /// The string in `v`, or a type error.
 pub(crate) fn string<'v>(v: &'v Json, at: &Path<'_>) -> Result<&'v str, Error> {
     match v {

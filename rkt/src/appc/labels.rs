@@ -6,7 +6,7 @@
 //! architectures. `arch` without `os` is accepted: it only means something next to `os`.
 
 use super::error::{Error, Path};
-use super::json::{name_value_list, name_value_list_json, FromJson, Json, ToJson};
+use super::json::{first_repeat, name_value_list, name_value_list_json, FromJson, Json, ToJson};
 use super::name::AcIdentifier;
 
 /// The os/arch combinations of Go's `types.ValidOSArch` (appc 0.8.11), in its order.
@@ -63,16 +63,15 @@ impl Labels {
 }
 
 fn check(labels: &[(AcIdentifier, String)], at: &Path<'_>) -> Result<(), Error> {
-    for (i, (name, _)) in labels.iter().enumerate() {
-        if name.as_str() == "name" {
-            return Err(Error::rule(&at.index(i), r#"invalid label name: "name""#));
-        }
-        if labels[..i].iter().any(|(earlier, _)| earlier == name) {
-            return Err(Error::rule(
-                &at.index(i),
-                format!("duplicate labels of name {:?}", name.as_str()),
-            ));
-        }
+    if let Some(i) = labels.iter().position(|(n, _)| n.as_str() == "name") {
+        return Err(Error::rule(&at.index(i), r#"invalid label name: "name""#));
+    }
+    if let Some(i) = first_repeat(labels, |(n, _)| n.as_str()) {
+        let name = labels[i].0.as_str();
+        return Err(Error::rule(
+            &at.index(i),
+            format!("duplicate labels of name {name:?}"),
+        ));
     }
     let value = |wanted: &str| {
         labels

@@ -11,7 +11,8 @@
 //! as "CODE:"): struct field names match case-insensitively, unknown fields are ignored, a
 //! higher `acVersion` major is accepted, consecutive separators in names pass, unknown isolators
 //! are refused in an app but kept in a pod. Writing gives Go's canonical bytes (field names and
-//! order of the Go structs, `omitempty` as there; see [`json`]).
+//! order of the Go structs, `omitempty` as there; see [`json`]); the pretty form is
+//! tab-indented, as rkt's `cat-manifest --pretty-print` printed it.
 //!
 //! Deliberate differences from the Go code, each because Go's behaviour is unsafe or cannot be
 //! written back out:
@@ -21,8 +22,9 @@
 //!   store directories);
 //! - a document carrying the other manifest kind's field (`apps` in an image manifest, `app` in
 //!   a pod manifest) is refused;
-//! - required names (labels, annotations, mounts, isolators) and a pod app's image ID must be
-//!   present, mounts need a path; Go lets empty ones through and then fails to write them;
+//! - required names (labels, annotations, mounts, isolators), a pod app's image ID and a pod
+//!   manifest's `acVersion` must be present, and mounts need a path; Go lets these through
+//!   empty and then fails to write them back or to run the pod;
 //! - a known isolator without a value is an error (Go panics);
 //! - numbers are checked against their real range: ports 1..=65535 including `hostPort` and the
 //!   end of a range (Go's uint addition can wrap), uids and gids fit a Linux id;
@@ -59,6 +61,7 @@ pub(crate) use self::{
     hash::{Hash, ImageId},
     image::{Dependency, ImageManifest},
     isolator::{Isolator, Resource, Seccomp, SelinuxContext},
+    json::Json,
     labels::{Labels, VALID_OS_ARCH},
     name::{AcIdentifier, AcName},
     pod::{PodManifest, RuntimeApp, RuntimeImage},

@@ -12,7 +12,7 @@ use super::error::{Error, Path};
 use super::hash::ImageId;
 use super::image::check_kind;
 use super::isolator::Isolator;
-use super::json::{Fields, FromJson, Json, ObjectBuilder, ToJson};
+use super::json::{first_repeat, Fields, FromJson, Json, ObjectBuilder, ToJson};
 use super::labels::Labels;
 use super::name::{AcIdentifier, AcName};
 use super::port::ExposedPort;
@@ -133,16 +133,13 @@ fn unique<T>(
     at: &Path<'_>,
     what: &str,
 ) -> Result<(), Error> {
-    for (i, item) in items.iter().enumerate() {
-        let n = name(item);
-        if items[..i].iter().any(|earlier| name(earlier) == n) {
-            return Err(Error::rule(
-                &at.index(i),
-                format!("duplicate {what} of name {:?}", n.as_str()),
-            ));
-        }
+    match first_repeat(items, |item| name(item).as_str()) {
+        Some(i) => Err(Error::rule(
+            &at.index(i),
+            format!("duplicate {what} of name {:?}", name(&items[i]).as_str()),
+        )),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// One app of a pod.

@@ -97,15 +97,20 @@ impl FromJson for ExposedPort {
                 Error::invalid(at, &n.to_string(), "hostPort must be in 1-65535 range")
             })
         })?;
-        // Go's net.IP: an IPv4 or IPv6 address; the empty string means none.
+        // Go's net.IP: an IPv4 or IPv6 address, the empty string meaning none. Go prints an
+        // IPv4-mapped IPv6 address in IPv4 form, so it is kept as IPv4.
         let host_ip = f.opt_with("hostIP", |v, at| {
             let s = string(v, at)?;
             if s.is_empty() {
                 return Ok(None);
             }
-            s.parse::<IpAddr>()
-                .map(Some)
-                .map_err(|_| Error::invalid(at, s, "must be an IPv4 or IPv6 address"))
+            match s.parse::<IpAddr>() {
+                Ok(IpAddr::V6(v6)) => {
+                    Ok(Some(v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4)))
+                }
+                Ok(v4) => Ok(Some(v4)),
+                Err(_) => Err(Error::invalid(at, s, "must be an IPv4 or IPv6 address")),
+            }
         })?;
         Ok(ExposedPort {
             name,

@@ -86,7 +86,7 @@ fn round_away(nanos: i128, unit: i128) -> i64 {
     } else {
         q + nanos.signum()
     };
-    // |nanos| ≤ CAP, so the quotient fits an i64 for every unit used here.
+    // Whole units fit an i64 (|nanos| ≤ CAP); finer units may not and saturate.
     i64::try_from(q).unwrap_or(if q < 0 { i64::MIN } else { i64::MAX })
 }
 
