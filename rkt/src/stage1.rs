@@ -6,6 +6,14 @@
 /// The static musl ELF of `stage1-init`.
 pub(crate) static STAGE1_INIT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/stage1-init"));
 
+/// `sha512-` and the first 32 hex digits of the embedded program, naming the stage1 build.
+pub(crate) fn digest() -> String {
+    use sha2::{Digest, Sha512};
+    let sum = Sha512::digest(STAGE1_INIT);
+    let hex: String = sum.iter().take(16).map(|b| format!("{b:02x}")).collect();
+    format!("sha512-{hex}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::STAGE1_INIT;

@@ -19,6 +19,8 @@ pub(crate) enum Kind {
     /// Takes a value: `--x=v` or `--x v`.
     Value,
     /// Takes a value only with `=`; bare `--x` means the given value (`--wait`).
+    // The first user is `status --wait`, not implemented yet.
+    #[allow(dead_code)]
     Optional(&'static str),
 }
 
@@ -70,6 +72,7 @@ fn resolve_word<'s>(
         .filter(|p| p.len() > depth && p[..depth] == *parent)
         .collect();
     let mut names: Vec<&'static str> = candidates.iter().map(|p| p[depth]).collect();
+    names.sort_unstable();
     names.dedup();
     if names.contains(&word) {
         return Ok(candidates
@@ -190,10 +193,7 @@ pub(crate) fn normalize(
         }
         path = resolve_word(specs, 0, &[], &arg)?;
         // Descend while the command has subcommands (`image list`).
-        while specs
-            .iter()
-            .any(|s| s.path.len() > path.len() && s.path[..path.len()] == *path)
-        {
+        while has_subcommands(specs, path) {
             match iter.peek() {
                 Some(word) if !word.starts_with('-') => {
                     let word = iter.next().unwrap_or_default();
@@ -206,11 +206,7 @@ pub(crate) fn normalize(
     }
     if let Some(words) = help_words {
         for word in words {
-            if path.len() > 0
-                && !specs
-                    .iter()
-                    .any(|s| s.path.len() > path.len() && s.path[..path.len()] == *path)
-            {
+            if !path.is_empty() && !has_subcommands(specs, path) {
                 break;
             }
             path = resolve_word(specs, path.len(), path, &word)?;
@@ -284,6 +280,13 @@ pub(crate) fn normalize(
     })
 }
 
+/// Whether `path` names a command group (`image`) rather than a command.
+fn has_subcommands(specs: &[CommandSpec], path: &[&str]) -> bool {
+    specs
+        .iter()
+        .any(|s| s.path.len() > path.len() && s.path[..path.len()] == *path)
+}
+
 fn split_inline(flag: &str) -> (&str, Option<&str>) {
     match flag.split_once('=') {
         Some((name, value)) => (name, Some(value)),
@@ -344,6 +347,12 @@ mod tests {
         },
         CommandSpec {
             path: &["rm"],
+            flags: &[],
+            verbatim_after: None,
+            implemented: true,
+        },
+        CommandSpec {
+            path: &["image", "gc"],
             flags: &[],
             verbatim_after: None,
             implemented: true,
@@ -436,6 +445,8 @@ mod tests {
     fn command_prefixes_resolve_when_unambiguous() {
         assert_eq!(norm(&["ver"]).unwrap().command, ["version"]);
         assert_eq!(norm(&["im", "li"]).unwrap().command, ["image", "list"]);
+        // "image" appears in several entries, not next to each other: still one command.
+        assert_eq!(norm(&["im", "g"]).unwrap().command, ["image", "gc"]);
         assert_eq!(
             norm(&["image", "c", "x"]).unwrap().command,
             ["image", "cat-manifest"]

@@ -145,7 +145,11 @@ pub(crate) fn run(argv: Vec<String>) -> Result<ExitCode, Error> {
                     }
                     Ok(ExitCode::SUCCESS)
                 }
-                Err(()) => Err(Error::Usage(usage_message(&early.output))),
+                Err(()) => Err(Error::Usage(format!(
+                    "{}: {}",
+                    normalized.command.join(" "),
+                    usage_message(&early.output)
+                ))),
             };
         }
     };

@@ -19,12 +19,13 @@ pub(crate) struct Args {}
 pub(crate) fn run(_args: Args, _config: &Config) -> Result<ExitCode, Error> {
     use std::io::Write;
     let text = format!(
-        "rkt Version: {}+{}\nappc Version: {APPC_VERSION}\nRust Version: {}\nOS/Arch: linux/{}\nFeatures: -TPM -SDJOURNAL +STATIC\nstage1-init: built-in ({} bytes)\n",
+        "rkt Version: {}+{}\nappc Version: {APPC_VERSION}\nRust Version: {}\nOS/Arch: linux/{}\nFeatures: -TPM -SDJOURNAL +STATIC\nstage1-init: built-in, {} bytes, {}\n",
         env!("CARGO_PKG_VERSION"),
         env!("RKT_COMMIT"),
         env!("RKT_RUSTC_VERSION"),
         go_arch(),
         crate::stage1::STAGE1_INIT.len(),
+        crate::stage1::digest(),
     );
     std::io::stdout()
         .write_all(text.as_bytes())

@@ -1,0 +1,360 @@
+//! Starting one app: fork, then in the child its own mount namespace with `/proc`, `/sys`,
+//! `/dev`, pivot_root into its rootfs, capability bounding set, groups, gid, uid, working
+//! directory, default signal state, exec.
+//!
+//! PID 1 is single-threaded for its whole life, so the child of `fork()` may allocate and use
+//! all of std (no lock can be held by another thread). Everything the exec needs (argv, envp)
+//! is still built before the fork, so the only allocations after it are for error messages.
+//!
+//! Errors before exec travel back over a CLOEXEC pipe (the classic self-pipe: EOF means the
+//! exec succeeded), as `i32 errno` + the error's context, so the user reads
+//! ``start app `x`: exec `/bin/foo`: No such file or directory`` exactly once.
+
+use std::convert::Infallible;
+use std::ffi::CString;
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use rustix::io::Errno;
+use rustix::mount::{mount, mount_bind_recursive, mount_change, MountFlags, MountPropagationFlags};
+use rustix::pipe::{pipe_with, PipeFlags};
+use rustix::process::{chdir, Pid};
+use rustix::thread::{
+    capabilities, clear_ambient_capability_set, remove_capability_from_bounding_set,
+    set_capabilities, set_thread_gid, set_thread_groups, set_thread_uid, CapabilitySet,
+    CapabilitySets, Gid, Uid, UnshareFlags,
+};
+use stage1_init::plan::{app_rootfs_rel, App};
+
+use crate::approot::AppRoot;
+use crate::error::{Context, Error, Result};
+use crate::{protect, rootfs, signals};
+
+/// Everything one app's child needs, computed before the fork.
+pub struct Launch {
+    name: String,
+    root: PathBuf,
+    argv: Vec<CString>,
+    envp: Vec<CString>,
+    uid: u32,
+    gid: u32,
+    groups: Vec<u32>,
+    cwd: PathBuf,
+    /// Capabilities to remove from the bounding set: every one the kernel knows that the plan
+    /// does not list.
+    drop_caps: Vec<u8>,
+    protect_kernel: bool,
+    no_new_privs: bool,
+    pre_start: Vec<CString>,
+    post_stop: Vec<CString>,
+}
+
+/// A started app: its pid, and its mount namespace when a post-stop handler will need it
+/// after the app's last process is gone.
+pub struct Started {
+    /// The app's main process.
+    pub pid: Pid,
+    /// `/proc/<pid>/ns/mnt`, held open so the namespace outlives the app.
+    pub mnt_ns: Option<OwnedFd>,
+}
+
+impl Launch {
+    /// Prepares the launch of `app`; `last_cap` is /proc/sys/kernel/cap_last_cap.
+    pub fn new(app: &App, last_cap: u8) -> Result<Self> {
+        let cstr = |s: &[u8]| {
+            CString::new(s)
+                .map_err(|_| Error::sys("exec", &app.argv[0], Errno::INVAL).in_app(&app.name))
+        };
+        Ok(Launch {
+            name: app.name.clone(),
+            root: Path::new("/").join(app_rootfs_rel(&app.name)),
+            argv: app
+                .argv
+                .iter()
+                .map(|a| cstr(a.as_bytes()))
+                .collect::<Result<_>>()?,
+            envp: app
+                .env
+                .iter()
+                .map(|(k, v)| cstr(format!("{k}={v}").as_bytes()))
+                .collect::<Result<_>>()?,
+            uid: app.uid,
+            gid: app.gid,
+            groups: app.supplementary_gids.clone(),
+            cwd: PathBuf::from(&app.cwd),
+            drop_caps: (0..=last_cap).filter(|c| !app.caps.contains(c)).collect(),
+            protect_kernel: app.protect_kernel,
+            no_new_privs: app.no_new_privs,
+            pre_start: app
+                .pre_start
+                .iter()
+                .map(|a| cstr(a.as_bytes()))
+                .collect::<Result<_>>()?,
+            post_stop: app
+                .post_stop
+                .iter()
+                .map(|a| cstr(a.as_bytes()))
+                .collect::<Result<_>>()?,
+        })
+    }
+
+    /// The app's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Forks and execs the app; returns once the exec has succeeded.
+    pub fn start(&self) -> Result<Started> {
+        let (read_end, write_end) =
+            pipe_with(PipeFlags::CLOEXEC).map_err(|e| Error::call("pipe", e).in_app(&self.name))?;
+        // SAFETY: PID 1 never starts a thread, so the child is a complete copy of a
+        // single-threaded process and may run arbitrary code before exec or _exit.
+        let pid = unsafe { libc::fork() };
+        if pid < 0 {
+            return Err(Error::call("fork", crate::error::last_errno()).in_app(&self.name));
+        }
+        if pid == 0 {
+            drop(read_end);
+            let err = match self.child() {
+                Err(e) => e.in_app(&self.name),
+                Ok(never) => match never {},
+            };
+            let mut msg = err.raw_errno().to_le_bytes().to_vec();
+            msg.extend_from_slice(err.context().as_bytes());
+            // Best effort: if even this fails, PID 1 sees exit code 127 and no message.
+            let _ = rustix::io::write(&write_end, &msg);
+            // SAFETY: _exit skips atexit handlers and stdio flushing, which belong to PID 1.
+            unsafe { libc::_exit(127) };
+        }
+        drop(write_end);
+        let mut msg = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            match rustix::io::read(&read_end, &mut buf) {
+                Ok(0) => break,
+                Ok(n) => msg.extend_from_slice(&buf[..n]),
+                Err(Errno::INTR) => {}
+                Err(e) => return Err(Error::call("read app start status", e).in_app(&self.name)),
+            }
+        }
+        // SAFETY: fork returned a positive pid.
+        let pid = unsafe { Pid::from_raw_unchecked(pid) };
+        if msg.is_empty() {
+            // The exec succeeded, so the child is in the app's own mount namespace now.
+            let mnt_ns = if self.post_stop.is_empty() {
+                None
+            } else {
+                let path = format!("/proc/{}/ns/mnt", pid.as_raw_nonzero());
+                let how = rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::CLOEXEC;
+                Some(rustix::fs::open(&path, how, rustix::fs::Mode::empty()).ctx("open", &path)?)
+            };
+            return Ok(Started { pid, mnt_ns });
+        }
+        // The child failed before exec and is exiting: collect it now, so that the reaper never
+        // mistakes it for an app.
+        let _ = rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty());
+        let errno = msg
+            .get(..4)
+            .map_or(0, |b| i32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+        let context = String::from_utf8_lossy(msg.get(4..).unwrap_or_default()).into_owned();
+        Err(Error {
+            op: context.into(),
+            path: None,
+            errno: (errno != 0).then(|| Errno::from_raw_os_error(errno)),
+            detail: None,
+            app: None,
+        })
+    }
+
+    /// The child's side; returns only on failure.
+    fn child(&self) -> Result<Infallible> {
+        // Its own mount namespace: the app's /proc, /sys and /dev mounts, and anything the app
+        // mounts itself, stay out of PID 1's view and out of the other apps'.
+        // SAFETY: this process is single-threaded (a fresh fork of PID 1).
+        unsafe { rustix::thread::unshare_unsafe(UnshareFlags::NEWNS) }
+            .map_err(|e| Error::call("unshare mount namespace", e))?;
+        mount_change(
+            "/",
+            MountPropagationFlags::REC | MountPropagationFlags::DOWNSTREAM,
+        )
+        .ctx("make mounts slave under", "/")?;
+        let root = AppRoot::open(&self.root)?;
+        let proc = Path::new("/proc");
+        let base = MountFlags::NOSUID | MountFlags::NODEV | MountFlags::NOEXEC;
+        // The targets are opened inside the rootfs (an image's `/dev -> /` cannot turn this
+        // into a mount on the pod's own /dev) and mounted through their /proc/self/fd links.
+        let dev = root.dir("dev", false)?;
+        mount_bind_recursive("/dev", AppRoot::fd_path(proc, &dev))
+            .ctx("bind mount /dev onto", root.shown("dev"))?;
+        let sys = root.dir("sys", false)?;
+        mount(
+            "sysfs",
+            AppRoot::fd_path(proc, &sys),
+            "sysfs",
+            base | MountFlags::RDONLY,
+            None,
+        )
+        .ctx("mount sysfs on", root.shown("sys"))?;
+        let procdir = root.dir("proc", false)?;
+        mount("proc", AppRoot::fd_path(proc, &procdir), "proc", base, None)
+            .ctx("mount proc on", root.shown("proc"))?;
+        if self.protect_kernel {
+            protect::apply(&root, proc)?;
+        }
+        drop((dev, sys, procdir, root));
+        rootfs::pivot(&self.root)?;
+
+        self.confine()?;
+        if !self.pre_start.is_empty() {
+            // appc: the handler runs in the same rootfs instance, as the app, and must succeed.
+            let code = self.run_handler(&self.pre_start)?;
+            if code != 0 {
+                return Err(Error::other(
+                    "pre-start",
+                    exe_path(&self.pre_start[0]),
+                    format!("exited with {code}"),
+                ));
+            }
+        }
+        Err(exec(&self.argv, &self.envp))
+    }
+
+    /// Runs the post-stop handler (if any) in the app's mount namespace after the app exited;
+    /// waits for it. A failure is reported, not fatal: the app's status is already recorded.
+    pub fn post_stop(&self, mnt_ns: &OwnedFd) {
+        if self.post_stop.is_empty() {
+            return;
+        }
+        // SAFETY: as in `start`: PID 1 is single-threaded.
+        let pid = unsafe { libc::fork() };
+        if pid == 0 {
+            let err = match self.enter_and_confine(mnt_ns) {
+                Ok(()) => exec(&self.post_stop, &self.envp),
+                Err(e) => e,
+            };
+            eprintln!("stage1: post-stop of app `{}`: {err}", self.name);
+            // SAFETY: see `start`.
+            unsafe { libc::_exit(127) };
+        }
+        if pid < 0 {
+            eprintln!(
+                "stage1: post-stop of app `{}`: fork: {}",
+                self.name,
+                crate::error::last_errno()
+            );
+            return;
+        }
+        match wait_for(pid) {
+            Ok(0) => {}
+            Ok(code) => eprintln!(
+                "stage1: post-stop of app `{}` exited with {code}",
+                self.name
+            ),
+            Err(e) => eprintln!("stage1: post-stop of app `{}`: {e}", self.name),
+        }
+    }
+
+    /// In a fork of PID 1: join the app's mount namespace (which also makes its root, the
+    /// app's rootfs, our root: setns(2)) and take on the app's identity.
+    fn enter_and_confine(&self, mnt_ns: &OwnedFd) -> Result<()> {
+        use rustix::thread::{move_into_link_name_space, LinkNameSpaceType};
+        move_into_link_name_space(mnt_ns.as_fd(), Some(LinkNameSpaceType::Mount))
+            .map_err(|e| Error::call("setns into the app's mount namespace", e))?;
+        self.confine()
+    }
+
+    /// Runs `argv` in a child of this (already confined) process and returns its status.
+    fn run_handler(&self, argv: &[CString]) -> Result<i32> {
+        // SAFETY: this process is single-threaded (a fork of PID 1).
+        let pid = unsafe { libc::fork() };
+        if pid == 0 {
+            let err = exec(argv, &self.envp).in_app(&self.name);
+            eprintln!("stage1: {err}");
+            // SAFETY: see `start`.
+            unsafe { libc::_exit(127) };
+        }
+        if pid < 0 {
+            return Err(Error::call("fork", crate::error::last_errno()));
+        }
+        wait_for(pid)
+    }
+
+    /// Capabilities, groups, ids, working directory, no_new_privs and default signals: what
+    /// makes a process of this pod "the app", for the app itself and for its handlers.
+    fn confine(&self) -> Result<()> {
+        // The bounding set first: dropping needs CAP_SETPCAP, which setuid may take away. With
+        // an empty inheritable and ambient set, exec gives a root app exactly the bounding set
+        // and a non-root app nothing (capabilities(7), "Transformation of capabilities").
+        for cap in &self.drop_caps {
+            let set = CapabilitySet::from_bits_retain(1 << cap);
+            match remove_capability_from_bounding_set(set) {
+                // EINVAL: a capability this kernel does not know; nothing to drop.
+                Ok(()) | Err(Errno::INVAL) => {}
+                Err(e) => return Err(Error::call(format!("drop capability {cap}"), e)),
+            }
+        }
+        match clear_ambient_capability_set() {
+            Ok(()) | Err(Errno::INVAL) => {}
+            Err(e) => return Err(Error::call("clear ambient capabilities", e)),
+        }
+        let current = capabilities(None).map_err(|e| Error::call("capget", e))?;
+        set_capabilities(
+            None,
+            CapabilitySets {
+                effective: current.effective,
+                permitted: current.permitted,
+                inheritable: CapabilitySet::empty(),
+            },
+        )
+        .map_err(|e| Error::call("capset", e))?;
+
+        // Groups before gid before uid: after setuid we could no longer change the others.
+        // These rustix calls are per-thread raw syscalls, which is exact for one thread.
+        let groups: Vec<Gid> = self.groups.iter().map(|g| Gid::from_raw(*g)).collect();
+        set_thread_groups(&groups).map_err(|e| Error::call("setgroups", e))?;
+        set_thread_gid(Gid::from_raw(self.gid))
+            .map_err(|e| Error::call(format!("setgid {}", self.gid), e))?;
+        set_thread_uid(Uid::from_raw(self.uid))
+            .map_err(|e| Error::call(format!("setuid {}", self.uid), e))?;
+        // After setuid, so that the app's own permissions decide (runc does the same).
+        chdir(&self.cwd).ctx("chdir", &self.cwd)?;
+
+        if self.no_new_privs {
+            // Set last: it must not stop anything above, and it survives the exec.
+            rustix::thread::set_no_new_privs(true)
+                .map_err(|e| Error::call("prctl(PR_SET_NO_NEW_PRIVS)", e))?;
+        }
+        signals::reset_for_exec();
+        Ok(())
+    }
+}
+
+/// `execve(argv[0], argv, envp)`; returns the error.
+fn exec(argv: &[CString], envp: &[CString]) -> Error {
+    let mut ptrs: Vec<*const libc::c_char> = argv.iter().map(|a| a.as_ptr()).collect();
+    ptrs.push(std::ptr::null());
+    let mut env: Vec<*const libc::c_char> = envp.iter().map(|e| e.as_ptr()).collect();
+    env.push(std::ptr::null());
+    // SAFETY: both are NULL-terminated arrays of pointers to NUL-terminated strings that
+    // outlive the call (execve only returns on failure).
+    unsafe { libc::execve(ptrs[0], ptrs.as_ptr(), env.as_ptr()) };
+    Error::sys("exec", exe_path(&argv[0]), crate::error::last_errno())
+}
+
+fn exe_path(exe: &CString) -> &Path {
+    Path::new(std::ffi::OsStr::from_bytes(exe.as_bytes()))
+}
+
+/// Waits for one child and returns its status as a shell would show it.
+fn wait_for(pid: libc::pid_t) -> Result<i32> {
+    // SAFETY: fork returned a positive pid.
+    let pid = unsafe { Pid::from_raw_unchecked(pid) };
+    loop {
+        match rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty()) {
+            Ok(Some((_, st))) => return Ok(crate::reaper::status_code(st)),
+            Ok(None) | Err(Errno::INTR) => {}
+            Err(e) => return Err(Error::call("waitpid", e)),
+        }
+    }
+}

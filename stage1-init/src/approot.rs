@@ -1,0 +1,348 @@
+//! Work inside an app's rootfs, where every path is image-controlled.
+//!
+//! An image may ship `/etc/hosts -> /host/etc/shadow`, `/etc -> ../../..` or `/dev -> /`
+//! (security checklist case 12; runc CVE-2025-31133, crun CVE-2025-24965). So nothing here uses
+//! a path string below the rootfs:
+//! - directories are opened with `openat2(RESOLVE_IN_ROOT)` relative to an fd of the rootfs, so
+//!   `..` and absolute symlinks resolve as if the rootfs were `/` (openat2(2));
+//! - files we write are created under a temporary name with `O_EXCL|O_NOFOLLOW` and renamed over
+//!   the final name: rename(2) replaces a symlink, it never writes through it;
+//! - mounts target `/proc/self/fd/N` of an `O_PATH|O_NOFOLLOW` fd (runc's CVE-2021-30465 fix),
+//!   so the kernel mounts on exactly the inode we checked.
+
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+use rustix::fs::{
+    fchmod, fstat, fstatvfs, mkdirat, open, openat, openat2, renameat, stat, statat, symlinkat,
+    unlinkat, AtFlags, FileType, Mode, OFlags, ResolveFlags, StatVfsMountFlags,
+};
+use rustix::io::Errno;
+use rustix::mount::{mount_bind, mount_bind_recursive, mount_remount, MountFlags};
+use stage1_init::plan::{App, EtcFile, Plan};
+
+use crate::error::{Context, Error, Result};
+
+/// An open app rootfs: the fd every lookup is relative to, and its path for messages.
+pub struct AppRoot {
+    fd: OwnedFd,
+    path: PathBuf,
+}
+
+impl AppRoot {
+    /// Opens the rootfs directory itself (a path we mounted, so trusted).
+    pub fn open(path: &Path) -> Result<Self> {
+        let fd = open(
+            path,
+            OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .ctx("open app rootfs", path)?;
+        Ok(AppRoot {
+            fd,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// The path of `rel` for messages: `<rootfs>/<rel>`.
+    pub fn shown(&self, rel: &str) -> PathBuf {
+        self.path.join(rel)
+    }
+
+    /// Opens directory `rel` resolved inside the rootfs (`O_PATH`). With `create`, a missing
+    /// *last* component is created 0755; a dangling symlink is not (mkdirat gives EEXIST), and
+    /// that ends the pod start: better a clear error than a directory somewhere unexpected.
+    pub fn dir(&self, rel: &str, create: bool) -> Result<OwnedFd> {
+        let how = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
+        let resolve = ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS;
+        match openat2(&self.fd, rel, how, Mode::empty(), resolve) {
+            Err(Errno::NOENT) if create => {
+                let (parent, name) = match rel.rsplit_once('/') {
+                    Some((p, n)) => (Some(self.dir(p, false)?), n),
+                    None => (None, rel),
+                };
+                let at = parent.as_ref().map_or(self.fd.as_fd(), |p| p.as_fd());
+                mkdirat(at, name, Mode::from_raw_mode(0o755)).map_err(|e| {
+                    let mut err = Error::sys("mkdir", self.shown(rel), e);
+                    if e == Errno::EXIST {
+                        err.detail = Some(
+                            "the image has a symlink there that leads nowhere inside it".into(),
+                        );
+                    }
+                    err
+                })?;
+                openat2(&self.fd, rel, how, Mode::empty(), resolve).ctx("open", self.shown(rel))
+            }
+            other => other.ctx("open", self.shown(rel)),
+        }
+    }
+
+    /// Opens `rel` (any type) inside the rootfs as `O_PATH`, without creating anything.
+    pub fn lookup(&self, rel: &str) -> std::result::Result<OwnedFd, Errno> {
+        let resolve = ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS;
+        openat2(
+            &self.fd,
+            rel,
+            OFlags::PATH | OFlags::CLOEXEC,
+            Mode::empty(),
+            resolve,
+        )
+    }
+
+    /// Opens directory `rel` inside the rootfs, creating every missing component (0755), each
+    /// one relative to its already-resolved parent.
+    pub fn dir_all(&self, rel: &str) -> Result<OwnedFd> {
+        let comps: Vec<&str> = rel
+            .split('/')
+            .filter(|c| !c.is_empty() && *c != ".")
+            .collect();
+        let mut fd = self.dir(".", false)?;
+        for i in 0..comps.len() {
+            fd = self.dir(&comps[..=i].join("/"), true)?;
+        }
+        Ok(fd)
+    }
+
+    /// Opens regular file `rel` inside the rootfs (`O_PATH`), creating it empty (0644) and its
+    /// missing parents when it does not exist; for a file volume's mount point.
+    pub fn file(&self, rel: &str) -> Result<OwnedFd> {
+        let rel = rel.trim_start_matches('/');
+        let (parent, name) = rel.rsplit_once('/').unwrap_or(("", rel));
+        let parent = self.dir_all(parent)?;
+        let resolve = ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS;
+        let how = OFlags::PATH | OFlags::CLOEXEC;
+        let fd = match openat2(&self.fd, rel, how, Mode::empty(), resolve) {
+            Err(Errno::NOENT) => {
+                // EXCL|NOFOLLOW: a dangling symlink at `name` fails here instead of creating
+                // its target somewhere.
+                let create = OFlags::WRONLY
+                    | OFlags::CREATE
+                    | OFlags::EXCL
+                    | OFlags::NOFOLLOW
+                    | OFlags::CLOEXEC;
+                drop(
+                    openat(&parent, name, create, Mode::from_raw_mode(0o644))
+                        .ctx("create", self.shown(rel))?,
+                );
+                openat2(&self.fd, rel, how, Mode::empty(), resolve)
+            }
+            other => other,
+        }
+        .ctx("open", self.shown(rel))?;
+        if FileType::from_raw_mode(fstat(&fd).ctx("stat", self.shown(rel))?.st_mode)
+            == FileType::Directory
+        {
+            return Err(Error::sys(
+                "mount a file volume onto",
+                self.shown(rel),
+                Errno::ISDIR,
+            ));
+        }
+        Ok(fd)
+    }
+
+    /// The magic link naming `fd` under the procfs at `proc`, to mount onto.
+    pub fn fd_path(proc: &Path, fd: &OwnedFd) -> PathBuf {
+        proc.join("self/fd").join(fd.as_raw_fd().to_string())
+    }
+}
+
+/// Prepares one app's rootfs before the pivot: the mount points `/proc`, `/sys`, `/dev` (the
+/// app's mounts happen later, in its own namespace), `/etc/hostname`, `/etc/hosts`,
+/// `/etc/resolv.conf` and `/etc/mtab`. `proc` is a procfs to find `self/fd` in.
+pub fn prepare(plan: &Plan, root: &AppRoot, proc: &Path) -> Result<()> {
+    for d in ["proc", "sys", "dev"] {
+        root.dir(d, true)?;
+    }
+    let etc = root.dir("etc", true)?;
+    let shown = |name: &str| root.shown(&format!("etc/{name}"));
+    let hostname = format!("{}\n", plan.hostname);
+    write_replace(&etc, "hostname", hostname.as_bytes(), &shown("hostname"))?;
+    for (name, policy) in [("hosts", &plan.hosts), ("resolv.conf", &plan.resolv)] {
+        match policy {
+            EtcFile::Keep => {}
+            EtcFile::Write(text) => write_replace(&etc, name, text.as_bytes(), &shown(name))?,
+            // "Has none" means not even a symlink: an image's own choice is left alone, and a
+            // symlink is only ever replaced, never written through.
+            EtcFile::Default(text) => match statat(&etc, name, AtFlags::SYMLINK_NOFOLLOW) {
+                Err(Errno::NOENT) => write_replace(&etc, name, text.as_bytes(), &shown(name))?,
+                Ok(_) => {}
+                Err(e) => return Err(Error::sys("stat", shown(name), e)),
+            },
+            EtcFile::Bind(src) => bind_file(&etc, name, src, proc, &shown(name))?,
+        }
+    }
+    // rkt (stage0, tests/rkt_mtab_test.go): /etc/mtab -> ../proc/self/mounts when missing.
+    match statat(&etc, "mtab", AtFlags::SYMLINK_NOFOLLOW) {
+        Err(Errno::NOENT) => {
+            symlinkat("../proc/self/mounts", &etc, "mtab").ctx("symlink", shown("mtab"))
+        }
+        Ok(_) => Ok(()),
+        Err(e) => Err(Error::sys("stat", shown("mtab"), e)),
+    }
+}
+
+/// Bind-mounts the app's volumes, in order, before the pivot (their sources are host paths).
+/// Targets resolve inside the rootfs; a read-only volume keeps the source mount's nosuid,
+/// nodev and noexec (a bind remount sets all per-mount flags at once).
+pub fn mount_volumes(app: &App, root: &AppRoot, proc: &Path) -> Result<()> {
+    for m in &app.mounts {
+        let rel = m.target.trim_start_matches('/');
+        let shown = root.shown(rel);
+        let is_dir = FileType::from_raw_mode(
+            stat(&m.source)
+                .ctx("stat volume source", &m.source)?
+                .st_mode,
+        ) == FileType::Directory;
+        let target = if is_dir {
+            root.dir_all(rel)?
+        } else {
+            root.file(rel)?
+        };
+        let at = AppRoot::fd_path(proc, &target);
+        if m.recursive {
+            mount_bind_recursive(&m.source, &at).ctx("mount volume onto", &shown)?;
+        } else {
+            mount_bind(&m.source, &at).ctx("mount volume onto", &shown)?;
+        }
+        if m.readonly {
+            // Re-open through the new mount, so that the remount hits it.
+            let mounted = if is_dir {
+                root.dir(rel, false)?
+            } else {
+                root.file(rel)?
+            };
+            let have = fstatvfs(&mounted).ctx("statfs", &shown)?.f_flag;
+            let mut flags = MountFlags::BIND | MountFlags::RDONLY;
+            for (st, ms) in [
+                (StatVfsMountFlags::NOSUID, MountFlags::NOSUID),
+                (StatVfsMountFlags::NODEV, MountFlags::NODEV),
+                (StatVfsMountFlags::NOEXEC, MountFlags::NOEXEC),
+            ] {
+                if have.contains(st) {
+                    flags |= ms;
+                }
+            }
+            mount_remount(AppRoot::fd_path(proc, &mounted), flags, "")
+                .ctx("remount read-only", &shown)?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes `data` to `dir/name` through a temporary file and a rename: whatever `name` was (a
+/// symlink to the host, a hard link), only the name is replaced.
+fn write_replace(dir: &OwnedFd, name: &str, data: &[u8], shown: &Path) -> Result<()> {
+    let tmp = format!(".{name}.rkt-tmp");
+    // An image may ship an entry with our temporary name (even a symlink): unlinkat removes
+    // the name itself and never follows it, and O_EXCL below refuses anything left.
+    match unlinkat(dir, tmp.as_str(), AtFlags::empty()) {
+        Ok(()) | Err(Errno::NOENT) => {}
+        Err(e) => return Err(Error::sys("unlink", shown.with_file_name(&tmp), e)),
+    }
+    let how = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    let fd = openat(dir, tmp.as_str(), how, Mode::from_raw_mode(0o644)).ctx("create", shown)?;
+    let mut rest = data;
+    while !rest.is_empty() {
+        match rustix::io::write(&fd, rest) {
+            Ok(n) => rest = &rest[n..],
+            Err(Errno::INTR) => {}
+            Err(e) => return Err(Error::sys("write", shown, e)),
+        }
+    }
+    // The umask must not decide whether non-root apps can read /etc/hosts.
+    fchmod(&fd, Mode::from_raw_mode(0o644)).ctx("chmod", shown)?;
+    renameat(dir, tmp.as_str(), dir, name).ctx("rename onto", shown)
+}
+
+/// Bind-mounts the host file `src` read-only onto `dir/name`, first replacing a symlink or a
+/// missing file with an empty regular file (the mount point).
+fn bind_file(dir: &OwnedFd, name: &str, src: &Path, proc: &Path, shown: &Path) -> Result<()> {
+    match statat(dir, name, AtFlags::SYMLINK_NOFOLLOW) {
+        Ok(st) if FileType::from_raw_mode(st.st_mode) == FileType::RegularFile => {}
+        Ok(st) if FileType::from_raw_mode(st.st_mode) == FileType::Directory => {
+            return Err(Error::sys("bind mount onto", shown, Errno::ISDIR))
+        }
+        Ok(_) | Err(Errno::NOENT) => write_replace(dir, name, b"", shown)?,
+        Err(e) => return Err(Error::sys("stat", shown, e)),
+    }
+    // Check the inode we are about to mount on, not the name: NOFOLLOW plus fstat on the very
+    // fd that the mount then targets leaves no window for a swap (CVE-2021-30465's lesson).
+    let how = OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    let target = openat(dir, name, how, Mode::empty()).ctx("open", shown)?;
+    if FileType::from_raw_mode(fstat(&target).ctx("stat", shown)?.st_mode) != FileType::RegularFile
+    {
+        return Err(Error::sys("bind mount onto", shown, Errno::INVAL));
+    }
+    mount_bind(src, AppRoot::fd_path(proc, &target)).ctx("bind mount onto", shown)?;
+    // Re-open: the new fd names the bind mount's root, so the remount hits the bind mount,
+    // not the file underneath it.
+    let mounted = openat(dir, name, how, Mode::empty()).ctx("open", shown)?;
+    let flags = MountFlags::BIND
+        | MountFlags::RDONLY
+        | MountFlags::NOSUID
+        | MountFlags::NODEV
+        | MountFlags::NOEXEC;
+    mount_remount(AppRoot::fd_path(proc, &mounted), flags, "").ctx("remount read-only", shown)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+    use std::os::unix::fs::symlink;
+
+    fn tmp(tag: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("s1-approot-{tag}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&d);
+        fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    #[test]
+    fn writes_replace_symlinks_and_never_leave_the_root() {
+        let base = tmp("etc");
+        let (root, outside) = (base.join("root"), base.join("outside"));
+        fs::create_dir_all(root.join("etc")).unwrap();
+        fs::create_dir_all(&outside).unwrap();
+        fs::write(outside.join("sentinel"), "keep").unwrap();
+        symlink(outside.join("sentinel"), root.join("etc/hostname")).unwrap();
+        symlink("../../../../../../outside/sentinel", root.join("etc/hosts")).unwrap();
+        let r = AppRoot::open(&root).unwrap();
+        let etc = r.dir("etc", false).unwrap();
+        write_replace(&etc, "hostname", b"pod\n", Path::new("x")).unwrap();
+        write_replace(&etc, "hosts", b"127.0.0.1 localhost\n", Path::new("x")).unwrap();
+        assert_eq!(
+            fs::read_to_string(outside.join("sentinel")).unwrap(),
+            "keep"
+        );
+        assert_eq!(
+            fs::read_to_string(root.join("etc/hostname")).unwrap(),
+            "pod\n"
+        );
+        assert!(fs::symlink_metadata(root.join("etc/hosts"))
+            .unwrap()
+            .is_file());
+        fs::remove_dir_all(&base).unwrap();
+    }
+
+    #[test]
+    fn dirs_resolve_inside_the_root() {
+        let base = tmp("dirs");
+        let root = base.join("root");
+        fs::create_dir_all(root.join("real")).unwrap();
+        // An absolute symlink and a `..` escape both land inside the root.
+        symlink("/real", root.join("abs")).unwrap();
+        symlink("../../../../real", root.join("up")).unwrap();
+        symlink("/nowhere", root.join("dangling")).unwrap();
+        let r = AppRoot::open(&root).unwrap();
+        let real = fstat(r.dir("real", false).unwrap()).unwrap().st_ino;
+        assert_eq!(fstat(r.dir("abs", false).unwrap()).unwrap().st_ino, real);
+        assert_eq!(fstat(r.dir("up", false).unwrap()).unwrap().st_ino, real);
+        r.dir("new", true).unwrap();
+        assert!(root.join("new").is_dir());
+        assert!(r.dir("dangling", true).is_err());
+        assert!(!base.join("nowhere").exists() && !Path::new("/nowhere").exists());
+        fs::remove_dir_all(&base).unwrap();
+    }
+}

@@ -1,0 +1,46 @@
+//! The half of `stage1-init` that `rkt` shares: the sync protocol and the launch plan.
+//!
+//! Both modules are plain data plus fd reads and writes, with rustix as the only dependency
+//! they use, so that rkt can depend on this crate without pulling PID-1 code into stage0.
+//!
+//! # Invocation contract (what stage0 must do)
+//!
+//! - **Namespaces**: exec it as PID 1 of fresh PID, mount, UTS and IPC namespaces, plus a fresh
+//!   network namespace for `net=none` (stage1-init refuses to run unless its pid is 1).
+//! - **argv**: `stage1-init [--debug] <plan-path>`; `stage1-init --version` prints the version.
+//!   The plan (`stage1_init::plan`, read before any mount, so a host path) is
+//!   `plan::plan_file(pod)` = `<pod>/stage1-plan` by convention.
+//! - **env**: `RKT_SYNC_FD=<n>`: the child end of a `SOCK_SEQPACKET` socketpair
+//!   (`stage1_init::proto::pair`), required. `RKT_LOCK_FD=<n>`: the pod's flock fd, optional;
+//!   held open until PID 1 exits, never inherited by apps (CLOEXEC). stage0 clears CLOEXEC on
+//!   exactly these fds in the child; every other fd above 2 is marked CLOEXEC before apps start.
+//! - **fds 0-2**: inherited by the apps; `/dev/console` is the terminal among them, if any.
+//! - **Before**: stage0 creates the pod dir, the overlay upper/work dirs and the rendered trees;
+//!   stage1-init creates `<pod>/stage1/rootfs/{rkt/status,rkt/env,opt/stage2/<app>/rootfs,...}`.
+//! - **Handshake**: `Ready` after the pivot, then it waits for `Go`; a setup failure is one
+//!   `Error{errno, msg}` frame and exit 254, with nothing printed. stage0 persists the pod's
+//!   state (pid file, rename to `run/`) between `Ready` and `Go`.
+//! - **Files**, under `<pod>/stage1/rootfs/`: `rkt/env/<app>` (KEY=VALUE lines) and
+//!   `rkt/status/<app>-created` before `Ready`; `rkt/status/<app>-started` as each app starts;
+//!   `rkt/supervisor-status -> ready` once all have; `rkt/status/<app>` (decimal exit code,
+//!   128+N for signal N) as each exits. All are written to a temp name and renamed.
+//! - **Exit status**: the first non-zero app status (the others then get SIGTERM, SIGKILL 10 s
+//!   later), else 0; 254 when setup or an app's start fails (after `Go` the message goes to
+//!   stderr as ``stage1: start app `x`: exec `/bin/foo`: No such file or directory``).
+//! - **Signals**: TERM, INT, HUP, QUIT, USR1, USR2 and WINCH sent to PID 1 go to the apps.
+//! - **Plan semantics**: everything appc is resolved by stage0: `argv[0]` is an absolute path
+//!   inside the app's rootfs (stage0 searches the image's PATH), `env` is the complete
+//!   environment (PATH default, `AC_APP_NAME`, image and CLI env merged), uid/gid numeric,
+//!   hostname `rkt-<uuid>` unless `--hostname`, `hosts`/`resolv` chosen from the host's files
+//!   (`EtcFile::Bind` only when the host file exists) or generated; volumes as `plan::Mount`s
+//!   (host paths; `kind=empty` volumes are directories stage0 creates under the pod);
+//!   `caps` the bounding set (`plan::default_caps()` unless isolators say otherwise),
+//!   `protect_kernel` true unless `--insecure-options=paths`, `no_new_privs` from the
+//!   `os/linux/no-new-privileges` isolator; `pre_start`/`post_stop` the appc event handlers
+//!   (absolute argv, run as the app in its rootfs; a failing pre-start fails the start).
+
+pub mod plan;
+pub mod proto;
+
+/// rkt's exit code for its own failures, stage1-init's included (rkt 1.30 `cmdExitCode`).
+pub const EXIT_FAILED: u8 = 254;

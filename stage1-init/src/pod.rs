@@ -1,0 +1,172 @@
+//! The two phases of PID 1: `setup` (before `Ready`: namespaces' contents, pivot, hostname,
+//! network, `rkt/` files) and `run` (after `Go`: start the apps, supervise, exit status).
+
+use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
+use std::path::{Path, PathBuf};
+
+use rustix::io::{fcntl_getfd, fcntl_setfd, Errno, FdFlags};
+use rustix::process::{getpid, set_dumpable_behavior, DumpableBehavior};
+use stage1_init::plan::{app_rootfs_rel, Net, Plan};
+
+use crate::app::Launch;
+use crate::approot::{self, AppRoot};
+use crate::error::{Context, Error, Result};
+use crate::reaper::{self, Tracked};
+use crate::signals::Blocked;
+use crate::{net, rootfs};
+
+/// Inside the pivoted stage1 root: where the status and env files go.
+const STATUS_DIR: &str = "/rkt/status";
+const ENV_DIR: &str = "/rkt/env";
+
+/// A pod whose setup is done: what `run` needs.
+pub struct Pod {
+    launches: Vec<Launch>,
+}
+
+/// Everything before `Ready`. Any error here becomes the one `E` frame.
+pub fn setup(plan_path: &Path) -> Result<Pod> {
+    // Refuse to run anywhere but as a namespace's init: run by mistake on the host, the
+    // mounts below would land in the host's mount namespace.
+    if getpid().as_raw_nonzero().get() != 1 {
+        return Err(Error::other(
+            "start",
+            "stage1-init",
+            "must run as PID 1 of a new PID namespace (rkt starts it)".into(),
+        ));
+    }
+    // Non-dumpable: a process of the pod (even root, lacking CAP_SYS_PTRACE) can then neither
+    // ptrace PID 1 nor open /proc/1/exe, /proc/1/mem or /proc/1/fd/* (ptrace access mode
+    // checks, proc(5)); CVE-2019-5736 went through /proc/<runc>/exe. The binary itself is a
+    // sealed memfd, so even an open would not allow a write.
+    set_dumpable_behavior(DumpableBehavior::NotDumpable)
+        .map_err(|e| Error::call("prctl(PR_SET_DUMPABLE)", e))?;
+    let bytes = std::fs::read(plan_path).ctx("read plan", plan_path)?;
+    let plan =
+        Plan::decode(&bytes).map_err(|e| Error::other("decode plan", plan_path, e.to_string()))?;
+    crate::debug!(
+        "plan {} read: {} app(s)",
+        plan_path.display(),
+        plan.apps.len()
+    );
+
+    let console = console();
+    let root = plan.stage1_rootfs();
+    rootfs::isolate_propagation(&root)?;
+    rootfs::apply(&rootfs::ops(&plan, console.as_deref()))?;
+    for app in &plan.apps {
+        let app_root = AppRoot::open(&root.join(app_rootfs_rel(&app.name)))?;
+        approot::prepare(&plan, &app_root, &root.join("proc"))?;
+        approot::mount_volumes(app, &app_root, &root.join("proc"))?;
+    }
+    rootfs::apply(&rootfs::final_ops(&plan))?;
+    rootfs::pivot(&root)?;
+    crate::debug!("pivoted into {}", root.display());
+
+    rustix::system::sethostname(plan.hostname.as_bytes())
+        .map_err(|e| Error::call("sethostname", e))?;
+    if plan.net == Net::None {
+        net::loopback_up()?;
+    }
+    let last_cap = last_cap()?;
+    let mut launches = Vec::with_capacity(plan.apps.len());
+    for app in &plan.apps {
+        // rkt's env file format (WriteEnvFile): one KEY=VALUE per line; `rkt enter` reads it.
+        let env: String = app.env.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
+        write_atomic(&Path::new(ENV_DIR).join(&app.name), env.as_bytes())?;
+        write_atomic(&status_marker(&app.name, "created"), b"")?;
+        launches.push(Launch::new(app, last_cap)?);
+    }
+    Ok(Pod { launches })
+}
+
+/// Everything after `Go`: returns the pod's exit status. An error here is printed by `main`
+/// (there is no sync socket any more); apps already started are killed with the pod.
+pub fn run(pod: Pod, signals: &Blocked) -> Result<i32> {
+    cloexec_all()?;
+    let mut apps = Vec::with_capacity(pod.launches.len());
+    for (index, launch) in pod.launches.iter().enumerate() {
+        let started = launch.start()?;
+        write_atomic(&status_marker(launch.name(), "started"), b"")?;
+        apps.push(Tracked {
+            index,
+            name: launch.name().to_string(),
+            pid: started.pid,
+            mnt_ns: started.mnt_ns,
+            status: None,
+        });
+    }
+    // `rkt status --wait-ready` polls for this link (rkt's supervisor-status -> ready).
+    rustix::fs::symlinkat("ready", rustix::fs::CWD, "/rkt/supervisor-status")
+        .ctx("symlink", "/rkt/supervisor-status")?;
+    let post_stop = |app: &Tracked| {
+        if let Some(ns) = &app.mnt_ns {
+            pod.launches[app.index].post_stop(ns);
+        }
+    };
+    reaper::supervise(&mut apps, signals, Path::new(STATUS_DIR), post_stop)
+}
+
+/// `rkt/status/<app>-<what>`: empty files whose mtimes are the app's created/started times.
+fn status_marker(app: &str, what: &str) -> PathBuf {
+    Path::new(STATUS_DIR).join(format!("{app}-{what}"))
+}
+
+/// The terminal rkt runs on (stdin, stdout or stderr, in that order), for `/dev/console`.
+/// Read before any mount, in the host's view.
+fn console() -> Option<PathBuf> {
+    for fd in 0..3 {
+        // SAFETY: 0-2 stay open for PID 1's whole life (std guarantees them at startup).
+        let fd = unsafe { BorrowedFd::borrow_raw(fd) };
+        if rustix::termios::isatty(fd) {
+            let link = format!("/proc/self/fd/{}", fd.as_raw_fd());
+            if let Ok(tty) = std::fs::read_link(link) {
+                if tty.starts_with("/dev/") && tty.exists() {
+                    return Some(tty);
+                }
+            }
+        }
+    }
+    None
+}
+
+/// The highest capability number this kernel knows.
+fn last_cap() -> Result<u8> {
+    let path = "/proc/sys/kernel/cap_last_cap";
+    let text = std::fs::read_to_string(path).ctx("read", path)?;
+    text.trim()
+        .parse()
+        .map_err(|_| Error::sys("parse", path, Errno::INVAL))
+}
+
+/// Marks every fd above 2 close-on-exec, so that nothing of PID 1 (the pod lock, a stray fd
+/// from rkt) reaches an app (CVE-2024-21626 leaked a host directory fd into runc containers).
+/// The lock stays open in PID 1 itself for the pod's life.
+fn cloexec_all() -> Result<()> {
+    let fds: Vec<RawFd> = std::fs::read_dir("/proc/self/fd")
+        .ctx("read directory", "/proc/self/fd")?
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .filter(|&fd| fd > 2)
+        .collect();
+    for fd in fds {
+        // SAFETY: only flags of a possibly-stale fd number are touched: EBADF (the fd
+        // read_dir itself used, closed since) is the only expected failure.
+        let fd = unsafe { BorrowedFd::borrow_raw(fd) };
+        match fcntl_getfd(fd) {
+            Ok(flags) => fcntl_setfd(fd, flags | FdFlags::CLOEXEC)
+                .ctx("set close-on-exec on fd", fd.as_raw_fd().to_string())?,
+            Err(Errno::BADF) => {}
+            Err(e) => return Err(Error::sys("get flags of fd", fd.as_raw_fd().to_string(), e)),
+        }
+    }
+    Ok(())
+}
+
+/// Writes `data` to `path` via `path.tmp` and a rename (DESIGN §3.3 point 6: pod files are
+/// renamed into place, not fsync'd).
+pub fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    std::fs::write(&tmp, data).ctx("write", &tmp)?;
+    std::fs::rename(&tmp, path).ctx("rename onto", path)
+}

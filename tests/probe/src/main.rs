@@ -1,0 +1,240 @@
+//! `probe`: a tiny static payload that prints what a pod looks like from inside.
+//!
+//! One fact per line, `key=value` or `key value` where that reads better, so tests assert with
+//! a plain `contains`. Several subcommands can be chained with `+`: `probe hostname + pid`.
+//! It uses std only (no crates), plus three raw x86_64 syscalls that std does not expose
+//! (fork, wait4, kill), so it builds static with `cargo --config musl.toml build -p probe`.
+//!
+//! Subcommands: `true`, `exit N`, `kill-self SIG`, `pid`, `hostname`, `mounts`, `env`, `id`,
+//! `caps`, `signals`, `cwd`, `fds`, `orphans N`, `zombies`, `write PATH DATA`, `cat PATH`, `open-write PATH`,
+//! `ls PATH`, `sleep SECS`.
+
+use std::io::{self, Write};
+use std::process::ExitCode;
+use std::time::Duration;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.is_empty() {
+        eprintln!("usage: probe CMD [ARGS] [+ CMD [ARGS]]...");
+        return ExitCode::from(2);
+    }
+    for cmd in args.split(|a| a == "+") {
+        let out = io::stdout();
+        let mut out = out.lock();
+        let code = match run(cmd, &mut out) {
+            Ok(code) => code,
+            Err(e) => {
+                let _ = writeln!(out, "error={e}");
+                1
+            }
+        };
+        let _ = out.flush();
+        if code != 0 {
+            return ExitCode::from(code);
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+fn run(cmd: &[String], out: &mut impl Write) -> io::Result<u8> {
+    let arg = |i: usize| -> io::Result<&str> {
+        cmd.get(i)
+            .map(String::as_str)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "missing argument"))
+    };
+    let num = |i: usize| -> io::Result<u64> {
+        arg(i)?
+            .parse()
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "not a number"))
+    };
+    match arg(0)? {
+        "true" => {}
+        "exit" => return Ok(num(1)? as u8),
+        "kill-self" => {
+            out.flush()?;
+            let pid = std::process::id() as usize;
+            // SAFETY: kill(2) with plain integer arguments touches no memory.
+            let rc = unsafe { syscall(SYS_KILL, pid, num(1)? as usize, 0) };
+            writeln!(out, "kill returned {rc}")?;
+            return Ok(1);
+        }
+        "pid" => {
+            writeln!(out, "pid={}", std::process::id())?;
+            writeln!(out, "ppid={}", std::os::unix::process::parent_id())?;
+        }
+        "hostname" => {
+            let h = std::fs::read_to_string("/proc/sys/kernel/hostname")?;
+            writeln!(out, "hostname={}", h.trim_end())?;
+        }
+        "mounts" => out.write_all(&std::fs::read("/proc/self/mountinfo")?)?,
+        "env" => {
+            for (k, v) in std::env::vars_os() {
+                writeln!(out, "env {}={}", k.to_string_lossy(), v.to_string_lossy())?;
+            }
+        }
+        "id" | "caps" | "signals" => {
+            let status = std::fs::read_to_string("/proc/self/status")?;
+            let keys: &[&str] = match arg(0)? {
+                "id" => &["Uid", "Gid", "Groups"],
+                "caps" => &[
+                    "CapInh",
+                    "CapPrm",
+                    "CapEff",
+                    "CapBnd",
+                    "CapAmb",
+                    "NoNewPrivs",
+                ],
+                _ => &["SigBlk", "SigIgn"],
+            };
+            for line in status.lines() {
+                if let Some((k, v)) = line.split_once(':') {
+                    if keys.contains(&k) {
+                        writeln!(
+                            out,
+                            "{}={}",
+                            k.to_lowercase(),
+                            v.split_whitespace().collect::<Vec<_>>().join(" ")
+                        )?;
+                    }
+                }
+            }
+        }
+        "cwd" => writeln!(out, "cwd={}", std::env::current_dir()?.display())?,
+        "fds" => fds(out)?,
+        "orphans" => {
+            let n = num(1)?;
+            orphans(n)?;
+            // Give PID 1 time to reap what was reparented to it.
+            std::thread::sleep(Duration::from_millis(500));
+            writeln!(out, "orphaned={n}")?;
+            writeln!(out, "zombies={}", zombies()?)?;
+        }
+        "zombies" => writeln!(out, "zombies={}", zombies()?)?,
+        "write" => {
+            std::fs::write(arg(1)?, arg(2)?)?;
+            writeln!(out, "wrote {}", arg(1)?)?;
+        }
+        "cat" => out.write_all(&std::fs::read(arg(1)?)?)?,
+        "open-write" => match std::fs::OpenOptions::new().write(true).open(arg(1)?) {
+            Ok(_) => writeln!(out, "open-write ok")?,
+            Err(e) => writeln!(
+                out,
+                "open-write errno={} ({e})",
+                e.raw_os_error().unwrap_or(0)
+            )?,
+        },
+        "ls" => {
+            let mut names: Vec<String> = std::fs::read_dir(arg(1)?)?
+                .map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()))
+                .collect::<io::Result<_>>()?;
+            names.sort();
+            for n in names {
+                writeln!(out, "{n}")?;
+            }
+        }
+        "sleep" => {
+            std::thread::sleep(Duration::from_secs_f64(arg(1)?.parse().map_err(|_| {
+                io::Error::new(io::ErrorKind::InvalidInput, "not a number")
+            })?))
+        }
+        other => {
+            writeln!(out, "unknown subcommand {other:?}")?;
+            return Ok(2);
+        }
+    }
+    Ok(0)
+}
+
+/// Open fds, one `fd N -> TARGET` line each, without the one read_dir itself holds.
+fn fds(out: &mut impl Write) -> io::Result<()> {
+    let mut entries = Vec::new();
+    for e in std::fs::read_dir("/proc/self/fd")? {
+        let e = e?;
+        let target = std::fs::read_link(e.path()).unwrap_or_default();
+        entries.push((e.file_name().to_string_lossy().into_owned(), target));
+    }
+    let own = format!("/proc/{}/fd", std::process::id());
+    for (fd, target) in entries {
+        if target.as_os_str() != own.as_str() {
+            writeln!(out, "fd {fd} -> {}", target.display())?;
+        }
+    }
+    Ok(())
+}
+
+/// Forks `n` children that each fork a grandchild and exit at once: the grandchildren are
+/// reparented to PID 1 and stay zombies until it reaps them.
+fn orphans(n: u64) -> io::Result<()> {
+    for _ in 0..n {
+        // SAFETY: a raw fork; the child only makes raw syscalls (fork, exit_group) and never
+        // returns into Rust code, so std's state in the copy is never touched.
+        let pid = unsafe { syscall(SYS_FORK, 0, 0, 0) };
+        if pid < 0 {
+            return Err(io::Error::from_raw_os_error(-pid as i32));
+        }
+        if pid == 0 {
+            // SAFETY: as above; exit_group never returns.
+            unsafe {
+                let grandchild = syscall(SYS_FORK, 0, 0, 0);
+                if grandchild == 0 {
+                    // Live a little, so some are still running when the child is gone.
+                    syscall(SYS_EXIT_GROUP, 0, 0, 0);
+                }
+                syscall(SYS_EXIT_GROUP, 0, 0, 0);
+            }
+        }
+        // SAFETY: wait4 with a null status and rusage pointer writes nothing.
+        unsafe { syscall(SYS_WAIT4, pid as usize, 0, 0) };
+    }
+    Ok(())
+}
+
+/// Processes in state Z visible in /proc (the whole pod, since /proc is the pod's).
+fn zombies() -> io::Result<usize> {
+    let mut count = 0;
+    for e in std::fs::read_dir("/proc")? {
+        let path = e?.path().join("stat");
+        if let Ok(stat) = std::fs::read_to_string(path) {
+            // The state follows the ")" that closes the command name.
+            if stat
+                .rsplit_once(") ")
+                .is_some_and(|(_, rest)| rest.starts_with('Z'))
+            {
+                count += 1;
+            }
+        }
+    }
+    Ok(count)
+}
+
+const SYS_FORK: usize = 57;
+const SYS_EXIT_GROUP: usize = 231;
+const SYS_WAIT4: usize = 61;
+const SYS_KILL: usize = 62;
+
+/// A raw x86_64 Linux syscall with up to three arguments; returns -errno on failure.
+///
+/// # Safety
+///
+/// The caller must pass arguments that are valid for syscall `nr`.
+unsafe fn syscall(nr: usize, a1: usize, a2: usize, a3: usize) -> isize {
+    let ret: isize;
+    // SAFETY: the x86_64 syscall ABI: rax = number, rdi/rsi/rdx = arguments, rcx and r11
+    // clobbered; the caller vouches for the arguments. (wait4's 4th arg r10 is left as is; we
+    // zero it.)
+    unsafe {
+        std::arch::asm!(
+            "syscall",
+            inlateout("rax") nr as isize => ret,
+            in("rdi") a1,
+            in("rsi") a2,
+            in("rdx") a3,
+            in("r10") 0usize,
+            lateout("rcx") _,
+            lateout("r11") _,
+            options(nostack)
+        );
+    }
+    ret
+}
