@@ -16,6 +16,8 @@ pub(crate) fn cas(data_dir: &Path) -> PathBuf {
 }
 
 /// `<dir>/pods`: pod directories, one subdirectory per state.
+// Used by the pod commands, not implemented yet.
+#[allow(dead_code)]
 pub(crate) fn pods(data_dir: &Path) -> PathBuf {
     data_dir.join("pods")
 }
@@ -102,6 +104,31 @@ pub(crate) fn tree_rendered(tree: &Path) -> PathBuf {
 /// `<tree>/image`: the key of the image the tree was rendered for.
 pub(crate) fn tree_image(tree: &Path) -> PathBuf {
     tree.join("image")
+}
+
+/// `<dir>/cas/tmp/<name>`: one temporary entry.
+pub(crate) fn cas_tmp_entry(data_dir: &Path, name: &str) -> PathBuf {
+    cas_tmp(data_dir).join(name)
+}
+
+/// `<tmp entry>/tree`: where a tree being replaced or removed is moved to die.
+pub(crate) fn tmp_trash(tmp_entry: &Path) -> PathBuf {
+    tmp_entry.join("tree")
+}
+
+/// `<dir>/manifest`: the manifest of an ACI laid out as a directory (`image extract`).
+pub(crate) fn aci_manifest(dir: &Path) -> PathBuf {
+    dir.join("manifest")
+}
+
+/// `.<name>.rkt-<pid>` next to an export's output, so the final rename stays on one
+/// filesystem.
+pub(crate) fn export_temp(out: &Path) -> PathBuf {
+    let name = out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    out.with_file_name(format!(".{name}.rkt-{}", std::process::id()))
 }
 
 /// `<tmp entry>/blob`: the blob being imported, before it is renamed into `cas/blob`.

@@ -16,17 +16,22 @@
 //!   skipped); `rootfsX` is refused, unlike appc's prefix check; names with a `..` component,
 //!   absolute names and NUL bytes are refused; no two entries share a cleaned name; `manifest`
 //!   is a regular file of at most 1 MiB that `appc` accepts; `rootfs` is an explicit directory
-//!   entry; hard links point inside `rootfs`; entry types are the ten a filesystem can hold.
-//!   PAX global headers carry no file and are skipped.
+//!   entry; hard links point inside `rootfs`; entries are regular (also contiguous or GNU
+//!   sparse) files, directories, symlinks, hard links, devices or FIFOs. PAX global headers
+//!   carry no file and are skipped. Entries come in archive order: `rootfs` itself may come
+//!   after its contents, and `manifest` anywhere.
 //! - Errors come as soon as they are seen: a visitor may already have extracted earlier
 //!   entries, so it must write into a scratch tree that the caller discards on error.
 //! - At the end the rest of the stream is read, so the image ID covers the whole uncompressed
 //!   stream (tar end blocks and padding included: `gzip -dc x | sha512sum`), and data after
-//!   the compressed stream is refused. The result is an [`ImageInfo`].
+//!   the compressed stream is refused. The result is an [`ImageInfo`]. On success the source has
+//!   been read to its end, so a caller that wants to keep the file as it came (the store's
+//!   blob) can wrap the source in a reader that copies what passes through.
 //!
 //! Memory stays bounded whatever the input: the manifest is read to at most 1 MiB + 1 byte,
-//! and PAX/GNU extension headers (which the `tar` crate buffers whole) are capped at 1 MiB per
-//! entry.
+//! PAX/GNU extension headers (which the `tar` crate buffers whole) are capped at 1 MiB per
+//! entry, and duplicate detection keeps a 32-byte digest per name (not the name, which may be
+//! up to 1 MiB long) for at most [`MAX_ENTRIES`] entries.
 
 use std::collections::HashSet;
 use std::ffi::OsStr;
@@ -36,6 +41,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use sha2::{Digest, Sha256};
 use tar::EntryType;
 
 use super::error::{show, Error, Result};
@@ -48,6 +54,9 @@ pub(crate) const MANIFEST_LIMIT: u64 = 1 << 20;
 /// The most the tar parser may read between two entries: headers plus PAX and GNU long-name
 /// payloads. Real ones are a few KiB (xattrs are at most 64 KiB each on Linux).
 const METADATA_LIMIT: u64 = 1 << 20;
+/// The most entries an ACI may hold: about 200 MiB of duplicate-detection state at worst, and
+/// ten times the files of a full desktop distribution.
+pub(crate) const MAX_ENTRIES: usize = 1 << 22;
 
 /// A `tar` entry of an ACI, as the visitor of [`AciReader::walk`] sees it.
 pub(crate) type Entry<'a> = tar::Entry<'a, TarStream>;
@@ -81,6 +90,8 @@ pub(crate) struct AciReader {
     compression: Compression,
     archive: tar::Archive<TarStream>,
     shared: Arc<Shared>,
+    /// [`MAX_ENTRIES`]; tests lower it.
+    max_entries: usize,
 }
 
 /// Opens an ACI file.
@@ -109,12 +120,17 @@ pub(crate) fn from_reader<R: Read + Send + 'static>(
         Sniffed::Empty => return Err(Error::Empty { path }),
     };
     let shared = Shared::new();
-    let decoded = stream::decoded(compression, head, source, &shared);
+    let decoded =
+        stream::decoded(compression, head, source, &shared).map_err(|source| Error::Read {
+            path: path.clone(),
+            source,
+        })?;
     Ok(AciReader {
         path,
         compression,
         archive: tar::Archive::new(TarStream::new(decoded, Arc::clone(&shared))),
         shared,
+        max_entries: MAX_ENTRIES,
     })
 }
 
@@ -143,13 +159,17 @@ impl AciReader {
             compression,
             mut archive,
             shared,
+            max_entries,
         } = self;
         let fail = Failed {
             path: &path,
             compression,
             shared: &shared,
         };
-        let mut layout = Layout::default();
+        let mut layout = Layout {
+            max_entries,
+            ..Layout::default()
+        };
         let mut entries = archive.entries().map_err(|e| fail.io(e, None))?;
         loop {
             // Between entries the parser reads only headers and extension payloads.
@@ -250,7 +270,9 @@ enum Kind {
 /// The layout seen so far.
 #[derive(Default)]
 struct Layout {
-    seen: HashSet<Vec<u8>>,
+    /// SHA-256 of each cleaned name.
+    seen: HashSet<[u8; 32]>,
+    max_entries: usize,
     manifest: Option<(ImageManifest, Vec<u8>)>,
     rootfs: bool,
     /// The last entry's cleaned name, for messages.
@@ -275,7 +297,15 @@ impl Layout {
             // `tar -C dir -c .` writes a `./` entry first; appc skips it too.
             return Ok(Kind::Skip);
         }
-        if !self.seen.insert(name.clone()) {
+        if self.seen.len() >= self.max_entries {
+            return Err(Error::TooManyEntries {
+                path: aci.to_path_buf(),
+                limit: self.max_entries,
+            });
+        }
+        let mut digest = [0u8; 32];
+        digest.copy_from_slice(&Sha256::digest(&name));
+        if !self.seen.insert(digest) {
             return Err(Error::Duplicate {
                 path: aci.to_path_buf(),
                 entry: entry_name(),

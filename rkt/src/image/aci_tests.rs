@@ -578,3 +578,56 @@ fn clean_matches_go_filepath_clean_where_it_accepts() {
         assert!(clean(raw.as_bytes()).is_err(), "{raw:?}");
     }
 }
+
+#[test]
+fn the_number_of_entries_is_bounded() {
+    let tar = Tar::new()
+        .minimal()
+        .file("rootfs/a", b"")
+        .file("rootfs/b", b"")
+        .finish();
+    let walk = |max_entries| {
+        let mut reader = from_reader(Cursor::new(tar.clone()), Path::new("t.aci")).unwrap();
+        reader.max_entries = max_entries;
+        reader.walk(|_, _| Ok::<(), Error>(()))
+    };
+    assert!(walk(4).is_ok());
+    assert_eq!(
+        walk(3).unwrap_err().to_string(),
+        "ACI `t.aci`: more than 3 entries"
+    );
+}
+
+/// The decoder thread runs ahead of the tar parser: a decoding error further on must not
+/// replace the tar error the parser actually hit.
+#[test]
+fn the_error_reported_is_the_one_the_parser_hit() {
+    let mut bad = header(b"rootfs/b", b'0', 0);
+    bad.as_old_mut().cksum[0] = b'7';
+    let tar = Tar::new()
+        .minimal()
+        .file("rootfs/a", b"a")
+        .raw(&bad, b"")
+        .unterminated();
+    let first = [tar, noise(1 << 20)].concat();
+    let mut second = gzip(&noise(64 << 10));
+    let mid = second.len() / 2;
+    second[mid] ^= 1;
+    let aci = [gzip(&first), second].concat();
+    let e = from_reader(Cursor::new(aci), Path::new("t.aci"))
+        .unwrap()
+        .walk(|m, _| {
+            // Give the decoder time to reach the corrupt member.
+            if m.path == Path::new("a") {
+                std::thread::sleep(std::time::Duration::from_millis(300));
+            }
+            Ok::<(), Error>(())
+        })
+        .unwrap_err();
+    assert!(matches!(e, Error::Tar { .. }), "{e:?}");
+    assert!(
+        e.to_string()
+            .starts_with("read ACI `t.aci`: bad tar archive after entry `rootfs/a`"),
+        "{e}"
+    );
+}

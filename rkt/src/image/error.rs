@@ -61,6 +61,10 @@ pub(crate) enum Error {
         path: PathBuf,
         entry: String,
     },
+    TooManyEntries {
+        path: PathBuf,
+        limit: usize,
+    },
     UnexpectedEntry {
         path: PathBuf,
         entry: String,
@@ -200,6 +204,9 @@ impl fmt::Display for Error {
             ),
             Error::Duplicate { path, entry } => {
                 write!(f, "ACI `{}`: duplicate entry `{entry}`", path.display())
+            }
+            Error::TooManyEntries { path, limit } => {
+                write!(f, "ACI `{}`: more than {limit} entries", path.display())
             }
             Error::UnexpectedEntry { path, entry } => write!(
                 f,

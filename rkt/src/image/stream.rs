@@ -1,9 +1,15 @@
 //! The byte pipeline under an ACI's tar parser:
 //!
 //! ```text
-//! source -> Guarded (records I/O errors) -> [Concatenated decoder] -> BufReader 256 KiB
-//!        -> TarStream (SHA-512 of every byte, metadata budget) -> tar::Archive
+//! plain:      source -> Guarded -> BufReader 256 KiB ---------------------\
+//! compressed: source -> Guarded -> BufReader 64 KiB -> Concatenated       |
+//!                       (decoder thread: 1 MiB chunks, 4 in flight) -> Pipelined
+//!                                                                          v
+//!                    TarStream (SHA-512 of every byte, metadata budget) -> tar::Archive
 //! ```
+//!
+//! `Guarded` records the source's own I/O errors; `Concatenated` decodes one or more
+//! concatenated gzip, bzip2 or xz streams and refuses trailing data.
 //!
 //! Errors cross the `tar` crate as `io::Error`s, which lose which layer failed. So each layer
 //! records its first failure in a [`Shared`] slot, and the reader maps that back to a precise
@@ -11,14 +17,14 @@
 
 use std::io::{self, BufRead, BufReader, Read};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use sha2::{Digest, Sha512};
 
 use super::Compression;
 
-/// Large output reads make zlib-rs about 35% faster than 8 KiB ones (deps-notes §4), and they
-/// also cut read calls for the plain tar case.
+/// Reads of a plain tar: large, to keep syscalls rare.
 const OUTPUT_BUFFER: usize = 256 << 10;
 /// Input side of the decoders: enough to keep syscalls rare.
 const INPUT_BUFFER: usize = 64 << 10;
@@ -356,23 +362,215 @@ impl Read for TarStream {
     }
 }
 
+/// Size of the buffers the decoding thread fills and hands over. zlib-rs is much faster with
+/// large output reads than with 8 KiB ones (deps-notes §4).
+const CHUNK: usize = 1 << 20;
+/// Full buffers in flight: enough to ride out bursts on either side, bounded memory (about
+/// `(CHUNK_QUEUE + 2) * CHUNK`).
+const CHUNK_QUEUE: usize = 4;
+
+enum Chunk {
+    Data(Vec<u8>),
+    End,
+    /// The error, and what the decoding thread's layers recorded about it.
+    Failed(io::Error, Option<Failure>),
+}
+
+/// A decoder running in its own thread, so that decompression overlaps hashing and whatever
+/// the tar consumer does (extraction). Buffers come back through `recycle`, so steady state
+/// allocates nothing.
+///
+/// The thread's layers record failures in a slot of their own; a failure reaches the
+/// consumer's [`Shared`] only when the consumer reads it. The decoder runs megabytes ahead, and
+/// an error the consumer never got to must not replace the one it did hit.
+pub(crate) struct Pipelined {
+    chunks: Receiver<Chunk>,
+    shared: Arc<Shared>,
+    recycle: SyncSender<Vec<u8>>,
+    current: Vec<u8>,
+    pos: usize,
+    ended: bool,
+}
+
+impl Pipelined {
+    /// Runs `decoder`, whose layers record into `private`; failures are forwarded to `shared`.
+    pub(crate) fn spawn(
+        mut decoder: Box<dyn Read + Send>,
+        private: Arc<Shared>,
+        shared: Arc<Shared>,
+    ) -> io::Result<Pipelined> {
+        let (tx, chunks) = mpsc::sync_channel(CHUNK_QUEUE);
+        let (recycle, recycled) = mpsc::sync_channel::<Vec<u8>>(CHUNK_QUEUE + 2);
+        std::thread::Builder::new()
+            .name("aci-decode".into())
+            .spawn(move || loop {
+                let mut buf = recycled.try_recv().unwrap_or_default();
+                buf.resize(CHUNK, 0);
+                let chunk = match fill(&mut decoder, &mut buf) {
+                    Ok(0) => Chunk::End,
+                    Ok(n) => {
+                        buf.truncate(n);
+                        Chunk::Data(buf)
+                    }
+                    Err(e) => Chunk::Failed(e, private.take_failure()),
+                };
+                let last = !matches!(chunk, Chunk::Data(_));
+                // A closed channel means the reader gave up: stop decoding.
+                if tx.send(chunk).is_err() || last {
+                    return;
+                }
+            })?;
+        Ok(Pipelined {
+            chunks,
+            shared,
+            recycle,
+            current: Vec::new(),
+            pos: 0,
+            ended: false,
+        })
+    }
+}
+
+/// Reads until `buf` is full or EOF.
+fn fill(source: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match source.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+impl Read for Pipelined {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.pos == self.current.len() {
+            if self.ended {
+                return Ok(0);
+            }
+            let used = std::mem::take(&mut self.current);
+            // Dropped when the decoder has enough spares already.
+            let _ = self.recycle.try_send(used);
+            self.pos = 0;
+            match self.chunks.recv() {
+                Ok(Chunk::Data(data)) => self.current = data,
+                Ok(Chunk::End) => self.ended = true,
+                Ok(Chunk::Failed(e, failure)) => {
+                    self.ended = true;
+                    if let Some(failure) = failure {
+                        self.shared.record(failure);
+                    }
+                    return Err(e);
+                }
+                // Without `End` the decoder died (a panic): never mistake that for EOF.
+                Err(_) => {
+                    self.ended = true;
+                    return Err(io::Error::other("the decompression thread died"));
+                }
+            }
+        }
+        let n = buf.len().min(self.current.len() - self.pos);
+        buf[..n].copy_from_slice(&self.current[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
 /// Builds the decoding half of the pipeline over `source`, whose first bytes `head` were already
-/// read for sniffing.
+/// read for sniffing. Compressed input is decoded in a thread of its own: on two cores that
+/// made hashing a 330 MB gzip ACI about 30% faster (hashing and inflating take about the same
+/// time), and during an import it overlaps decompression with extraction. A plain tar needs
+/// no thread: reading it is cheap next to hashing.
 pub(crate) fn decoded<R: Read + Send + 'static>(
     compression: Compression,
     head: Vec<u8>,
     source: R,
     shared: &Arc<Shared>,
-) -> Box<dyn Read + Send> {
-    let source = io::Cursor::new(head).chain(Guarded::new(source, Arc::clone(shared)));
+) -> io::Result<Box<dyn Read + Send>> {
+    // Plain: everything runs in the consumer's thread and records straight into `shared`.
+    let private = match compression {
+        Compression::None => Arc::clone(shared),
+        _ => Shared::new(),
+    };
+    let source = io::Cursor::new(head).chain(Guarded::new(source, Arc::clone(&private)));
     // A plain tar's only buffer is the input one, so it gets the output buffer's size.
     let capacity = match compression {
         Compression::None => OUTPUT_BUFFER,
         _ => INPUT_BUFFER,
     };
     let input = BufReader::with_capacity(capacity, source);
-    match Concatenated::new(compression, input, Arc::clone(shared)) {
-        Ok(decoder) => Box::new(BufReader::with_capacity(OUTPUT_BUFFER, decoder)),
-        Err(plain) => Box::new(plain),
+    match Concatenated::new(compression, input, Arc::clone(&private)) {
+        Ok(decoder) => Ok(Box::new(Pipelined::spawn(
+            Box::new(decoder),
+            private,
+            Arc::clone(shared),
+        )?)),
+        Err(plain) => Ok(Box::new(plain)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sniffing_follows_appc_and_names_known_formats() {
+        let mut tar = vec![0u8; 512];
+        tar[257..263].copy_from_slice(b"ustar\0");
+        assert_eq!(sniff(&tar), Sniffed::Aci(Compression::None));
+        assert_eq!(sniff(&tar[..262]), Sniffed::Unknown);
+        assert_eq!(sniff(&[0x1f, 0x8b, 8]), Sniffed::Aci(Compression::Gzip));
+        assert_eq!(sniff(b"BZh91AY"), Sniffed::Aci(Compression::Bzip2));
+        assert_eq!(sniff(XZ_MAGIC), Sniffed::Aci(Compression::Xz));
+        assert_eq!(
+            sniff(&[0x28, 0xb5, 0x2f, 0xfd, 0]),
+            Sniffed::Unsupported("zstd")
+        );
+        assert_eq!(
+            sniff(&[0x04, 0x22, 0x4d, 0x18]),
+            Sniffed::Unsupported("lz4")
+        );
+        assert_eq!(sniff(b"PK\x03\x04"), Sniffed::Unknown);
+        assert_eq!(sniff(b""), Sniffed::Empty);
+    }
+
+    #[test]
+    fn the_decoder_thread_hands_over_data_and_errors() {
+        struct Then(io::Cursor<Vec<u8>>, Option<io::Error>);
+        impl Read for Then {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                match self.0.read(buf)? {
+                    0 => self.1.take().map_or(Ok(0), Err),
+                    n => Ok(n),
+                }
+            }
+        }
+        let data: Vec<u8> = (0..3 * CHUNK + 17).map(|i| i as u8).collect();
+        let spawn = |r: Then| Pipelined::spawn(Box::new(r), Shared::new(), Shared::new());
+        let mut p = spawn(Then(io::Cursor::new(data.clone()), None)).unwrap();
+        let mut out = Vec::new();
+        p.read_to_end(&mut out).unwrap();
+        assert_eq!(out, data);
+
+        let failing = Then(io::Cursor::new(vec![1; 10]), Some(io::Error::other("bad")));
+        let mut p = spawn(failing).unwrap();
+        let e = p.read_to_end(&mut Vec::new()).unwrap_err();
+        assert_eq!(e.to_string(), "bad");
+    }
+
+    #[test]
+    fn a_dead_decoder_thread_is_an_error_not_eof() {
+        struct Panics;
+        impl Read for Panics {
+            fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+                panic!("decoder bug (expected by this test)");
+            }
+        }
+        let mut p = Pipelined::spawn(Box::new(Panics), Shared::new(), Shared::new()).unwrap();
+        let e = p.read(&mut [0u8; 16]).unwrap_err();
+        assert_eq!(e.to_string(), "the decompression thread died");
     }
 }

@@ -259,14 +259,16 @@ impl Extractor {
         let at = At(path);
         let meta = Meta::read(entry, path, self.options.preserve_owner)?;
         let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-        let (fd, parent) = if path.as_os_str().is_empty() {
+        // `replaced` is None for the tree root itself, which has no parent to cache.
+        let (fd, replaced) = if path.as_os_str().is_empty() {
             let fd = rustix::fs::openat(&self.root, c".", flags, Mode::empty());
             (fd.map_err(at.op("open"))?, None)
         } else {
-            let (key, dir) = self.take_parent(path)?;
+            let (_, dir) = self.take_parent(path)?;
             let name = last(path);
             // 0700 until `finish`: its children must be creatable whatever its mode.
-            let replaced = match rustix::fs::mkdirat(&dir, name, Mode::from_raw_mode(0o700)) {
+            let mode = Mode::from_raw_mode(0o700);
+            let replaced = match rustix::fs::mkdirat(&dir, name, mode) {
                 Ok(()) => false,
                 Err(Errno::EXIST) => {
                     let st = rustix::fs::statat(&dir, name, AtFlags::SYMLINK_NOFOLLOW);
@@ -274,16 +276,16 @@ impl Extractor {
                         false
                     } else {
                         // A symlink (or file) is replaced, never followed (appc ace.md).
-                        let mkdir = |d: &OwnedFd| rustix::fs::mkdirat(d, name, Mode::from(0o700));
-                        create_replacing(&dir, name, mkdir)
-                            .map_err(at.op("make directory"))?
-                            .1
+                        let unlink = rustix::fs::unlinkat(&dir, name, AtFlags::empty());
+                        unlink.map_err(at.op("replace"))?;
+                        rustix::fs::mkdirat(&dir, name, mode).map_err(at.op("make directory"))?;
+                        true
                     }
                 }
                 Err(e) => return Err(at.op("make directory")(e)),
             };
             let fd = rustix::fs::openat(&dir, name, flags, Mode::empty());
-            (fd.map_err(at.op("open"))?, Some((key, dir, replaced)))
+            (fd.map_err(at.op("open"))?, Some(replaced))
         };
         self.apply_to_fd(path, fd.as_fd(), &meta, false)?;
         let st = rustix::fs::fstat(&fd).map_err(at.op("stat"))?;
@@ -296,10 +298,10 @@ impl Extractor {
             mode: meta.mode,
             times: meta.times,
         });
-        match parent {
+        match replaced {
             // The directory's children come next: it is their parent.
-            Some((_, _, false)) => self.parent = Some((path.into(), fd)),
-            Some((_, _, true)) => self.parent = None,
+            Some(false) => self.parent = Some((path.into(), fd)),
+            Some(true) => self.parent = None,
             None => {}
         }
         Ok(())

@@ -91,7 +91,7 @@ impl Store {
                 path: out.to_path_buf(),
             });
         }
-        let temp = sibling_temp(out);
+        let temp = paths::export_temp(out);
         let result = self.export_to(key, &temp);
         if let Err(e) = result {
             let _ = std::fs::remove_file(&temp);
@@ -183,7 +183,7 @@ impl Store {
             let rootfs = match output {
                 Output::RootfsOnly => dir.to_path_buf(),
                 Output::Full => {
-                    let manifest = dir.join("manifest");
+                    let manifest = paths::aci_manifest(dir);
                     std::fs::write(&manifest, self.manifest_json(key)?)
                         .map_err(|e| Error::io("write", &manifest, e))?;
                     let rootfs = paths::tree_rootfs(dir);
@@ -256,7 +256,7 @@ impl Store {
         }
         if std::fs::symlink_metadata(tree_dir).is_ok() {
             let trash = TmpEntry::create(&self.data_dir)?;
-            let target = trash.path().join("tree");
+            let target = paths::tmp_trash(trash.path());
             std::fs::rename(tree_dir, &target).map_err(|e| Error::io("rename", tree_dir, e))?;
         }
         std::fs::rename(fresh, tree_dir).map_err(|e| Error::io("rename", tree_dir, e))?;
@@ -302,13 +302,4 @@ impl Store {
         }
         tmp::remove_tree(&tree_dir)
     }
-}
-
-/// A temporary name next to `out`, so that the final rename stays on one filesystem.
-fn sibling_temp(out: &Path) -> PathBuf {
-    let name = out
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    out.with_file_name(format!(".{name}.rkt-{}", std::process::id()))
 }

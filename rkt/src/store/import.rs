@@ -98,7 +98,13 @@ impl Store {
         let walked = crate::image::aci::from_reader(tee, source)
             .map_err(Error::from)
             .and_then(|reader| {
-                render::extract_stream(&rootfs, source, reader, render::Filter::none())
+                render::extract_stream(
+                    &rootfs,
+                    source,
+                    reader,
+                    render::Filter::none(),
+                    render::Threads::Many,
+                )
             });
         if let Some(e) = shared.error.lock().ok().and_then(|mut slot| slot.take()) {
             return Err(Error::io("write", &blob_path, e));
@@ -183,7 +189,7 @@ impl Store {
         if !paths::tree_rendered(&tree_dir).exists() {
             if tree_dir.exists() {
                 let trash = TmpEntry::create(dir)?;
-                let target = trash.path().join("tree");
+                let target = paths::tmp_trash(trash.path());
                 std::fs::rename(&tree_dir, &target)
                     .map_err(|e| Error::io("rename", &tree_dir, e))?;
                 drop(trash);

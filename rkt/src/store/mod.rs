@@ -38,6 +38,7 @@ mod import;
 mod index;
 mod key;
 mod lock;
+mod parallel;
 mod remote;
 mod render;
 mod tmp;

@@ -18,6 +18,7 @@ use std::rc::Rc;
 use super::index;
 use super::key::ImageKey;
 use super::lock::{self, Mode};
+use super::parallel::{Caps, Pool, Route};
 use super::{extract, Error, Result};
 use crate::appc::ImageManifest;
 use crate::image::aci::AciReader;
@@ -265,29 +266,65 @@ fn extract_options(root: &Path) -> extract::ExtractOptions {
 }
 
 /// Streams one archive (`image`, the file errors name): validates it, hashes it into its key
-/// and extracts the entries the filter lets through into `root`.
+/// and extracts the entries the filter lets through into `root`. With `Threads::Many`, small
+/// files are written by worker threads ([`parallel`](super::parallel)); only an empty tree
+/// may be extracted so (a first-writer-wins layer looks at what is already there).
 pub(crate) fn extract_stream(
     root: &Path,
     image: &Path,
     reader: AciReader,
     filter: Filter,
+    threads: Threads,
 ) -> Result<Walked> {
     let extract_error = |source| Error::Extract {
         path: image.to_path_buf(),
         source,
     };
-    let mut extractor =
-        extract::Extractor::new(root, extract_options(root)).map_err(extract_error)?;
-    let info = reader.walk(|member, entry| {
-        let is_dir = entry.header().entry_type().is_dir();
-        if !allowed(&filter, root, member.path, is_dir) {
-            return Ok(());
-        }
-        extractor
-            .extract(member.path, member.hard_link, entry)
-            .map_err(extract_error)
-    })?;
-    let stats = extractor.finish().map_err(extract_error)?;
+    let options = extract_options(root);
+    let mut extractor = extract::Extractor::new(root, options.clone()).map_err(extract_error)?;
+    if threads == Threads::One || filter.first_writer_wins {
+        let info = reader.walk(|member, entry| {
+            let is_dir = entry.header().entry_type().is_dir();
+            if !allowed(&filter, root, member.path, is_dir) {
+                return Ok(());
+            }
+            extractor
+                .extract(member.path, member.hard_link, entry)
+                .map_err(extract_error)
+        })?;
+        let stats = extractor.finish().map_err(extract_error)?;
+        return walked(root, info, stats.bytes);
+    }
+    std::thread::scope(|scope| {
+        let mut pool = Pool::start(scope, root, image, &options);
+        let mut caps = Caps::new(&options);
+        let walk = reader.walk(|member, entry| {
+            let is_dir = entry.header().entry_type().is_dir();
+            if !allowed(&filter, root, member.path, is_dir) {
+                return Ok(());
+            }
+            caps.count(entry.size()).map_err(extract_error)?;
+            match pool.route(member.path, entry)? {
+                Route::Queued => Ok(()),
+                Route::Here => extractor
+                    .extract(member.path, member.hard_link, entry)
+                    .map_err(extract_error),
+            }
+        });
+        let pooled = pool.finish();
+        let (info, pooled) = match (walk, pooled) {
+            (Ok(info), Ok(stats)) => (info, stats),
+            // The reader only saw that a worker stopped: the worker's error is the cause.
+            (Err(e), Err(worker)) if Pool::is_lost(&e) => return Err(worker),
+            (Err(e), _) | (Ok(_), Err(e)) => return Err(e),
+        };
+        // Directory modes and times last, once every file is in.
+        let stats = extractor.finish().map_err(extract_error)?;
+        walked(root, info, stats.bytes + pooled.bytes)
+    })
+}
+
+fn walked(root: &Path, info: crate::image::aci::ImageInfo, tree_size: u64) -> Result<Walked> {
     Ok(Walked {
         key: ImageKey::from_id(&info.id.store_key()).ok_or_else(|| Error::Corrupt {
             path: root.to_path_buf(),
@@ -296,8 +333,15 @@ pub(crate) fn extract_stream(
         manifest: info.manifest,
         manifest_bytes: info.manifest_bytes,
         size: info.tar_size,
-        tree_size: stats.bytes,
+        tree_size,
     })
+}
+
+/// Whether an extraction may use worker threads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Threads {
+    One,
+    Many,
 }
 
 /// Applies `layers` to `root`; with `first_done`, the first layer (the image itself) was
@@ -322,7 +366,13 @@ pub(crate) fn apply_layers(root: &Path, layers: &[Layer], first_done: bool) -> R
 fn apply_layer(root: &Path, layer: &Layer) -> Result<u64> {
     let _shared = lock::wait(&layer.lock, Mode::Shared)?;
     let reader = crate::image::aci::open(&layer.blob)?;
-    let walked = extract_stream(root, &layer.blob, reader, layer.filter.clone())?;
+    let walked = extract_stream(
+        root,
+        &layer.blob,
+        reader,
+        layer.filter.clone(),
+        Threads::One,
+    )?;
     if walked.key != layer.key {
         return Err(Error::BlobMismatch {
             key: layer.key.clone(),

@@ -27,7 +27,6 @@ impl TmpEntry {
         static COUNTER: AtomicU32 = AtomicU32::new(0);
         let store_lock = paths::cas_lock(data_dir);
         let _shared = lock::wait(&store_lock, Mode::Shared)?;
-        let tmp = paths::cas_tmp(data_dir);
         loop {
             let name = format!(
                 "{}-{}-{}",
@@ -35,7 +34,7 @@ impl TmpEntry {
                 super::index::now_ns(),
                 COUNTER.fetch_add(1, Ordering::Relaxed)
             );
-            let path = tmp.join(name);
+            let path = paths::cas_tmp_entry(data_dir, &name);
             match std::fs::create_dir(&path) {
                 Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::aci::{self, Tar};
-use crate::TestDir;
+use crate::store::StoreDir;
 
 /// The static probe (`scripts/fixtures.sh` copies it to `target/fixtures/probe`).
 pub fn probe_bin() -> PathBuf {
@@ -41,7 +41,7 @@ pub fn probe_tar(manifest: &str, more: impl FnOnce(Tar) -> Tar) -> Vec<u8> {
     more(tar).finish()
 }
 
-impl TestDir {
+impl StoreDir {
     /// Writes the probe image `example.com/probe` and imports it; returns the ACI path.
     pub fn probe_image(&self) -> PathBuf {
         let aci = self.join("probe.aci");
@@ -83,7 +83,7 @@ impl TestDir {
     #[track_caller]
     pub fn gc_all(&self) {
         let out = self.rkt(&["gc", "--grace-period=0s"]);
-        crate::assert_ok(&out);
+        crate::store::assert_ok(&out);
         for state in [
             "embryo",
             "prepare",

@@ -1,11 +1,12 @@
 //! `rkt run` end to end: the static rkt runs the static probe in a pod, as root.
 
 use e2e::pod::{probe_manifest, probe_tar, read_uuid, LINUX_AMD64};
-use e2e::{aci, assert_fails, assert_ok, require_root, stderr, stdout, TestDir};
+use e2e::store::{assert_fails, assert_ok, stderr, stdout, StoreDir};
+use e2e::{aci, require_root};
 
-fn setup(name: &str) -> TestDir {
+fn setup(name: &str) -> StoreDir {
     require_root();
-    let t = TestDir::new(name);
+    let t = StoreDir::new(name);
     t.probe_image();
     t
 }
@@ -213,7 +214,7 @@ fn orphans_are_reaped() {
 #[test]
 fn image_file_needs_insecure_and_os_arch_must_match() {
     require_root();
-    let t = TestDir::new("run-file");
+    let t = StoreDir::new("run-file");
     let aci = t.join("probe.aci");
     aci::write(
         &aci,

@@ -6,11 +6,12 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use e2e::pod::read_uuid;
-use e2e::{assert_fails, assert_ok, require_root, stderr, stdout, TestDir};
+use e2e::require_root;
+use e2e::store::{assert_fails, assert_ok, stderr, stdout, StoreDir};
 
-fn setup(name: &str) -> TestDir {
+fn setup(name: &str) -> StoreDir {
     require_root();
-    let t = TestDir::new(name);
+    let t = StoreDir::new(name);
     t.probe_image();
     t
 }
@@ -152,7 +153,7 @@ fn no_overlay_copies_the_tree() {
 
 /// Runs `script` in a new mount namespace (`unshare -m --propagation P sh -c`), with `$RKT`
 /// set to `rkt --dir=<store>`.
-fn in_mount_ns(t: &TestDir, propagation: &str, script: &str) -> std::process::Output {
+fn in_mount_ns(t: &StoreDir, propagation: &str, script: &str) -> std::process::Output {
     Command::new("unshare")
         .args(["-m", "--propagation", propagation, "sh", "-ec", script])
         .env("RKT", e2e::rkt_bin())

@@ -5,7 +5,8 @@
 use std::os::unix::process::ExitStatusExt;
 use std::time::Duration;
 
-use e2e::{aci, assert_ok, stdout, TestDir};
+use e2e::aci;
+use e2e::store::{assert_ok, stdout, StoreDir};
 
 const IMPORT_POINTS: &[&str] = &[
     "import-streamed",
@@ -20,7 +21,7 @@ const IMPORT_POINTS: &[&str] = &[
 #[test]
 fn a_crash_at_every_import_step_is_all_or_nothing() {
     for point in IMPORT_POINTS {
-        let t = TestDir::new("crash");
+        let t = StoreDir::new("crash");
         let other = t.fetch(&aci::write(
             &t.join("o.aci"),
             &aci::simple("example.com/other", "1").finish(),
@@ -43,7 +44,7 @@ fn a_crash_at_every_import_step_is_all_or_nothing() {
             Some(6),
             "{point}: {:?} {}",
             out.status,
-            e2e::stderr(&out)
+            e2e::store::stderr(&out)
         );
         let ids = t.list_ids();
         if *point == "index-written" {
@@ -74,7 +75,7 @@ fn a_crash_at_every_import_step_is_all_or_nothing() {
 
 #[test]
 fn a_crash_in_rm_or_gc_leaves_a_consistent_store() {
-    let t = TestDir::new("crash-rm");
+    let t = StoreDir::new("crash-rm");
     let file = aci::write(
         &t.join("i.aci"),
         &aci::simple("example.com/img", "1").finish(),
@@ -97,7 +98,7 @@ fn a_crash_in_rm_or_gc_leaves_a_consistent_store() {
 
 #[test]
 fn kill_9_during_import_is_all_or_nothing() {
-    let t = TestDir::new("kill9");
+    let t = StoreDir::new("kill9");
     // Big enough that an import takes a while: 16 MiB of incompressible files.
     let mut tar = aci::base(&aci::manifest("example.com/big", "1")).dir("rootfs/data", 0o755);
     for i in 0..256 {

@@ -3,7 +3,8 @@
 //! directory) is touched. Cases from security-checklist.md §5 (1-5, 8-11) are marked.
 
 use e2e::aci::{self, Entry, Tar};
-use e2e::{snapshot, stderr, TestDir};
+use e2e::snapshot;
+use e2e::store::{stderr, StoreDir};
 
 fn good_manifest() -> String {
     aci::manifest("example.com/bad", "1")
@@ -11,13 +12,13 @@ fn good_manifest() -> String {
 
 /// A store holding one image, a sentinel directory outside it, and a way to try an archive.
 struct Bench {
-    t: TestDir,
+    t: StoreDir,
     sentinel: std::path::PathBuf,
 }
 
 impl Bench {
     fn new(name: &str) -> Bench {
-        let t = TestDir::new(name);
+        let t = StoreDir::new(name);
         t.fetch(&aci::write(
             &t.join("ok.aci"),
             &aci::simple("example.com/ok", "1").finish(),
@@ -26,7 +27,7 @@ impl Bench {
         std::fs::create_dir(&sentinel).unwrap();
         std::fs::write(sentinel.join("victim"), b"untouched\n").unwrap();
         std::fs::create_dir(sentinel.join("dir")).unwrap();
-        e2e::set_mode(&sentinel.join("dir"), 0o700);
+        e2e::store::set_mode(&sentinel.join("dir"), 0o700);
         Bench { t, sentinel }
     }
 
@@ -43,7 +44,7 @@ impl Bench {
             out.status.code(),
             Some(254),
             "{case}: accepted: {}",
-            e2e::stdout(&out)
+            e2e::store::stdout(&out)
         );
         let err = stderr(&out);
         assert!(
@@ -68,7 +69,7 @@ impl Bench {
         snapshot::assert_same(&outside, &snapshot::take(&self.sentinel), case);
         match out.status.code() {
             Some(0) => {
-                let id = e2e::stdout(&out).trim().to_string();
+                let id = e2e::store::stdout(&out).trim().to_string();
                 assert!(self.t.rkt(&["image", "rm", &id]).status.success());
             }
             Some(254) => snapshot::assert_same(&before, &snapshot::take(&self.t.store()), case),

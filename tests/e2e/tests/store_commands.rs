@@ -2,11 +2,12 @@
 //! rm and gc, with rkt 1.30's output formats.
 
 use e2e::aci::{self, Tar};
-use e2e::{assert_fails, assert_ok, sha512_id, snapshot, stderr, stdout, TestDir};
+use e2e::snapshot;
+use e2e::store::{assert_fails, assert_ok, sha512_id, stderr, stdout, StoreDir};
 
 #[test]
 fn fetch_list_render_flow() {
-    let t = TestDir::new("flow");
+    let t = StoreDir::new("flow");
     let tar = aci::simple("example.com/hello", "1.0").finish();
     let id = sha512_id(&tar);
     let file = aci::write(&t.join("hello.aci"), &aci::gzip(&tar));
@@ -162,7 +163,7 @@ fn fetch_list_render_flow() {
 
 #[test]
 fn every_compression_gives_one_id() {
-    let t = TestDir::new("compress");
+    let t = StoreDir::new("compress");
     let tar = aci::simple("example.com/z", "1").finish();
     let id = sha512_id(&tar)[..71].to_string();
     let forms = [
@@ -183,7 +184,7 @@ fn every_compression_gives_one_id() {
 
 #[test]
 fn image_arguments_resolve_like_rkt() {
-    let t = TestDir::new("resolve");
+    let t = StoreDir::new("resolve");
     let mut ids = Vec::new();
     for v in ["1", "2"] {
         let file = aci::write(
@@ -221,7 +222,7 @@ fn image_arguments_resolve_like_rkt() {
 
 #[test]
 fn multiple_arguments_keep_going_and_exit_254() {
-    let t = TestDir::new("multi");
+    let t = StoreDir::new("multi");
     let good = aci::write(
         &t.join("good.aci"),
         &aci::simple("example.com/good", "1").finish(),
@@ -252,7 +253,7 @@ fn multiple_arguments_keep_going_and_exit_254() {
 
 #[test]
 fn list_fields_sorting_and_formats() {
-    let t = TestDir::new("list");
+    let t = StoreDir::new("list");
     for (name, size) in [("example.com/b", 10usize), ("example.com/a", 3000)] {
         let tar = aci::base(&aci::manifest(name, "1"))
             .file("rootfs/data", 0o644, &aci::noise(size, 1))
@@ -291,7 +292,7 @@ fn list_fields_sorting_and_formats() {
 
 #[test]
 fn verify_repairs_a_tampered_tree() {
-    let t = TestDir::new("verify");
+    let t = StoreDir::new("verify");
     let id = t.fetch(&aci::write(
         &t.join("v.aci"),
         &aci::simple("example.com/v", "1").finish(),
@@ -327,7 +328,7 @@ fn verify_repairs_a_tampered_tree() {
 
 #[test]
 fn gc_honours_the_grace_period_and_cleans_leftovers() {
-    let t = TestDir::new("gc");
+    let t = StoreDir::new("gc");
     let id = t.fetch(&aci::write(
         &t.join("g.aci"),
         &aci::simple("example.com/g", "1").finish(),
@@ -362,7 +363,7 @@ fn gc_honours_the_grace_period_and_cleans_leftovers() {
 
 #[test]
 fn dependencies_render_in_appc_order_with_whitelists() {
-    let t = TestDir::new("deps");
+    let t = StoreDir::new("deps");
     let base = aci::base(&aci::manifest("example.com/base", "1"))
         .dir("rootfs/etc", 0o755)
         .file("rootfs/etc/common", 0o644, b"base\n")
@@ -432,7 +433,7 @@ fn dependencies_render_in_appc_order_with_whitelists() {
 
 #[test]
 fn store_is_private_to_root() {
-    let t = TestDir::new("perm");
+    let t = StoreDir::new("perm");
     let tar = aci::simple("example.com/suid", "1").finish();
     t.fetch(&aci::write(&t.join("s.aci"), &tar));
     let cas = t.store().join("cas");
@@ -473,4 +474,52 @@ fn store_is_private_to_root() {
         .unwrap();
     assert_eq!(out.status.code(), Some(254));
     let _ = Tar::new();
+}
+
+/// The README demo: build an image with `rkt image build`, fetch it, list it, render it.
+#[test]
+fn readme_demo_build_fetch_list_render() {
+    let t = StoreDir::new("demo");
+    let src = t.join("hello");
+    std::fs::create_dir_all(src.join("rootfs/bin")).unwrap();
+    std::fs::write(src.join("rootfs/bin/hello"), "#!/bin/sh\necho hello\n").unwrap();
+    std::fs::write(
+        src.join("manifest"),
+        aci::manifest("example.com/hello", "0.1"),
+    )
+    .unwrap();
+    let image = t.join("hello.aci");
+    let out = t.rkt(&[
+        "image",
+        "build",
+        src.to_str().unwrap(),
+        image.to_str().unwrap(),
+    ]);
+    assert_ok(&out);
+    let built = stdout(&out).trim().to_string();
+    let out = t.rkt(&["--insecure-options=image", "fetch", image.to_str().unwrap()]);
+    assert_ok(&out);
+    let id = stdout(&out).trim().to_string();
+    assert!(
+        built.starts_with(&id) || id.starts_with(&built[..built.len().min(39)]),
+        "{built} vs {id}"
+    );
+    let out = t.rkt(&["image", "list"]);
+    assert!(
+        stdout(&out).contains("example.com/hello:0.1"),
+        "{}",
+        stdout(&out)
+    );
+    let dir = t.join("rendered");
+    assert_ok(&t.rkt(&[
+        "image",
+        "render",
+        "--rootfs-only",
+        "example.com/hello:0.1",
+        dir.to_str().unwrap(),
+    ]));
+    assert_eq!(
+        std::fs::read_to_string(dir.join("bin/hello")).unwrap(),
+        "#!/bin/sh\necho hello\n"
+    );
 }

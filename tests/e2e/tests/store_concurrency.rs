@@ -6,11 +6,12 @@ use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use e2e::{aci, assert_ok, stderr, TestDir};
+use e2e::aci;
+use e2e::store::{assert_ok, stderr, StoreDir};
 
 #[test]
 fn parallel_imports_with_rm_and_gc_beside_them() {
-    let t = Arc::new(TestDir::new("parallel"));
+    let t = Arc::new(StoreDir::new("parallel"));
     let shared = aci::write(
         &t.join("shared.aci"),
         &aci::gzip(&aci::simple("example.com/shared", "1").finish()),

@@ -2,11 +2,12 @@
 //! namespace, so no mount outlives the test) refuses an image that does not fit with a clear
 //! error, and the store is left byte-for-byte as it was, `cas/tmp` empty.
 
-use e2e::{aci, rkt_bin, stdout, TestDir};
+use e2e::aci;
+use e2e::store::{rkt_bin, stdout, StoreDir};
 
 #[test]
 fn enospc_leaves_the_store_unchanged() {
-    let t = TestDir::new("enospc");
+    let t = StoreDir::new("enospc");
     let small = aci::write(
         &t.join("small.aci"),
         &aci::simple("example.com/small", "1").finish(),
@@ -42,7 +43,7 @@ echo "tmp=$(ls -A "$MNT/data/cas/tmp" | wc -l)"
         .output()
         .expect("unshare (util-linux) is needed");
     let text = stdout(&out);
-    assert!(out.status.success(), "{text}{}", e2e::stderr(&out));
+    assert!(out.status.success(), "{text}{}", e2e::store::stderr(&out));
     let err = std::fs::read_to_string(t.join("err")).unwrap();
     assert!(text.contains("rc=254"), "{text} {err}");
     assert!(

@@ -39,6 +39,30 @@ pub(super) fn h(kind: u8, name: &str) -> H {
     }
 }
 
+impl H {
+    pub(super) fn owner(self, uid: u64, gid: u64) -> H {
+        H { uid, gid, ..self }
+    }
+    pub(super) fn mode(self, mode: u32) -> H {
+        H { mode, ..self }
+    }
+    pub(super) fn mtime(self, mtime: u64) -> H {
+        H { mtime, ..self }
+    }
+    pub(super) fn dev(self, major: u32, minor: u32) -> H {
+        H {
+            dev: (major, minor),
+            ..self
+        }
+    }
+    pub(super) fn link(self, link: &str) -> H {
+        H {
+            link: link.into(),
+            ..self
+        }
+    }
+}
+
 /// A tar archive written byte by byte.
 #[derive(Default)]
 pub(super) struct Tar(pub(super) Vec<u8>);

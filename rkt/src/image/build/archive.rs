@@ -1,346 +1,21 @@
-//! `rkt image build`: an ACI from a directory holding `manifest` and `rootfs/`.
-//!
-//! The archive is deterministic, so the same directory always gives the same image ID (and,
-//! compressed, the same bytes):
-//! - `manifest` comes first (a reader can validate it before extracting anything), then the
-//!   `rootfs/` directory entry, then the tree depth-first, each directory's entries sorted by
-//!   their byte-wise names, every directory before its contents;
-//! - headers are GNU tar headers with mode, uid/gid (0 with `owner_root`), mtime in whole
-//!   seconds (negative ones as 0), no atime/ctime, empty user and group names; long names use
-//!   GNU long-name entries;
-//! - a non-directory with several links inside the tree is stored once, then as hard links
-//!   to the first path; symlinks, device nodes and FIFOs are kept; sockets are skipped with a
-//!   warning (they cannot be archived);
-//! - xattrs in the `user.` namespace and `security.capability` (file capabilities) are stored as
-//!   PAX `SCHILY.xattr.*` records; others (SELinux labels, ACLs, `trusted.`) describe the build
-//!   host rather than the image and are left out;
-//! - gzip output uses a zero mtime and no file name in the gzip header.
-//!
-//! Nothing is written before the layout and manifest are valid; the archive goes to a temporary
-//! file next to the output, which is synced and renamed into place (without `overwrite`, by a
-//! rename that refuses to replace), and removed on any failure.
+//! What goes into a built archive: the manifest, then the rootfs tree in a deterministic order
+//! with its metadata, hard links and xattrs (see the parent module's doc for the rules).
 
 use std::collections::HashMap;
 use std::ffi::{OsStr, OsString};
 use std::fs::{self, File, Metadata};
-use std::io::{self, BufWriter, Read, Write};
+use std::io::{self, Read};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use sha2::{Digest, Sha512};
+use sha2::Digest;
 use tar::{EntryType, Header};
 
-use super::aci::MANIFEST_LIMIT;
-use super::error::{Error, Result};
-use super::ImageId;
-use crate::appc::ImageManifest;
-
-const WRITE_BUFFER: usize = 256 << 10;
-
-/// What `rkt image build` was asked for.
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct Options {
-    /// Write a gzip-compressed ACI (else a plain tar).
-    pub(crate) compress: bool,
-    /// Store every entry as owned by uid 0, gid 0.
-    pub(crate) owner_root: bool,
-    /// Replace an existing output file.
-    pub(crate) overwrite: bool,
-}
-
-/// Builds `out` from `dir` and returns the new image's ID.
-pub(crate) fn build(dir: &Path, out: &Path, options: &Options) -> Result<ImageId> {
-    let source = Source::check(dir)?;
-    check_output(out, &source.rootfs, options.overwrite)?;
-    let tmp = TempOutput::create(out)?;
-    let id = {
-        let file = tmp.file()?;
-        let sink = if options.compress {
-            Sink::Gzip(Box::new(flate2::write::GzEncoder::new(
-                BufWriter::with_capacity(WRITE_BUFFER, file),
-                flate2::Compression::default(),
-            )))
-        } else {
-            Sink::Plain(BufWriter::with_capacity(WRITE_BUFFER, file))
-        };
-        let mut archiver = Archiver {
-            builder: tar::Builder::new(Hashing::new(sink)),
-            options,
-            out,
-            links: HashMap::new(),
-        };
-        archiver.archive(&source)?;
-        archiver.finish()?
-    };
-    tmp.persist(out, options.overwrite)?;
-    Ok(id)
-}
-
-/// The checked input: a valid manifest and a rootfs directory, nothing else.
-struct Source {
-    manifest: Vec<u8>,
-    manifest_meta: Metadata,
-    rootfs: PathBuf,
-    rootfs_meta: Metadata,
-}
-
-impl Source {
-    fn check(dir: &Path) -> Result<Source> {
-        let read_err = |path: &Path| {
-            let path = path.to_path_buf();
-            move |source| Error::BuildRead { path, source }
-        };
-        let mut names: Vec<OsString> = fs::read_dir(dir)
-            .and_then(|entries| entries.map(|e| e.map(|e| e.file_name())).collect())
-            .map_err(read_err(dir))?;
-        names.sort();
-        if let Some(extra) = names.iter().find(|n| **n != "manifest" && **n != "rootfs") {
-            return Err(Error::BuildUnexpected {
-                path: dir.join(extra),
-            });
-        }
-        let lstat = |name: &'static str, expected: &'static str, ok: fn(&Metadata) -> bool| {
-            let path = dir.join(name);
-            match fs::symlink_metadata(&path) {
-                Err(e) if e.kind() == io::ErrorKind::NotFound => Err(Error::BuildMissing {
-                    dir: dir.to_path_buf(),
-                    name,
-                }),
-                Err(e) => Err(read_err(&path)(e)),
-                Ok(meta) if !ok(&meta) => Err(Error::BuildWrongType { path, expected }),
-                Ok(meta) => Ok((path, meta)),
-            }
-        };
-        let (manifest_path, manifest_meta) = lstat("manifest", "regular file", Metadata::is_file)?;
-        let (rootfs, rootfs_meta) = lstat("rootfs", "directory", Metadata::is_dir)?;
-        let mut manifest = Vec::new();
-        fs::OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_NOFOLLOW)
-            .open(&manifest_path)
-            .and_then(|f| f.take(MANIFEST_LIMIT + 1).read_to_end(&mut manifest))
-            .map_err(read_err(&manifest_path))?;
-        if manifest.len() as u64 > MANIFEST_LIMIT {
-            return Err(Error::BuildManifestTooLarge {
-                path: manifest_path,
-            });
-        }
-        ImageManifest::from_json(&manifest).map_err(|source| Error::BuildBadManifest {
-            path: manifest_path,
-            source,
-        })?;
-        Ok(Source {
-            manifest,
-            manifest_meta,
-            rootfs,
-            rootfs_meta,
-        })
-    }
-}
-
-/// Refuses an existing output (without `overwrite`) and an output inside the tree being read,
-/// which would archive itself.
-fn check_output(out: &Path, rootfs: &Path, overwrite: bool) -> Result<()> {
-    let write_err = |source| Error::Write {
-        path: out.to_path_buf(),
-        source,
-    };
-    if !overwrite {
-        match fs::symlink_metadata(out) {
-            Ok(_) => {
-                return Err(Error::OutputExists {
-                    path: out.to_path_buf(),
-                })
-            }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(e) => return Err(write_err(e)),
-        }
-    }
-    let parent = fs::canonicalize(parent_dir(out)).map_err(write_err)?;
-    let rootfs = fs::canonicalize(rootfs).map_err(|source| Error::BuildRead {
-        path: rootfs.to_path_buf(),
-        source,
-    })?;
-    if parent.starts_with(&rootfs) {
-        return Err(Error::OutputInsideRootfs {
-            path: out.to_path_buf(),
-        });
-    }
-    Ok(())
-}
-
-fn parent_dir(path: &Path) -> &Path {
-    match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    }
-}
-
-/// The temporary output file; removed on drop unless persisted.
-struct TempOutput {
-    path: PathBuf,
-    file: Option<File>,
-}
-
-impl TempOutput {
-    fn create(out: &Path) -> Result<TempOutput> {
-        let write_err = |source| Error::Write {
-            path: out.to_path_buf(),
-            source,
-        };
-        let name = out.file_name().ok_or_else(|| {
-            write_err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "the output has no file name",
-            ))
-        })?;
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0);
-        let mut tmp_name = OsString::from(".");
-        tmp_name.push(name);
-        tmp_name.push(format!(".{}.{nanos}.tmp", std::process::id()));
-        let path = parent_dir(out).join(tmp_name);
-        let file = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o644)
-            .open(&path)
-            .map_err(write_err)?;
-        Ok(TempOutput {
-            path,
-            file: Some(file),
-        })
-    }
-
-    fn file(&self) -> Result<&File> {
-        self.file.as_ref().ok_or_else(|| Error::Write {
-            path: self.path.clone(),
-            source: io::Error::other("temporary output already closed"),
-        })
-    }
-
-    /// Syncs the file, renames it to `out` and syncs the directory.
-    fn persist(mut self, out: &Path, overwrite: bool) -> Result<()> {
-        let write_err = |source| Error::Write {
-            path: out.to_path_buf(),
-            source,
-        };
-        if let Some(file) = self.file.take() {
-            file.sync_all().map_err(write_err)?;
-        }
-        if overwrite {
-            fs::rename(&self.path, out).map_err(write_err)?;
-        } else {
-            rename_noreplace(&self.path, out).map_err(|e| match e.kind() {
-                io::ErrorKind::AlreadyExists => Error::OutputExists {
-                    path: out.to_path_buf(),
-                },
-                _ => write_err(e),
-            })?;
-        }
-        // Renamed: nothing left to remove.
-        self.path = PathBuf::new();
-        File::open(parent_dir(out))
-            .and_then(|d| d.sync_all())
-            .map_err(write_err)
-    }
-}
-
-impl Drop for TempOutput {
-    fn drop(&mut self) {
-        if !self.path.as_os_str().is_empty() {
-            let _ = fs::remove_file(&self.path);
-        }
-    }
-}
-
-/// A rename that fails with `AlreadyExists` instead of replacing (closing the race between the
-/// up-front check and the rename). Filesystems without `RENAME_NOREPLACE` get link + unlink,
-/// which refuses the same way.
-fn rename_noreplace(from: &Path, to: &Path) -> io::Result<()> {
-    use rustix::fs::{renameat_with, RenameFlags, CWD};
-    match renameat_with(CWD, from, CWD, to, RenameFlags::NOREPLACE) {
-        Ok(()) => Ok(()),
-        Err(e) if e == rustix::io::Errno::INVAL || e == rustix::io::Errno::NOSYS => {
-            fs::hard_link(from, to)?;
-            fs::remove_file(from)
-        }
-        Err(e) => Err(e.into()),
-    }
-}
-
-/// Where the tar goes: gzip or plain, into the temporary file.
-enum Sink<'f> {
-    Gzip(Box<flate2::write::GzEncoder<BufWriter<&'f File>>>),
-    Plain(BufWriter<&'f File>),
-}
-
-impl Sink<'_> {
-    fn finish(self) -> io::Result<()> {
-        match self {
-            Sink::Gzip(e) => e.finish()?.flush(),
-            Sink::Plain(mut w) => w.flush(),
-        }
-    }
-}
-
-impl Write for Sink<'_> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self {
-            Sink::Gzip(e) => e.write(buf),
-            Sink::Plain(w) => w.write(buf),
-        }
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        match self {
-            Sink::Gzip(e) => e.flush(),
-            Sink::Plain(w) => w.flush(),
-        }
-    }
-}
-
-/// Hashes the tar bytes on their way to the sink (the image ID), and remembers whether writing
-/// failed, which the `tar` builder's errors do not say.
-struct Hashing<W> {
-    inner: W,
-    hasher: Sha512,
-    failed: bool,
-}
-
-impl<W: Write> Hashing<W> {
-    fn new(inner: W) -> Self {
-        Hashing {
-            inner,
-            hasher: Sha512::new(),
-            failed: false,
-        }
-    }
-}
-
-impl<W: Write> Write for Hashing<W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self.inner.write(buf) {
-            Ok(n) => {
-                self.hasher.update(&buf[..n]);
-                Ok(n)
-            }
-            Err(e) => {
-                self.failed |= e.kind() != io::ErrorKind::Interrupted;
-                Err(e)
-            }
-        }
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        let result = self.inner.flush();
-        self.failed |= result.is_err();
-        result
-    }
-}
+use super::super::error::{Error, Result};
+use super::super::ImageId;
+use super::output::{Hashing, Sink};
+use super::{Options, Source};
 
 /// A file's data, exactly `remaining` bytes: a file that shrinks or grows while it is read would
 /// otherwise leave a header whose size lies.
@@ -372,7 +47,7 @@ impl Read for Exact {
     }
 }
 
-struct Archiver<'a, 'f> {
+pub(super) struct Archiver<'a, 'f> {
     builder: tar::Builder<Hashing<Sink<'f>>>,
     options: &'a Options,
     out: &'a Path,
@@ -380,8 +55,17 @@ struct Archiver<'a, 'f> {
     links: HashMap<(u64, u64), Vec<u8>>,
 }
 
-impl Archiver<'_, '_> {
-    fn archive(&mut self, source: &Source) -> Result<()> {
+impl<'a, 'f> Archiver<'a, 'f> {
+    pub(super) fn new(sink: Sink<'f>, options: &'a Options, out: &'a Path) -> Self {
+        Archiver {
+            builder: tar::Builder::new(Hashing::new(sink)),
+            options,
+            out,
+            links: HashMap::new(),
+        }
+    }
+
+    pub(super) fn archive(&mut self, source: &Source) -> Result<()> {
         let manifest_path = source.rootfs.with_file_name("manifest");
         let mut h = self.header(&source.manifest_meta, EntryType::Regular);
         h.set_size(source.manifest.len() as u64);
@@ -398,7 +82,7 @@ impl Archiver<'_, '_> {
     }
 
     /// Writes the end blocks and returns the ID of what was written.
-    fn finish(self) -> Result<ImageId> {
+    pub(super) fn finish(self) -> Result<ImageId> {
         let write_err = |source| Error::Write {
             path: self.out.to_path_buf(),
             source,
@@ -677,7 +361,3 @@ fn read_xattrs(path: &Path) -> io::Result<Vec<(Vec<u8>, Vec<u8>)>> {
     out.sort();
     Ok(out)
 }
-
-#[cfg(test)]
-#[path = "build_tests.rs"]
-mod tests;

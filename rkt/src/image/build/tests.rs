@@ -1,8 +1,11 @@
+use std::fs::File;
 use std::io::Read;
 use std::os::unix::fs::{symlink, PermissionsExt};
 
 use rustix::fs::{Mode, Timespec, Timestamps, CWD};
+use tar::EntryType;
 
+use super::output::rename_noreplace;
 use super::*;
 use crate::image::aci;
 use crate::image::testutil::{sha512_id, TempDir, MANIFEST};
