@@ -296,3 +296,26 @@ fn exec_and_name_flags() {
     assert!(pod.join("appsinfo/other/manifest").is_file());
     t.gc_all();
 }
+
+#[test]
+fn isolators_not_applied_yet_are_warned_about() {
+    let t = setup("run-isolators");
+    let aci = t.join("iso.aci");
+    let extra = r#","isolators":[{"name":"resource/memory","value":{"limit":"1G"}}]"#;
+    aci::write(
+        &aci,
+        &probe_tar(
+            &probe_manifest("example.com/iso", LINUX_AMD64, extra),
+            |t| t,
+        ),
+    );
+    t.fetch(&aci);
+    let out = t.rkt(&["run", "example.com/iso"]);
+    assert_ok(&out);
+    assert!(
+        stderr(&out).contains("rkt: warning: isolator \"resource/memory\" is not applied yet"),
+        "{}",
+        stderr(&out)
+    );
+    t.gc_all();
+}
