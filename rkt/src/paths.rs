@@ -221,3 +221,10 @@ pub(crate) fn pod_overlay_upper(pod: &Path, tree: &str, app: &str) -> PathBuf {
 pub(crate) fn pod_overlay_work(pod: &Path, tree: &str, app: &str) -> PathBuf {
     pod.join("overlay").join(tree).join("work").join(app)
 }
+
+/// `<dir>/locks/prepareLock`: shared while a pod is being prepared (from resolving its images
+/// until its manifest names them), exclusive while image gc decides what pods use (rkt's
+/// `prepareLock` key-lock), so gc cannot remove an image a new pod is about to reference.
+pub(crate) fn prepare_lock(data_dir: &Path) -> PathBuf {
+    data_dir.join("locks").join("prepareLock")
+}

@@ -301,8 +301,18 @@ impl Pod {
     }
 }
 
+/// Takes the prepare lock (see `paths::prepare_lock`), waiting for it: `Shared` while a pod
+/// is prepared, `Exclusive` while image gc runs.
+pub(crate) fn prepare_lock(data_dir: &Path, kind: LockKind) -> Result<FileLock> {
+    let path = paths::prepare_lock(data_dir);
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(io_err("create", parent))?;
+    }
+    FileLock::create(&path, kind, Blocking::Wait).map_err(io_err("lock", &path))
+}
+
 /// The images and trees used by pods in `prepare/`, `prepared/` and `run/`, which image gc
-/// must keep (rkt-behaviour §2.3).
+/// must keep (rkt-behaviour §2.3). Call it under the exclusive prepare lock.
 pub(crate) fn in_use(data_dir: &Path) -> Result<crate::store::Keep> {
     let mut keep = crate::store::Keep::default();
     for dir in [Dir::Prepare, Dir::Prepared, Dir::Run] {

@@ -17,6 +17,7 @@ use crate::paths;
 use crate::pod::Pod;
 use crate::store::{ImageKey, Store};
 use crate::sys::fs::{write_atomic, Durability};
+use crate::sys::lock::LockKind;
 use crate::sys::spawn;
 
 /// `statfs.f_type` of overlayfs, which refuses an upper dir on overlayfs.
@@ -37,6 +38,8 @@ pub(crate) fn run(data_dir: &Path, opts: &RunOptions) -> Result<u8, Error> {
     // The plan carries host paths that stage1-init resolves after chdir: make them absolute.
     let data_dir = &std::path::absolute(data_dir).map_err(io_err("resolve", data_dir))?;
     let store = Store::open(data_dir)?;
+    // Held until the pod's manifest names its images (image gc takes it exclusively).
+    let prepare = crate::pod::prepare_lock(data_dir, LockKind::Shared)?;
     let mut resolved = Vec::new();
     for arg in &opts.apps {
         resolved.push(resolve_app(&store, data_dir, arg, opts.insecure_image)?);
@@ -50,6 +53,7 @@ pub(crate) fn run(data_dir: &Path, opts: &RunOptions) -> Result<u8, Error> {
     }
     let dir = pod.path();
     write_pod_files(&dir, &resolved, overlay)?;
+    drop(prepare);
 
     let views: Vec<TreeView> = resolved
         .iter()

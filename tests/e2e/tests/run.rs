@@ -113,9 +113,21 @@ fn app_cannot_write_pid1_exe_or_read_a_device_node() {
     );
     aci::write(&aci, &tar);
     t.fetch(&aci);
-    let out = t.rkt(&["run", "example.com/devnode", "--", "ls", "/", "+", "cat", "/mem"]);
+    let out = t.rkt(&[
+        "run",
+        "example.com/devnode",
+        "--",
+        "ls",
+        "/",
+        "+",
+        "cat",
+        "/mem",
+    ]);
     let s = stdout(&out);
-    assert!(s.lines().any(|l| l == "mem"), "the node is in the rootfs: {s}");
+    assert!(
+        s.lines().any(|l| l == "mem"),
+        "the node is in the rootfs: {s}"
+    );
     assert!(s.contains("error=Permission denied"), "{s}");
     assert_eq!(out.status.code(), Some(1));
     t.gc_all();
