@@ -325,3 +325,32 @@ fn isolators_not_applied_yet_are_warned_about() {
     );
     t.gc_all();
 }
+
+#[test]
+fn stage1_setup_errors_print_once_and_leave_an_aborted_prepare() {
+    let t = setup("run-stage1-error");
+    // `/proc` a file in the image: stage1-init cannot mount proc there, before Ready.
+    let aci = t.join("badproc.aci");
+    let tar = probe_tar(
+        &probe_manifest("example.com/badproc", LINUX_AMD64, ""),
+        |tar| tar.file("rootfs/proc", 0o644, b"x"),
+    );
+    aci::write(&aci, &tar);
+    t.fetch(&aci);
+    let uuid_file = t.join("uuid");
+    let out = t.rkt(&[
+        "run",
+        &format!("--uuid-file-save={}", uuid_file.display()),
+        "example.com/badproc",
+    ]);
+    assert_eq!(out.status.code(), Some(254));
+    let err = stderr(&out);
+    assert!(err.starts_with("rkt: run: stage1: "), "{err}");
+    assert!(err.contains("Not a directory"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    let uuid = read_uuid(&uuid_file);
+    assert_eq!(t.pods_in("prepare"), vec![uuid.clone()]);
+    assert!(!t.pod_dir("prepare", &uuid).join("pid").exists());
+    assert_ok(&t.rkt(&["rm", &uuid]));
+    t.gc_all();
+}

@@ -205,3 +205,36 @@ fn run_rm_and_gc_leak_no_mounts() {
     assert_eq!(before, after, "{}", stderr(&out));
     t.gc_all();
 }
+
+#[test]
+fn int_and_hup_are_forwarded_too() {
+    let t = setup("life-signals");
+    for (sig, code) in [("INT", 130), ("HUP", 129)] {
+        let uuid_file = t.join(sig);
+        let mut child = t
+            .command(
+                &[
+                    "run",
+                    &format!("--uuid-file-save={}", uuid_file.display()),
+                    "example.com/probe",
+                    "--",
+                    "sleep",
+                    "60",
+                ],
+                &[],
+            )
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        wait_for("uuid file", || uuid_file.is_file());
+        let pod = t.pod_dir("run", &read_uuid(&uuid_file));
+        let started = pod.join("stage1/rootfs/rkt/status/probe-started");
+        wait_for("app started", || started.exists());
+        Command::new("kill")
+            .args([&format!("-{sig}"), &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert_eq!(child.wait().unwrap().code(), Some(code), "{sig}");
+    }
+    t.gc_all();
+}
