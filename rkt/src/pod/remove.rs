@@ -7,7 +7,7 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use rustix::fs::{AtFlags, Mode, OFlags};
+use rustix::fs::{AtFlags, Mode, OFlags, StatxFlags};
 use rustix::io::Errno;
 use rustix::mount::UnmountFlags;
 
@@ -63,8 +63,29 @@ pub(crate) fn unmount_under(dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Which mount a directory is on: its device, and its mount ID where the kernel reports one
+/// (statx `STATX_MNT_ID`, Linux 5.8), which also tells apart a bind mount of a directory of
+/// the same filesystem.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct MountIdentity {
+    dev: u64,
+    mnt_id: Option<u64>,
+}
+
+fn identity(fd: BorrowedFd<'_>, path: &Path) -> Result<MountIdentity> {
+    let st = rustix::fs::fstat(fd).map_err(|e| io_err("stat", path)(e.into()))?;
+    let mnt_id = rustix::fs::statx(fd, "", AtFlags::EMPTY_PATH, StatxFlags::MNT_ID)
+        .ok()
+        .filter(|x| StatxFlags::from_bits_retain(x.stx_mask).contains(StatxFlags::MNT_ID))
+        .map(|x| x.stx_mnt_id);
+    Ok(MountIdentity {
+        dev: st.st_dev,
+        mnt_id,
+    })
+}
+
 /// Unmounts everything under `dir` and deletes it. Every directory is opened with
-/// `O_NOFOLLOW` relative to its parent and must be on `dir`'s filesystem.
+/// `O_NOFOLLOW` relative to its parent and must be on `dir`'s mount.
 pub(crate) fn remove_pod_dir(dir: &Path) -> Result<()> {
     unmount_under(dir)?;
     let fd = match rustix::fs::open(
@@ -76,15 +97,13 @@ pub(crate) fn remove_pod_dir(dir: &Path) -> Result<()> {
         Err(Errno::NOENT) => return Ok(()),
         Err(e) => return Err(io_err("open", dir)(e.into())),
     };
-    let dev = rustix::fs::fstat(&fd)
-        .map_err(|e| io_err("stat", dir)(e.into()))?
-        .st_dev;
-    empty_dir(fd.as_fd(), dir, dev)?;
+    let id = identity(fd.as_fd(), dir)?;
+    empty_dir(fd.as_fd(), dir, id)?;
     drop(fd);
     std::fs::remove_dir(dir).map_err(io_err("remove", dir))
 }
 
-fn empty_dir(dir: BorrowedFd<'_>, path: &Path, dev: u64) -> Result<()> {
+fn empty_dir(dir: BorrowedFd<'_>, path: &Path, id: MountIdentity) -> Result<()> {
     let mut names = Vec::new();
     {
         let dup = rustix::io::dup(dir).map_err(|e| io_err("open", path)(e.into()))?;
@@ -112,11 +131,10 @@ fn empty_dir(dir: BorrowedFd<'_>, path: &Path, dev: u64) -> Result<()> {
             Mode::empty(),
         )
         .map_err(|e| io_err("open", &child)(e.into()))?;
-        let st = rustix::fs::fstat(&sub).map_err(|e| io_err("stat", &child)(e.into()))?;
-        if st.st_dev != dev {
+        if identity(sub.as_fd(), &child)? != id {
             return Err(Error::CrossDevice(child));
         }
-        empty_dir(sub.as_fd(), &child, dev)?;
+        empty_dir(sub.as_fd(), &child, id)?;
         drop(sub);
         match rustix::fs::unlinkat(dir, name.as_c_str(), AtFlags::REMOVEDIR) {
             Ok(()) | Err(Errno::NOENT) => {}
@@ -172,5 +190,64 @@ mod tests {
                 .unwrap();
             remove_pod_dir(&tmp).unwrap();
         }
+    }
+
+    /// A mount that is still there stops the removal instead of being emptied (root only: it
+    /// mounts a tmpfs, and unmounts it whatever happens).
+    #[test]
+    fn never_deletes_through_a_mount_point() {
+        if !rustix::process::geteuid().is_root() {
+            return;
+        }
+        let tmp = std::env::temp_dir().join(format!("rkt-xdev-test-{}", std::process::id()));
+        let mnt = tmp.join("a/mnt");
+        std::fs::create_dir_all(&mnt).unwrap();
+        rustix::mount::mount(
+            "tmpfs",
+            &mnt,
+            "tmpfs",
+            rustix::mount::MountFlags::empty(),
+            None,
+        )
+        .unwrap();
+        struct Unmount<'a>(&'a Path);
+        impl Drop for Unmount<'_> {
+            fn drop(&mut self) {
+                let _ = rustix::mount::unmount(self.0, UnmountFlags::DETACH);
+            }
+        }
+        let guard = Unmount(&mnt);
+        std::fs::write(mnt.join("keep"), b"x").unwrap();
+        let fd = rustix::fs::open(&tmp, OFlags::RDONLY | OFlags::DIRECTORY, Mode::empty()).unwrap();
+        let id = identity(fd.as_fd(), &tmp).unwrap();
+        let err = empty_dir(fd.as_fd(), &tmp, id).unwrap_err();
+        assert!(
+            matches!(err, Error::CrossDevice(ref p) if p == &mnt),
+            "{err:?}"
+        );
+        assert!(mnt.join("keep").exists());
+        drop(guard);
+        // A bind mount of a directory of the same filesystem: same st_dev, another mount.
+        let host = tmp.join("host");
+        let bound = tmp.join("a/bound");
+        std::fs::create_dir_all(&host).unwrap();
+        std::fs::create_dir_all(&bound).unwrap();
+        std::fs::write(host.join("keep"), b"x").unwrap();
+        rustix::mount::mount_bind(&host, &bound).unwrap();
+        let guard = Unmount(&bound);
+        if id.mnt_id.is_some() {
+            let a = tmp.join("a");
+            let a_fd =
+                rustix::fs::open(&a, OFlags::RDONLY | OFlags::DIRECTORY, Mode::empty()).unwrap();
+            let err = empty_dir(a_fd.as_fd(), &a, id).unwrap_err();
+            assert!(
+                matches!(err, Error::CrossDevice(ref p) if p == &bound),
+                "{err:?}"
+            );
+            assert!(host.join("keep").exists());
+        }
+        drop(guard);
+        remove_pod_dir(&tmp).unwrap();
+        assert!(!tmp.exists());
     }
 }

@@ -238,3 +238,24 @@ fn int_and_hup_are_forwarded_too() {
     }
     t.gc_all();
 }
+
+#[test]
+fn rm_unmounts_and_never_deletes_through_a_mount() {
+    let t = setup("life-rm-mounts");
+    let out = in_mount_ns(
+        &t,
+        "private",
+        "$RKT --dir=$T/data run --uuid-file-save=$T/uuid example.com/probe -- true
+         pod=$T/data/pods/run/$(cat $T/uuid)
+         mkdir -p $T/host $pod/stage1/rootfs/bound $pod/stage1/rootfs/tmpfs
+         echo keep > $T/host/sentinel
+         mount --bind $T/host $pod/stage1/rootfs/bound
+         mount -t tmpfs tmpfs $pod/stage1/rootfs/tmpfs
+         $RKT --dir=$T/data rm --uuid-file=$T/uuid
+         test ! -e $pod
+         ! grep -q $T/data /proc/self/mountinfo",
+    );
+    assert_ok(&out);
+    assert_eq!(std::fs::read(t.join("host/sentinel")).unwrap(), b"keep\n");
+    t.gc_all();
+}
