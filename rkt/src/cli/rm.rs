@@ -6,7 +6,7 @@ use argh::FromArgs;
 
 use crate::config::Config;
 use crate::error::Error;
-use crate::pod::{gc, Pod};
+use crate::pod::{self, gc, Pod};
 
 #[derive(FromArgs, Debug)]
 /// remove all files and resources associated with exited pods
@@ -23,9 +23,7 @@ pub(crate) struct Args {
 pub(crate) fn run(args: Args, config: &Config) -> Result<ExitCode, Error> {
     let mut uuids = args.uuids;
     if let Some(file) = &args.uuid_file {
-        let text = std::fs::read_to_string(file)
-            .map_err(|e| Error::Usage(format!("rm: read --uuid-file `{file}`: {e}")))?;
-        uuids.push(text.trim().to_string());
+        uuids.push(pod::read_uuid_file(std::path::Path::new(file)).map_err(Error::Pod)?);
     }
     if uuids.is_empty() {
         return Err(Error::Usage(

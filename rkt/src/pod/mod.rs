@@ -301,6 +301,12 @@ impl Pod {
     }
 }
 
+/// The UUID in a `--uuid-file-save` file (trailing whitespace allowed, rkt `pkg/pod/uuid.go`).
+pub(crate) fn read_uuid_file(path: &Path) -> Result<String> {
+    let text = std::fs::read_to_string(path).map_err(io_err("read", path))?;
+    Ok(text.trim().to_string())
+}
+
 /// Takes the prepare lock (see `paths::prepare_lock`), waiting for it: `Shared` while a pod
 /// is prepared, `Exclusive` while image gc runs.
 pub(crate) fn prepare_lock(data_dir: &Path, kind: LockKind) -> Result<FileLock> {

@@ -42,7 +42,7 @@ pub(crate) fn run(data_dir: &Path, opts: &RunOptions) -> Result<u8, Error> {
     let prepare = crate::pod::prepare_lock(data_dir, LockKind::Shared)?;
     let mut resolved = Vec::new();
     for arg in &opts.apps {
-        resolved.push(resolve_app(&store, data_dir, arg, opts.insecure_image)?);
+        resolved.push(resolve_app(&store, arg, opts.insecure_image)?);
     }
     let overlay = !opts.no_overlay && overlay_usable(data_dir);
 
@@ -182,12 +182,7 @@ fn is_file_arg(arg: &str) -> Option<&str> {
         .then_some(arg)
 }
 
-fn resolve_app(
-    store: &Store,
-    data_dir: &Path,
-    arg: &AppArg,
-    insecure_image: bool,
-) -> Result<Resolved, Error> {
+fn resolve_app(store: &Store, arg: &AppArg, insecure_image: bool) -> Result<Resolved, Error> {
     let image_err = |reason: String| Error::Image {
         image: arg.image.clone(),
         reason,
@@ -232,7 +227,6 @@ fn resolve_app(
     app.exec = Exec::new(argv).map_err(|e| image_err(e.to_string()))?;
     let rootfs = store.rendered_rootfs(&key)?;
     let tree = store.record(&key)?.tree;
-    let _ = data_dir;
     Ok(Resolved {
         name: name.as_str().to_string(),
         key,
