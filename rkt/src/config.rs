@@ -62,6 +62,8 @@ impl Insecure {
 }
 
 /// The resolved global flags.
+// The config directories and key trust are read by `trust` and `run`, not implemented yet.
+#[allow(dead_code)]
 #[derive(Debug, Clone)]
 pub(crate) struct Config {
     pub(crate) data_dir: PathBuf,

@@ -20,7 +20,12 @@ pub(crate) enum Error {
     /// Writing the command's output failed.
     Output(std::io::Error),
     Config(crate::config::Error),
+    Store(crate::store::Error),
     Image(crate::image::Error),
+    /// `rkt run` failed before the pod's apps started (displayed as `run: ...`).
+    Run(crate::stage0::Error),
+    /// A pod operation (`rm`, `gc`) failed as a whole.
+    Pod(crate::pod::Error),
 }
 
 impl Error {
@@ -54,7 +59,10 @@ impl fmt::Display for Error {
             Error::NotImplemented(what) => write!(f, "{what}: not implemented yet in this rkt"),
             Error::Output(_) => f.write_str("write output"),
             Error::Config(e) => e.fmt(f),
+            Error::Store(e) => e.fmt(f),
             Error::Image(e) => e.fmt(f),
+            Error::Run(e) => write!(f, "run: {e}"),
+            Error::Pod(e) => e.fmt(f),
         }
     }
 }
@@ -64,7 +72,10 @@ impl StdError for Error {
         match self {
             Error::Output(e) => Some(e),
             Error::Config(e) => e.source(),
+            Error::Store(e) => e.source(),
             Error::Image(e) => e.source(),
+            Error::Run(e) => e.source(),
+            Error::Pod(e) => e.source(),
             _ => None,
         }
     }
@@ -73,6 +84,12 @@ impl StdError for Error {
 impl From<crate::config::Error> for Error {
     fn from(e: crate::config::Error) -> Self {
         Error::Config(e)
+    }
+}
+
+impl From<crate::store::Error> for Error {
+    fn from(e: crate::store::Error) -> Self {
+        Error::Store(e)
     }
 }
 

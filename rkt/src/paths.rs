@@ -16,6 +16,215 @@ pub(crate) fn cas(data_dir: &Path) -> PathBuf {
 }
 
 /// `<dir>/pods`: pod directories, one subdirectory per state.
+// Used by the pod commands, not implemented yet.
+#[allow(dead_code)]
 pub(crate) fn pods(data_dir: &Path) -> PathBuf {
     data_dir.join("pods")
+}
+
+/// The environment variable that names a store failpoint (see `store::failpoint`).
+pub(crate) const ENV_FAILPOINT: &str = "RKT_FAILPOINT";
+
+/// The `<2hex>` fan-out directory of a store key `sha512-<64hex>`.
+fn fanout(key: &str) -> &str {
+    key.get(7..9).unwrap_or("00")
+}
+
+/// `<dir>/cas/lock`: the store lock, held shared while a temporary directory is created and
+/// exclusive while stale temporary directories are collected.
+pub(crate) fn cas_lock(data_dir: &Path) -> PathBuf {
+    cas(data_dir).join("lock")
+}
+
+/// `<dir>/cas/blob/sha512`: the blobs, fanned out by the first two hex digits.
+pub(crate) fn cas_blobs(data_dir: &Path) -> PathBuf {
+    cas(data_dir).join("blob").join("sha512")
+}
+
+/// `<dir>/cas/blob/sha512/<2hex>/sha512-<64hex>`: one image as imported.
+pub(crate) fn cas_blob(data_dir: &Path, key: &str) -> PathBuf {
+    cas_blobs(data_dir).join(fanout(key)).join(key)
+}
+
+/// `<dir>/cas/imageManifest/sha512`: cached image manifests.
+pub(crate) fn cas_manifests(data_dir: &Path) -> PathBuf {
+    cas(data_dir).join("imageManifest").join("sha512")
+}
+
+/// `<dir>/cas/imageManifest/sha512/<2hex>/sha512-<64hex>`: the image's manifest as found in it.
+pub(crate) fn cas_manifest(data_dir: &Path, key: &str) -> PathBuf {
+    cas_manifests(data_dir).join(fanout(key)).join(key)
+}
+
+/// `<dir>/cas/index`: one record per image; a record's presence makes the image exist.
+pub(crate) fn cas_index(data_dir: &Path) -> PathBuf {
+    cas(data_dir).join("index")
+}
+
+/// `<dir>/cas/index/sha512-<64hex>`: the record of one image.
+pub(crate) fn cas_index_record(data_dir: &Path, key: &str) -> PathBuf {
+    cas_index(data_dir).join(key)
+}
+
+/// `<dir>/cas/remote`: the remote (URL, ETag) cache, one file per URL.
+pub(crate) fn cas_remotes(data_dir: &Path) -> PathBuf {
+    cas(data_dir).join("remote")
+}
+
+/// `<dir>/cas/remote/<name>`: the cache record of one URL, `name` derived from the URL.
+pub(crate) fn cas_remote(data_dir: &Path, name: &str) -> PathBuf {
+    cas_remotes(data_dir).join(name)
+}
+
+/// `<dir>/cas/tmp`: work in progress, on the store's filesystem so a rename publishes it.
+pub(crate) fn cas_tmp(data_dir: &Path) -> PathBuf {
+    cas(data_dir).join("tmp")
+}
+
+/// `<dir>/cas/tree`: rendered trees.
+pub(crate) fn cas_trees(data_dir: &Path) -> PathBuf {
+    cas(data_dir).join("tree")
+}
+
+/// `<dir>/cas/tree/deps-sha512-<64hex>`: one rendered tree (image plus dependencies).
+pub(crate) fn cas_tree(data_dir: &Path, tree_id: &str) -> PathBuf {
+    cas_trees(data_dir).join(tree_id)
+}
+
+/// `<tree>/rootfs`: the rendered root filesystem, inside a tree or a temporary directory.
+pub(crate) fn tree_rootfs(tree: &Path) -> PathBuf {
+    tree.join("rootfs")
+}
+
+/// `<tree>/rendered`: present once the tree is complete and durable.
+pub(crate) fn tree_rendered(tree: &Path) -> PathBuf {
+    tree.join("rendered")
+}
+
+/// `<tree>/image`: the key of the image the tree was rendered for.
+pub(crate) fn tree_image(tree: &Path) -> PathBuf {
+    tree.join("image")
+}
+
+/// `<dir>/cas/tmp/<name>`: one temporary entry.
+pub(crate) fn cas_tmp_entry(data_dir: &Path, name: &str) -> PathBuf {
+    cas_tmp(data_dir).join(name)
+}
+
+/// `<tmp entry>/tree`: where a tree being replaced or removed is moved to die.
+pub(crate) fn tmp_trash(tmp_entry: &Path) -> PathBuf {
+    tmp_entry.join("tree")
+}
+
+/// `<dir>/manifest`: the manifest of an ACI laid out as a directory (`image extract`).
+pub(crate) fn aci_manifest(dir: &Path) -> PathBuf {
+    dir.join("manifest")
+}
+
+/// `.<name>.rkt-<pid>` next to an export's output, so the final rename stays on one
+/// filesystem.
+pub(crate) fn export_temp(out: &Path) -> PathBuf {
+    let name = out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    out.with_file_name(format!(".{name}.rkt-{}", std::process::id()))
+}
+
+/// `<tmp entry>/blob`: the blob being imported, before it is renamed into `cas/blob`.
+pub(crate) fn tmp_blob(tmp_entry: &Path) -> PathBuf {
+    tmp_entry.join("blob")
+}
+
+/// `<tmp entry>/manifest`: the manifest being imported, before it is renamed into place.
+pub(crate) fn tmp_manifest(tmp_entry: &Path) -> PathBuf {
+    tmp_entry.join("manifest")
+}
+
+/// `<dir>/cas/imagelocks/<key>`: the per-image lock.
+pub(crate) fn image_lock(data_dir: &Path, key: &str) -> PathBuf {
+    cas(data_dir).join("imagelocks").join(key)
+}
+
+/// `<dir>/cas/treestorelocks/<tree id>`: the per-tree lock.
+pub(crate) fn tree_lock(data_dir: &Path, tree_id: &str) -> PathBuf {
+    cas(data_dir).join("treestorelocks").join(tree_id)
+}
+
+/// The directories of the store, created (mode 0700) when the store is opened.
+pub(crate) fn cas_dirs(data_dir: &Path) -> Vec<PathBuf> {
+    let cas = cas(data_dir);
+    vec![
+        cas_blobs(data_dir),
+        cas_manifests(data_dir),
+        cas_index(data_dir),
+        cas_remotes(data_dir),
+        cas_tmp(data_dir),
+        cas_trees(data_dir),
+        cas.join("imagelocks"),
+        cas.join("treestorelocks"),
+    ]
+}
+
+/// `<dir>/pods/<state>`: the pods in one state (`embryo`, `prepare`, `run`, ...).
+pub(crate) fn pods_in(data_dir: &Path, state: &str) -> PathBuf {
+    pods(data_dir).join(state)
+}
+
+/// `<dir>/pods/<state>/<uuid>`: one pod directory.
+pub(crate) fn pod_dir(data_dir: &Path, state: &str, uuid: &str) -> PathBuf {
+    pods_in(data_dir, state).join(uuid)
+}
+
+/// `<pod>/pod`: the reified pod manifest.
+pub(crate) fn pod_manifest(pod: &Path) -> PathBuf {
+    pod.join("pod")
+}
+
+/// `<pod>/pod-created`: empty; its mtime is the pod's creation time.
+pub(crate) fn pod_created(pod: &Path) -> PathBuf {
+    pod.join("pod-created")
+}
+
+/// `<pod>/pid`: the host PID of the pod's PID 1; its mtime is the pod's start time.
+pub(crate) fn pod_pid(pod: &Path) -> PathBuf {
+    pod.join("pid")
+}
+
+/// `<pod>/gc-marked`: written when gc moves an exited pod to `exited-garbage`; its mtime is
+/// the mark time the grace period counts from.
+pub(crate) fn pod_gc_marked(pod: &Path) -> PathBuf {
+    pod.join("gc-marked")
+}
+
+/// `<pod>/appsinfo/<app>`: what stage0 recorded about one app.
+pub(crate) fn pod_appinfo(pod: &Path, app: &str) -> PathBuf {
+    pod.join("appsinfo").join(app)
+}
+
+/// `<pod>/appsinfo/<app>/manifest`: the app's image manifest.
+pub(crate) fn pod_app_manifest(pod: &Path, app: &str) -> PathBuf {
+    pod_appinfo(pod, app).join("manifest")
+}
+
+/// `<pod>/appsinfo/<app>/treeStoreID`: the rendered tree the app runs.
+pub(crate) fn pod_app_tree(pod: &Path, app: &str) -> PathBuf {
+    pod_appinfo(pod, app).join("treeStoreID")
+}
+
+/// `<pod>/overlay/<tree>/upper/<app>`: the app's overlay upper dir.
+pub(crate) fn pod_overlay_upper(pod: &Path, tree: &str, app: &str) -> PathBuf {
+    pod.join("overlay").join(tree).join("upper").join(app)
+}
+
+/// `<pod>/overlay/<tree>/work/<app>`: the app's overlay work dir (same fs as the upper).
+pub(crate) fn pod_overlay_work(pod: &Path, tree: &str, app: &str) -> PathBuf {
+    pod.join("overlay").join(tree).join("work").join(app)
+}
+
+/// `<dir>/locks/prepareLock`: shared while a pod is being prepared (from resolving its images
+/// until its manifest names them), exclusive while image gc decides what pods use (rkt's
+/// `prepareLock` key-lock), so gc cannot remove an image a new pod is about to reference.
+pub(crate) fn prepare_lock(data_dir: &Path) -> PathBuf {
+    data_dir.join("locks").join("prepareLock")
 }

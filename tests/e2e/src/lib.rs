@@ -4,6 +4,11 @@
 //! A missing binary or requirement is a failure, never a silent skip: with `CI=true` the test
 //! fails; locally it fails too, telling what to run.
 
+pub mod aci;
+pub mod pod;
+pub mod snapshot;
+pub mod store;
+
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
