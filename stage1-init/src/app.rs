@@ -12,7 +12,6 @@
 
 use std::convert::Infallible;
 use std::ffi::CString;
-use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
@@ -50,13 +49,10 @@ pub struct Launch {
     post_stop: Vec<CString>,
 }
 
-/// A started app: its pid, and its mount namespace when a post-stop handler will need it
-/// after the app's last process is gone.
+/// A started app.
 pub struct Started {
     /// The app's main process.
     pub pid: Pid,
-    /// `/proc/<pid>/ns/mnt`, held open so the namespace outlives the app.
-    pub mnt_ns: Option<OwnedFd>,
 }
 
 impl Launch {
@@ -141,15 +137,7 @@ impl Launch {
         // SAFETY: fork returned a positive pid.
         let pid = unsafe { Pid::from_raw_unchecked(pid) };
         if msg.is_empty() {
-            // The exec succeeded, so the child is in the app's own mount namespace now.
-            let mnt_ns = if self.post_stop.is_empty() {
-                None
-            } else {
-                let path = format!("/proc/{}/ns/mnt", pid.as_raw_nonzero());
-                let how = rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::CLOEXEC;
-                Some(rustix::fs::open(&path, how, rustix::fs::Mode::empty()).ctx("open", &path)?)
-            };
-            return Ok(Started { pid, mnt_ns });
+            return Ok(Started { pid });
         }
         // The child failed before exec and is exiting: collect it now, so that the reaper never
         // mistakes it for an app.
@@ -169,6 +157,26 @@ impl Launch {
 
     /// The child's side; returns only on failure.
     fn child(&self) -> Result<Infallible> {
+        self.enter_rootfs()?;
+        self.confine()?;
+        if !self.pre_start.is_empty() {
+            // appc: the handler runs in the same rootfs instance, as the app, and must succeed.
+            let code = self.run_handler(&self.pre_start)?;
+            if code != 0 {
+                return Err(Error::other(
+                    "pre-start",
+                    exe_path(&self.pre_start[0]),
+                    format!("exited with {code}"),
+                ));
+            }
+        }
+        Err(exec(&self.argv, &self.envp))
+    }
+
+    /// In a fork of PID 1: a mount namespace of its own whose root is the app's rootfs, with
+    /// /proc, /sys and /dev. The app and its post-stop handler each get one; the rootfs itself
+    /// is mounted in PID 1's namespace, so the handler sees what the app left there.
+    fn enter_rootfs(&self) -> Result<()> {
         // Its own mount namespace: the app's /proc, /sys and /dev mounts, and anything the app
         // mounts itself, stay out of PID 1's view and out of the other apps'.
         // SAFETY: this process is single-threaded (a fresh fork of PID 1).
@@ -203,33 +211,23 @@ impl Launch {
             protect::apply(&root, proc)?;
         }
         drop((dev, sys, procdir, root));
-        rootfs::pivot(&self.root)?;
-
-        self.confine()?;
-        if !self.pre_start.is_empty() {
-            // appc: the handler runs in the same rootfs instance, as the app, and must succeed.
-            let code = self.run_handler(&self.pre_start)?;
-            if code != 0 {
-                return Err(Error::other(
-                    "pre-start",
-                    exe_path(&self.pre_start[0]),
-                    format!("exited with {code}"),
-                ));
-            }
-        }
-        Err(exec(&self.argv, &self.envp))
+        rootfs::pivot(&self.root)
     }
 
-    /// Runs the post-stop handler (if any) in the app's mount namespace after the app exited;
-    /// waits for it. A failure is reported, not fatal: the app's status is already recorded.
-    pub fn post_stop(&self, mnt_ns: &OwnedFd) {
+    /// Runs the post-stop handler (if any) in the app's rootfs after the app exited; waits for
+    /// it. A failure is reported, not fatal: the app's status is already recorded.
+    ///
+    /// The handler gets a fresh namespace like the app's rather than the app's own: once the
+    /// app's last process has exited, its namespace is gone (a zombie's /proc/<pid>/ns links
+    /// already are), and holding it open from PID 1 raced with a quickly exiting app.
+    pub fn post_stop(&self) {
         if self.post_stop.is_empty() {
             return;
         }
         // SAFETY: as in `start`: PID 1 is single-threaded.
         let pid = unsafe { libc::fork() };
         if pid == 0 {
-            let err = match self.enter_and_confine(mnt_ns) {
+            let err = match self.enter_rootfs().and_then(|()| self.confine()) {
                 Ok(()) => exec(&self.post_stop, &self.envp),
                 Err(e) => e,
             };
@@ -253,15 +251,6 @@ impl Launch {
             ),
             Err(e) => eprintln!("stage1: post-stop of app `{}`: {e}", self.name),
         }
-    }
-
-    /// In a fork of PID 1: join the app's mount namespace (which also makes its root, the
-    /// app's rootfs, our root: setns(2)) and take on the app's identity.
-    fn enter_and_confine(&self, mnt_ns: &OwnedFd) -> Result<()> {
-        use rustix::thread::{move_into_link_name_space, LinkNameSpaceType};
-        move_into_link_name_space(mnt_ns.as_fd(), Some(LinkNameSpaceType::Mount))
-            .map_err(|e| Error::call("setns into the app's mount namespace", e))?;
-        self.confine()
     }
 
     /// Runs `argv` in a child of this (already confined) process and returns its status.

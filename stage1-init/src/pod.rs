@@ -92,18 +92,13 @@ pub fn run(pod: Pod, signals: &Blocked) -> Result<i32> {
             index,
             name: launch.name().to_string(),
             pid: started.pid,
-            mnt_ns: started.mnt_ns,
             status: None,
         });
     }
     // `rkt status --wait-ready` polls for this link (rkt's supervisor-status -> ready).
     rustix::fs::symlinkat("ready", rustix::fs::CWD, "/rkt/supervisor-status")
         .ctx("symlink", "/rkt/supervisor-status")?;
-    let post_stop = |app: &Tracked| {
-        if let Some(ns) = &app.mnt_ns {
-            pod.launches[app.index].post_stop(ns);
-        }
-    };
+    let post_stop = |app: &Tracked| pod.launches[app.index].post_stop();
     reaper::supervise(&mut apps, signals, Path::new(STATUS_DIR), post_stop)
 }
 

@@ -26,8 +26,6 @@ pub struct Tracked {
     pub name: String,
     /// Its pid in the pod's namespace.
     pub pid: Pid,
-    /// Its mount namespace, held for a post-stop handler.
-    pub mnt_ns: Option<std::os::fd::OwnedFd>,
     /// Its status once it has exited.
     pub status: Option<i32>,
 }
@@ -69,8 +67,6 @@ pub fn supervise(
                     crate::debug!("app {} exited with {code}", apps[i].name);
                     write_status(status_dir, &apps[i].name, code);
                     post_stop(&apps[i]);
-                    // The namespace is no longer needed once the handler ran.
-                    apps[i].mnt_ns = None;
                     if code != 0 && pod_status.is_none() {
                         pod_status = Some(code);
                         signal_running(apps, libc::SIGTERM);
