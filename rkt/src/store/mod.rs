@@ -96,6 +96,13 @@ impl Store {
 
     fn create_layout(&self) -> Result<()> {
         use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        // The data directory as rkt's tmpfiles.d made it (2750 root:rkt, without the group
+        // here); `cas/` is the boundary that keeps everyone but root out.
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o750)
+            .create(&self.data_dir)
+            .map_err(|e| Error::io("create directory", &self.data_dir, e))?;
         let mut builder = std::fs::DirBuilder::new();
         builder.recursive(true).mode(0o700);
         let cas = paths::cas(&self.data_dir);
