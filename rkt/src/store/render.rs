@@ -167,22 +167,25 @@ fn resolve_dependency(
         dependency: describe(&name, &labels),
         source: Box::new(source),
     };
-    let found = index::find_by_name(records, &name, &labels).map_err(missing)?;
-    if let Some(id) = dep.image_id.as_ref() {
-        let wanted = ImageKey::from_id(id.as_str()).ok_or_else(|| Error::BadImage {
-            input: id.as_str().to_string(),
-            reason: "dependency imageID is not a sha512 ID".into(),
-        })?;
-        if index::read(data_dir, &wanted)?.is_some() {
-            return Ok(wanted);
-        }
-        return Err(Error::DependencyMismatch {
+    let Some(id) = dep.image_id.as_ref() else {
+        return index::find_by_name(records, &name, &labels).map_err(missing);
+    };
+    // An imageID pins the dependency: that image, whatever else carries the name.
+    let wanted = ImageKey::from_id(id.as_str()).ok_or_else(|| Error::BadImage {
+        input: id.as_str().to_string(),
+        reason: "dependency imageID is not a sha512 ID".into(),
+    })?;
+    if index::read(data_dir, &wanted)?.is_some() {
+        return Ok(wanted);
+    }
+    match index::find_by_name(records, &name, &labels) {
+        Ok(found) => Err(Error::DependencyMismatch {
             dependency: describe(&name, &labels),
             expected: wanted.to_string(),
             actual: found.to_string(),
-        });
+        }),
+        Err(e) => Err(missing(e)),
     }
-    Ok(found)
 }
 
 fn describe(name: &str, labels: &[(String, String)]) -> String {
