@@ -287,7 +287,11 @@ fn list_fields_sorting_and_formats() {
     assert_fails(&t.rkt(&["image", "list", "--format=yaml"]), "yaml");
     let out = t.rkt(&["image", "list", "--format=json-pretty"]);
     assert_ok(&out);
-    assert!(stdout(&out).contains("\n  {\n"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("\n\t{\n\t\t\"id\": "),
+        "{}",
+        stdout(&out)
+    );
 }
 
 #[test]
