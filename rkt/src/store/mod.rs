@@ -153,8 +153,8 @@ pub(crate) enum Error {
     BlobMismatch { key: ImageKey, actual: String },
     /// An image argument that is neither an ID nor a valid name.
     BadImage { input: String, reason: String },
-    /// No image matches.
-    NotFound { input: String, reason: String },
+    /// No image matches; `reason` says so, naming what was looked for.
+    NotFound { reason: String },
     /// An ID prefix that matches several images.
     Ambiguous { input: String },
     /// A dependency of an image is not in the store.
@@ -215,7 +215,8 @@ impl fmt::Display for Error {
                 "stored image {key} does not match its ID (its tar hashes to {actual})"
             ),
             Error::BadImage { input, reason } => write!(f, "invalid image {input:?}: {reason}"),
-            Error::NotFound { input, reason } => write!(f, "image {input:?}: {reason}"),
+            // The reason names what was looked for.
+            Error::NotFound { reason, .. } => f.write_str(reason),
             Error::Ambiguous { input } => write!(f, "ambiguous image ID: {input:?}"),
             Error::MissingDependency {
                 image, dependency, ..
