@@ -2,6 +2,7 @@
 //! Prints the new image's ID in the form `rkt fetch --full` prints (`sha512-` + 64 hex, rkt's
 //! store key).
 
+use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -40,8 +41,6 @@ pub(crate) fn run(args: Args, _config: &Config) -> Result<ExitCode, Error> {
     };
     let id = build(Path::new(&args.dir), Path::new(&args.output), &options)?;
     crate::log::debug!("built {} from {}: {id}", args.output, args.dir);
-    let mut stdout = std::io::stdout().lock();
-    std::io::Write::write_all(&mut stdout, format!("{}\n", id.store_key()).as_bytes())
-        .map_err(Error::Output)?;
+    writeln!(std::io::stdout(), "{}", id.store_key()).map_err(Error::Output)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -25,7 +25,7 @@ mod output;
 
 use std::ffi::OsString;
 use std::fs::{self, Metadata};
-use std::io::{self, BufWriter, Read};
+use std::io::{self, Read};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
@@ -35,8 +35,6 @@ use super::ImageId;
 use crate::appc::ImageManifest;
 use archive::Archiver;
 use output::{Sink, TempOutput};
-
-const WRITE_BUFFER: usize = 256 << 10;
 
 /// What `rkt image build` was asked for.
 #[derive(Debug, Clone, Copy, Default)]
@@ -55,16 +53,8 @@ pub(crate) fn build(dir: &Path, out: &Path, options: &Options) -> Result<ImageId
     check_output(out, &source.rootfs, options.overwrite)?;
     let tmp = TempOutput::create(out)?;
     let id = {
-        let file = tmp.file()?;
-        let sink = if options.compress {
-            Sink::Gzip(Box::new(flate2::write::GzEncoder::new(
-                BufWriter::with_capacity(WRITE_BUFFER, file),
-                flate2::Compression::default(),
-            )))
-        } else {
-            Sink::Plain(BufWriter::with_capacity(WRITE_BUFFER, file))
-        };
-        let mut archiver = Archiver::new(sink, options, out);
+        let file = tmp.file();
+        let mut archiver = Archiver::new(Sink::new(file, options.compress), options, out);
         archiver.archive(&source)?;
         archiver.finish()?
     };

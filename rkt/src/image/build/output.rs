@@ -15,7 +15,7 @@ use super::parent_dir;
 /// The temporary output file; removed on drop unless persisted.
 pub(super) struct TempOutput {
     path: PathBuf,
-    file: Option<File>,
+    file: File,
 }
 
 impl TempOutput {
@@ -44,17 +44,11 @@ impl TempOutput {
             .mode(0o644)
             .open(&path)
             .map_err(write_err)?;
-        Ok(TempOutput {
-            path,
-            file: Some(file),
-        })
+        Ok(TempOutput { path, file })
     }
 
-    pub(super) fn file(&self) -> Result<&File> {
-        self.file.as_ref().ok_or_else(|| Error::Write {
-            path: self.path.clone(),
-            source: io::Error::other("temporary output already closed"),
-        })
+    pub(super) fn file(&self) -> &File {
+        &self.file
     }
 
     /// Syncs the file, renames it to `out` and syncs the directory.
@@ -63,9 +57,7 @@ impl TempOutput {
             path: out.to_path_buf(),
             source,
         };
-        if let Some(file) = self.file.take() {
-            file.sync_all().map_err(write_err)?;
-        }
+        self.file.sync_all().map_err(write_err)?;
         if overwrite {
             fs::rename(&self.path, out).map_err(write_err)?;
         } else {
@@ -113,7 +105,22 @@ pub(super) enum Sink<'f> {
     Plain(BufWriter<&'f File>),
 }
 
-impl Sink<'_> {
+const WRITE_BUFFER: usize = 256 << 10;
+
+impl<'f> Sink<'f> {
+    /// Gzip (level 6, zero mtime, no name) or a plain tar.
+    pub(super) fn new(file: &'f File, compress: bool) -> Self {
+        let buffered = BufWriter::with_capacity(WRITE_BUFFER, file);
+        if compress {
+            Sink::Gzip(Box::new(flate2::write::GzEncoder::new(
+                buffered,
+                flate2::Compression::default(),
+            )))
+        } else {
+            Sink::Plain(buffered)
+        }
+    }
+
     pub(super) fn finish(self) -> io::Result<()> {
         match self {
             Sink::Gzip(e) => e.finish()?.flush(),
