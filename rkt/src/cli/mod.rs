@@ -27,6 +27,7 @@ pub(crate) static COMMANDS: &[CommandSpec] = &[
         ],
         true,
     ),
+    spec(&["image", "validate"], &[("full", Kind::Switch)], true),
     spec(&["run"], &[], false),
     spec(&["prepare"], &[], false),
     spec(&["run-prepared"], &[], false),

@@ -9,6 +9,7 @@ mod gc;
 mod list;
 mod render;
 mod rm;
+mod validate;
 mod verify;
 
 use std::process::ExitCode;
@@ -38,6 +39,7 @@ enum Command {
     List(list::Args),
     Render(render::Args),
     Rm(rm::Args),
+    Validate(validate::Args),
     Verify(verify::Args),
 }
 
@@ -52,6 +54,7 @@ pub(crate) fn run(args: Args, config: &Config) -> Result<ExitCode, Error> {
         Command::List(a) => list::run(a, config),
         Command::Render(a) => render::run(a, config),
         Command::Rm(a) => rm::run(a, config),
+        Command::Validate(a) => validate::run(a, config),
         Command::Verify(a) => verify::run(a, config),
     }
 }
