@@ -406,9 +406,7 @@ mod tests {
         // Everything but the path (the caller passes the cleaned one) survives.
         let expected: Vec<_> = before.into_iter().filter(|(k, _)| k != b"path").collect();
         assert_eq!(after, expected);
-        for (h, c) in [(header.mode(), copy.header().mode())] {
-            assert_eq!(h.unwrap(), c.unwrap());
-        }
+        assert_eq!(header.mode().unwrap(), copy.header().mode().unwrap());
         assert_eq!(copy.header().uid().unwrap(), 12);
         assert_eq!(copy.header().gid().unwrap(), 34);
         assert_eq!(copy.header().entry_type(), EntryType::Regular);
