@@ -3,6 +3,7 @@
 # noisy: ratios and medians, never absolute timings in tests). Results go to BENCHMARKS.md by hand.
 #
 #   scripts/bench.sh ids      image ID of a large gzip ACI vs `gzip -dc X | sha512sum`
+#   scripts/bench.sh run      `rkt run` of a stored image vs the floor (tests/floor) and crun
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -34,6 +35,11 @@ MANIFEST
 # median <json> <index>: hyperfine's median of the N-th command, in seconds.
 median() {
     python3 -c 'import json,sys; print("%.3f" % json.load(open(sys.argv[1]))["results"][int(sys.argv[2])]["median"])' "$1" "$2"
+}
+
+# median_ms <json> <index>: the same in milliseconds.
+median_ms() {
+    python3 -c 'import json,sys; print("%.1f" % (1000 * json.load(open(sys.argv[1]))["results"][int(sys.argv[2])]["median"]))' "$1" "$2"
 }
 
 mbps() {
@@ -78,7 +84,91 @@ bench_ids() {
     echo "| static rkt binary size | $(stat -c %s "$rkt") bytes | | |"
 }
 
+# `rkt run` start-to-exit of `probe true` against the pinned floor (tests/floor: namespaces,
+# rslave, bind, pivot_root, /proc, exec) and crun running a `crun spec` bundle without a
+# network namespace. The commands are interleaved, one start of each per round
+# (scripts/alternate.py), so that load from other users of the machine hits all alike; all run
+# inside one private mount namespace whose /sys/fs/cgroup/unified is an empty tmpfs, because
+# crun 1.8 refuses hybrid cgroup hosts. Also: peak RSS of rkt run, and a 1 MB vs 300 MB image.
+bench_run() {
+    local runs=${RUNS:-40}
+    [ -x "$rkt" ] || scripts/build.sh >/dev/null
+    eval "$(scripts/fixtures.sh)"
+    cargo --config musl.toml build --release --locked -p floor \
+        --target x86_64-unknown-linux-musl --target-dir target/stage1 >&2
+    local floor=$PWD/target/stage1/x86_64-unknown-linux-musl/release/floor
+    scripts/check-static.sh "$floor" >&2
+    command -v crun >/dev/null || { echo "bench: install crun (apt-get install crun)" >&2; exit 1; }
+    local d=$bench/run
+    rm -rf "$d" && mkdir -p "$d"
+    # One rootfs for all three: the probe, and the dirs the floor and crun mount on.
+    local img=$d/img
+    mkdir -p "$img/rootfs/bin" "$img/rootfs/proc" "$img/rootfs/dev" "$img/rootfs/sys" \
+        "$img/rootfs/etc" "$img/rootfs/tmp"
+    cp "$PROBE_BIN" "$img/rootfs/bin/probe"
+    manifest() {
+        echo '{"acKind":"ImageManifest","acVersion":"0.8.11","name":"example.com/'"$1"'","labels":[{"name":"os","value":"linux"},{"name":"arch","value":"amd64"}],"app":{"exec":["/bin/probe","true"],"user":"0","group":"0"}}'
+    }
+    manifest small >"$img/manifest"
+    tar -C "$img" -cf "$d/small.aci" manifest rootfs
+    head -c 300M /dev/urandom >"$img/rootfs/big"
+    manifest big >"$img/manifest"
+    tar -C "$img" -cf "$d/big.aci" manifest rootfs
+    rm "$img/rootfs/big"
+    "$rkt" --dir="$d/data" fetch --insecure-options=image "$d/small.aci" "$d/big.aci" >/dev/null
+    mkdir -p "$d/bundle"
+    cp -a "$img/rootfs" "$d/bundle/rootfs"
+    (cd "$d/bundle" && crun spec)
+    python3 - "$d/bundle/config.json" <<'PY'
+import json, sys
+p = sys.argv[1]
+c = json.load(open(p))
+c["process"]["args"] = ["/bin/probe", "true"]
+c["process"]["terminal"] = False
+c["linux"]["namespaces"] = [n for n in c["linux"]["namespaces"] if n["type"] != "network"]
+json.dump(c, open(p, "w"), indent=1)
+PY
+    local rktrun="$rkt --dir=$d/data run --net=host"
+    unshare -m --propagation private sh -ec "
+        mount -t tmpfs tmpfs /sys/fs/cgroup/unified
+        # Each start must work (the last row fails on purpose: stage0 alone).
+        $rktrun example.com/small >/dev/null
+        crun run --bundle $d/bundle rkt-bench >/dev/null
+        $floor $img/rootfs /bin/probe true
+        python3 $PWD/scripts/alternate.py $runs $d/run.json \
+            '$rktrun example.com/small' \
+            '$floor $img/rootfs /bin/probe true' \
+            'crun run --bundle $d/bundle rkt-bench' \
+            '$rktrun example.com/big' \
+            '$rkt --dir=$d/data --insecure-options=paths run example.com/small' \
+            '$rkt --dir=$d/data --insecure-options=paths run --no-overlay example.com/small' \
+            '$rktrun example.com/small --exec=/nope'"
+    local r f c b p n s rss
+    r=$(median_ms "$d/run.json" 0)
+    f=$(median_ms "$d/run.json" 1)
+    c=$(median_ms "$d/run.json" 2)
+    b=$(median_ms "$d/run.json" 3)
+    p=$(median_ms "$d/run.json" 4)
+    n=$(median_ms "$d/run.json" 5)
+    s=$(median_ms "$d/run.json" 6)
+    rss=$( { /usr/bin/time -f '%M' $rktrun example.com/small >/dev/null; } 2>&1 | tail -1)
+    "$rkt" --dir="$d/data" gc --grace-period=0s >/dev/null
+    echo "median of $runs rounds, commands interleaved (scripts/alternate.py), probe true"
+    echo "| what | median ms | vs floor | vs crun |"
+    echo "|---|---|---|---|"
+    echo "| rkt run --net=host (stored image, 1 MB) | $r | $(ratio "$r" "$f")x | $(ratio "$r" "$c")x |"
+    echo "| rkt run --net=host (stored image, 300 MB) | $b | $(ratio "$b" "$f")x | $(ratio "$b" "$c")x |"
+    echo "| floor (tests/floor) | $f | 1.00x | $(ratio "$f" "$c")x |"
+    echo "| crun run (no netns) | $c | $(ratio "$c" "$f")x | 1.00x |"
+    echo "| where rkt's time goes: | | | |"
+    echo "| rkt run, --insecure-options=paths (no /proc,/sys protection mounts) | $p | $(ratio "$p" "$f")x | $(ratio "$p" "$c")x |"
+    echo "| rkt run, paths + --no-overlay (copy of a 0.5 MB tree, no overlay) | $n | $(ratio "$n" "$f")x | $(ratio "$n" "$c")x |"
+    echo "| rkt run --exec=/nope (stage0 alone: resolve, pod dir, plan; fails before launch) | $s | $(ratio "$s" "$f")x | $(ratio "$s" "$c")x |"
+    echo "| rkt run peak RSS | ${rss} KiB | | |"
+}
+
 case "${1:-}" in
     ids) bench_ids ;;
-    *) echo "usage: scripts/bench.sh ids" >&2; exit 2 ;;
+    run) bench_run ;;
+    *) echo "usage: scripts/bench.sh ids|run" >&2; exit 2 ;;
 esac

@@ -10,5 +10,7 @@ echo "test: cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 scripts/build.sh
 export RKT_BIN="$PWD/target/x86_64-unknown-linux-musl/release/rkt"
+# The static probe payload and stage1-init for the end-to-end tests (STAGE1_INIT_BIN, PROBE_BIN).
+eval "$(scripts/fixtures.sh)"
 echo "test: cargo test --workspace"
 cargo test --workspace --locked

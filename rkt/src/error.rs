@@ -22,6 +22,10 @@ pub(crate) enum Error {
     Config(crate::config::Error),
     Store(crate::store::Error),
     Image(crate::image::Error),
+    /// `rkt run` failed before the pod's apps started (displayed as `run: ...`).
+    Run(crate::stage0::Error),
+    /// A pod operation (`rm`, `gc`) failed as a whole.
+    Pod(crate::pod::Error),
 }
 
 impl Error {
@@ -57,6 +61,8 @@ impl fmt::Display for Error {
             Error::Config(e) => e.fmt(f),
             Error::Store(e) => e.fmt(f),
             Error::Image(e) => e.fmt(f),
+            Error::Run(e) => write!(f, "run: {e}"),
+            Error::Pod(e) => e.fmt(f),
         }
     }
 }
@@ -68,6 +74,8 @@ impl StdError for Error {
             Error::Config(e) => e.source(),
             Error::Store(e) => e.source(),
             Error::Image(e) => e.source(),
+            Error::Run(e) => e.source(),
+            Error::Pod(e) => e.source(),
             _ => None,
         }
     }

@@ -12,6 +12,8 @@ mod error;
 mod image;
 mod log;
 mod paths;
+mod pod;
+mod stage0;
 mod stage1;
 mod store;
 mod sys;

@@ -165,3 +165,66 @@ pub(crate) fn cas_dirs(data_dir: &Path) -> Vec<PathBuf> {
         cas.join("treestorelocks"),
     ]
 }
+
+/// `<dir>/pods/<state>`: the pods in one state (`embryo`, `prepare`, `run`, ...).
+pub(crate) fn pods_in(data_dir: &Path, state: &str) -> PathBuf {
+    pods(data_dir).join(state)
+}
+
+/// `<dir>/pods/<state>/<uuid>`: one pod directory.
+pub(crate) fn pod_dir(data_dir: &Path, state: &str, uuid: &str) -> PathBuf {
+    pods_in(data_dir, state).join(uuid)
+}
+
+/// `<pod>/pod`: the reified pod manifest.
+pub(crate) fn pod_manifest(pod: &Path) -> PathBuf {
+    pod.join("pod")
+}
+
+/// `<pod>/pod-created`: empty; its mtime is the pod's creation time.
+pub(crate) fn pod_created(pod: &Path) -> PathBuf {
+    pod.join("pod-created")
+}
+
+/// `<pod>/pid`: the host PID of the pod's PID 1; its mtime is the pod's start time.
+pub(crate) fn pod_pid(pod: &Path) -> PathBuf {
+    pod.join("pid")
+}
+
+/// `<pod>/gc-marked`: written when gc moves an exited pod to `exited-garbage`; its mtime is
+/// the mark time the grace period counts from.
+pub(crate) fn pod_gc_marked(pod: &Path) -> PathBuf {
+    pod.join("gc-marked")
+}
+
+/// `<pod>/appsinfo/<app>`: what stage0 recorded about one app.
+pub(crate) fn pod_appinfo(pod: &Path, app: &str) -> PathBuf {
+    pod.join("appsinfo").join(app)
+}
+
+/// `<pod>/appsinfo/<app>/manifest`: the app's image manifest.
+pub(crate) fn pod_app_manifest(pod: &Path, app: &str) -> PathBuf {
+    pod_appinfo(pod, app).join("manifest")
+}
+
+/// `<pod>/appsinfo/<app>/treeStoreID`: the rendered tree the app runs.
+pub(crate) fn pod_app_tree(pod: &Path, app: &str) -> PathBuf {
+    pod_appinfo(pod, app).join("treeStoreID")
+}
+
+/// `<pod>/overlay/<tree>/upper/<app>`: the app's overlay upper dir.
+pub(crate) fn pod_overlay_upper(pod: &Path, tree: &str, app: &str) -> PathBuf {
+    pod.join("overlay").join(tree).join("upper").join(app)
+}
+
+/// `<pod>/overlay/<tree>/work/<app>`: the app's overlay work dir (same fs as the upper).
+pub(crate) fn pod_overlay_work(pod: &Path, tree: &str, app: &str) -> PathBuf {
+    pod.join("overlay").join(tree).join("work").join(app)
+}
+
+/// `<dir>/locks/prepareLock`: shared while a pod is being prepared (from resolving its images
+/// until its manifest names them), exclusive while image gc decides what pods use (rkt's
+/// `prepareLock` key-lock), so gc cannot remove an image a new pod is about to reference.
+pub(crate) fn prepare_lock(data_dir: &Path) -> PathBuf {
+    data_dir.join("locks").join("prepareLock")
+}

@@ -33,6 +33,8 @@ pub(crate) struct CommandSpec {
     pub(crate) verbatim_after: Option<usize>,
     /// Accepted by rkt 1.30 but not yet implemented here: fails with a clear error.
     pub(crate) implemented: bool,
+    /// Flags of rkt 1.30 this command does not implement yet: each fails naming itself.
+    pub(crate) pending: &'static [&'static str],
 }
 
 /// Global flags, accepted anywhere before `--` and moved in front of the subcommand.
@@ -244,6 +246,11 @@ pub(crate) fn normalize(
                     push_flag(&mut globals, name, kind, inline, &mut || iter.next())?;
                 } else if let Some(&(name, kind)) = lookup(spec.flags, name) {
                     push_flag(&mut rest, name, kind, inline, &mut || iter.next())?;
+                } else if spec.pending.contains(&name) {
+                    return Err(Error::NotImplemented(format!(
+                        "rkt {} --{name}",
+                        spec.path.join(" ")
+                    )));
                 } else {
                     return Err(Error::Usage(format!("unknown flag: --{name}")));
                 }
@@ -304,18 +311,21 @@ mod tests {
             flags: &[],
             verbatim_after: None,
             implemented: true,
+            pending: &[],
         },
         CommandSpec {
             path: &["status"],
             flags: &[("wait", Kind::Optional("true")), ("format", Kind::Value)],
             verbatim_after: None,
             implemented: true,
+            pending: &[],
         },
         CommandSpec {
             path: &["enter"],
             flags: &[("app", Kind::Value)],
             verbatim_after: Some(1),
             implemented: true,
+            pending: &[],
         },
         CommandSpec {
             path: &["image", "list"],
@@ -326,36 +336,42 @@ mod tests {
             ],
             verbatim_after: None,
             implemented: true,
+            pending: &[],
         },
         CommandSpec {
             path: &["image", "cat-manifest"],
             flags: &[("pretty-print", Kind::Bool)],
             verbatim_after: None,
             implemented: true,
+            pending: &[],
         },
         CommandSpec {
             path: &["image", "rm"],
             flags: &[],
             verbatim_after: None,
             implemented: true,
+            pending: &[],
         },
         CommandSpec {
             path: &["run"],
             flags: &[],
             verbatim_after: None,
             implemented: false,
+            pending: &[],
         },
         CommandSpec {
             path: &["rm"],
             flags: &[],
             verbatim_after: None,
             implemented: true,
+            pending: &[],
         },
         CommandSpec {
             path: &["image", "gc"],
             flags: &[],
             verbatim_after: None,
             implemented: true,
+            pending: &[],
         },
     ];
 

@@ -3,7 +3,10 @@
 
 mod args;
 mod fetch;
+mod gc;
 mod image;
+mod rm;
+mod run;
 mod version;
 
 use std::process::ExitCode;
@@ -28,7 +31,19 @@ pub(crate) static COMMANDS: &[CommandSpec] = &[
         true,
     ),
     spec(&["image", "validate"], &[("full", Kind::Switch)], true),
-    spec(&["run"], &[], false),
+    CommandSpec {
+        path: &["run"],
+        flags: &[
+            ("net", Kind::Value),
+            ("hostname", Kind::Value),
+            ("no-overlay", Kind::Switch),
+            ("uuid-file-save", Kind::Value),
+        ],
+        // Everything from the first image on is the image list (stage0::applist).
+        verbatim_after: Some(1),
+        implemented: true,
+        pending: run::PENDING_FLAGS,
+    },
     spec(&["prepare"], &[], false),
     spec(&["run-prepared"], &[], false),
     spec(&["fetch"], &[("full", Kind::Switch)], true),
@@ -36,8 +51,14 @@ pub(crate) static COMMANDS: &[CommandSpec] = &[
     spec(&["list"], &[], false),
     spec(&["status"], &[], false),
     spec(&["stop"], &[], false),
-    spec(&["rm"], &[], false),
-    spec(&["gc"], &[], false),
+    spec(&["rm"], &[("uuid-file", Kind::Value)], true),
+    CommandSpec {
+        path: &["gc"],
+        flags: &[("grace-period", Kind::Value)],
+        verbatim_after: None,
+        implemented: true,
+        pending: &["expire-prepared", "mark-only"],
+    },
     spec(&["cat-manifest"], &[], false),
     spec(&["export"], &[], false),
     spec(&["trust"], &[], false),
@@ -88,6 +109,7 @@ const fn spec(
         flags,
         verbatim_after: None,
         implemented,
+        pending: &[],
     }
 }
 
@@ -126,6 +148,9 @@ enum Command {
     Version(version::Args),
     Fetch(fetch::Args),
     Image(image::Args),
+    Run(run::Args),
+    Rm(rm::Args),
+    Gc(gc::Args),
 }
 
 /// Parses `argv` (without the program name), runs the command, and returns its exit code.
@@ -168,6 +193,9 @@ pub(crate) fn run(argv: Vec<String>) -> Result<ExitCode, Error> {
         Command::Version(a) => version::run(a, &config),
         Command::Fetch(a) => fetch::run(a, &config),
         Command::Image(a) => image::run(a, &config),
+        Command::Run(a) => run::run(a, &config),
+        Command::Rm(a) => rm::run(a, &config),
+        Command::Gc(a) => gc::run(a, &config),
     }
 }
 
@@ -245,6 +273,46 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// The run image list reaches the grammar intact through the normalizer and argh.
+    #[test]
+    fn run_image_list_survives_normalizing() {
+        let argv: Vec<String> = [
+            "run",
+            "--net=none",
+            "img",
+            "--exec=/x",
+            "--",
+            "a",
+            "--",
+            "---",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let normalized = args::normalize(COMMANDS, &argv).unwrap();
+        let strs: Vec<&str> = normalized.args.iter().map(String::as_str).collect();
+        let rkt = Rkt::from_args(&["rkt"], &strs).unwrap();
+        let Command::Run(a) = rkt.command else {
+            panic!("not run")
+        };
+        assert_eq!(a.net, "none");
+        let apps = crate::stage0::applist::parse(&run::image_list(&a.images)).unwrap();
+        assert_eq!(apps.len(), 1);
+        assert_eq!(apps[0].exec.as_deref(), Some("/x"));
+        assert_eq!(apps[0].args, Some(vec!["a".to_string(), "--".to_string()]));
+    }
+
+    #[test]
+    fn pending_flags_are_not_implemented_errors() {
+        let argv: Vec<String> = ["run", "--volume=v,kind=host,source=/", "img"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let err = args::normalize(COMMANDS, &argv).unwrap_err();
+        assert!(err.to_string().contains("--volume"), "{err}");
+        assert!(matches!(err, Error::NotImplemented(_)));
     }
 
     #[test]

@@ -24,8 +24,24 @@ pub(crate) struct GcReport {
     pub(crate) skipped: Vec<Error>,
 }
 
+/// Images and trees that gc must keep whatever their age: those of pods that exist (a hook for
+/// the pod layer, which computes it; the store knows nothing of pods).
+#[derive(Debug, Default)]
+pub(crate) struct Keep {
+    /// Image keys, `sha512-<64hex>`.
+    pub(crate) images: HashSet<String>,
+    /// Tree IDs, `deps-sha512-<64hex>`.
+    pub(crate) trees: HashSet<String>,
+}
+
 impl Store {
+    #[allow(dead_code)]
     pub(crate) fn gc(&self, grace: Duration) -> Result<GcReport> {
+        self.gc_keeping(grace, &Keep::default())
+    }
+
+    /// As [`Store::gc`], never removing what `keep` names.
+    pub(crate) fn gc_keeping(&self, grace: Duration, keep: &Keep) -> Result<GcReport> {
         let dir = &self.data_dir;
         let mut report = GcReport {
             stale_tmp: tmp::collect_stale(dir, true)?,
@@ -40,6 +56,9 @@ impl Store {
         records.sort_by_key(|r| r.last_used);
         for record in records.iter().filter(|r| r.last_used < cutoff) {
             let Some(key) = record.key() else { continue };
+            if keep.images.contains(key.as_str()) || keep.trees.contains(&record.tree) {
+                continue;
+            }
             let lock_path = paths::image_lock(dir, key.as_str());
             let Some(_lock) = lock::try_take(&lock_path, Mode::Exclusive)? else {
                 report.skipped.push(Error::Busy {
@@ -58,14 +77,14 @@ impl Store {
             }
         }
 
-        self.gc_trees(&mut report)?;
+        self.gc_trees(&mut report, keep)?;
         self.gc_orphan_blobs(&mut report)?;
         Ok(report)
     }
 
     /// Removes every tree that no record names (its image was removed, or its import
     /// crashed before committing).
-    fn gc_trees(&self, report: &mut GcReport) -> Result<()> {
+    fn gc_trees(&self, report: &mut GcReport, keep: &Keep) -> Result<()> {
         let dir = &self.data_dir;
         let referenced: HashSet<String> = index::list(dir)?.into_iter().map(|r| r.tree).collect();
         let trees = paths::cas_trees(dir);
@@ -76,7 +95,7 @@ impl Store {
             let Some(name) = entry.file_name().to_str().map(str::to_string) else {
                 continue;
             };
-            if referenced.contains(&name) {
+            if referenced.contains(&name) || keep.trees.contains(&name) {
                 continue;
             }
             if !is_tree_id(&name) {

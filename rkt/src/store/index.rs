@@ -117,13 +117,18 @@ pub(crate) fn list(data_dir: &Path) -> Result<Vec<Record>> {
 
 /// Writes a record durably; this is the commit point of an import.
 pub(crate) fn write(data_dir: &Path, record: &Record) -> Result<()> {
+    write_with(data_dir, record, Durability::Fsync)
+}
+
+/// Writes a record, atomically but only as durable as asked (a `last_used` bump need not
+/// survive a crash: losing it only makes the image look older to `image gc`).
+pub(crate) fn write_with(data_dir: &Path, record: &Record, durability: Durability) -> Result<()> {
     let path = paths::cas_index_record(data_dir, &record.key);
     let json = serde_json::to_vec(record).map_err(|e| Error::Corrupt {
         path: path.clone(),
         reason: e.to_string(),
     })?;
-    crate::sys::fs::write_atomic(&path, &json, Durability::Fsync)
-        .map_err(|e| Error::io("write", &path, e))
+    crate::sys::fs::write_atomic(&path, &json, durability).map_err(|e| Error::io("write", &path, e))
 }
 
 /// Removes a record durably; after this the image no longer exists.

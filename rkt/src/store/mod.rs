@@ -52,6 +52,7 @@ use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 
+pub(crate) use gc::Keep;
 pub(crate) use images::Verified;
 pub(crate) use index::{now_ns, Record};
 pub(crate) use key::{ImageKey, ImageQuery};

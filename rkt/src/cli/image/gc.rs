@@ -8,6 +8,7 @@ use super::format::parse_go_duration;
 use crate::config::Config;
 use crate::error::Error;
 use crate::store::Store;
+use crate::sys::lock::LockKind;
 
 #[derive(FromArgs, Debug)]
 /// garbage collect the local store
@@ -22,7 +23,12 @@ pub(crate) fn run(args: Args, config: &Config) -> Result<ExitCode, Error> {
     let grace = parse_go_duration(&args.grace_period)
         .map_err(|e| Error::Usage(format!("invalid argument for \"--grace-period\" flag: {e}")))?;
     let store = Store::open(&config.data_dir)?;
-    let report = store.gc(grace)?;
+    // Images and trees of pods in prepare, prepared or run are never collected; the prepare
+    // lock keeps a pod being prepared from naming an image gc is removing.
+    let _prepare =
+        crate::pod::prepare_lock(&config.data_dir, LockKind::Exclusive).map_err(Error::Pod)?;
+    let keep = crate::pod::in_use(&config.data_dir).map_err(Error::Pod)?;
+    let report = store.gc_keeping(grace, &keep)?;
     for path in &report.stale_tmp {
         crate::log::debug!("removed stale temporary entry `{}`", path.display());
     }

@@ -4,7 +4,7 @@ mod build;
 mod cat_manifest;
 mod export;
 mod extract;
-mod format;
+pub(super) mod format;
 mod gc;
 mod list;
 mod render;
@@ -39,8 +39,8 @@ enum Command {
     List(list::Args),
     Render(render::Args),
     Rm(rm::Args),
-    Validate(validate::Args),
     Verify(verify::Args),
+    Validate(validate::Args),
 }
 
 pub(crate) fn run(args: Args, config: &Config) -> Result<ExitCode, Error> {
@@ -54,7 +54,7 @@ pub(crate) fn run(args: Args, config: &Config) -> Result<ExitCode, Error> {
         Command::List(a) => list::run(a, config),
         Command::Render(a) => render::run(a, config),
         Command::Rm(a) => rm::run(a, config),
-        Command::Validate(a) => validate::run(a, config),
         Command::Verify(a) => verify::run(a, config),
+        Command::Validate(a) => validate::run(a, config),
     }
 }

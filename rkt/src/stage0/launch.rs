@@ -1,0 +1,300 @@
+//! The steps of `rkt run`, in order. Each step's failure leaves the pod in a truthful state:
+//! before `Ready` the pod stays in `prepare/` and, once rkt exits, reads as "aborted prepare"
+//! (removable by `rm` and gc); after `Go` it is in `run/` with its lock held by PID 1.
+
+use std::os::fd::{AsFd, AsRawFd};
+use std::path::{Path, PathBuf};
+
+use stage1_init::plan::{Net, RootfsMode};
+use stage1_init::proto;
+
+use super::applist::AppArg;
+use super::plan::{self, AppInput, PodInput, RootfsView};
+use super::rootfs::TreeView;
+use super::{check_os_arch, io_err, Error, RunOptions};
+use crate::appc::{AcName, App, Exec, ImageId, PodManifest, RuntimeApp, RuntimeImage};
+use crate::paths;
+use crate::pod::Pod;
+use crate::store::{ImageKey, Store};
+use crate::sys::fs::{write_atomic, Durability};
+use crate::sys::lock::LockKind;
+use crate::sys::spawn;
+
+/// `statfs.f_type` of overlayfs, which refuses an upper dir on overlayfs.
+const OVERLAYFS_SUPER_MAGIC: u64 = 0x794c_7630;
+
+/// One app, resolved against the store.
+struct Resolved {
+    name: String,
+    key: ImageKey,
+    manifest: crate::appc::ImageManifest,
+    app: App,
+    tree: String,
+    rootfs: PathBuf,
+}
+
+/// Runs the pod and returns its exit status (the app's; 128+N for signal N).
+pub(crate) fn run(data_dir: &Path, opts: &RunOptions) -> Result<u8, Error> {
+    // The plan carries host paths that stage1-init resolves after chdir: make them absolute.
+    let data_dir = &std::path::absolute(data_dir).map_err(io_err("resolve", data_dir))?;
+    let store = Store::open(data_dir)?;
+    // Held until the pod's manifest names its images (image gc takes it exclusively).
+    let prepare = crate::pod::prepare_lock(data_dir, LockKind::Shared)?;
+    let mut resolved = Vec::new();
+    for arg in &opts.apps {
+        resolved.push(resolve_app(&store, arg, opts.insecure_image)?);
+    }
+    let overlay = !opts.no_overlay && overlay_usable(data_dir);
+
+    let (mut pod, lock) = Pod::create(data_dir)?;
+    if let Some(file) = &opts.uuid_file_save {
+        write_atomic(file, pod.uuid.as_bytes(), Durability::NoFsync)
+            .map_err(io_err("write", file))?;
+    }
+    let dir = pod.path();
+    write_pod_files(&dir, &resolved, overlay)?;
+    drop(prepare);
+
+    let views: Vec<TreeView> = resolved
+        .iter()
+        .map(|r| TreeView::open(&r.rootfs).map_err(io_err("open", &r.rootfs)))
+        .collect::<Result<_, _>>()?;
+    let inputs: Vec<(AppInput, &dyn RootfsView)> = resolved
+        .iter()
+        .zip(&views)
+        .map(|(r, v)| {
+            let mode = if overlay {
+                RootfsMode::Overlay {
+                    upper: paths::pod_overlay_upper(&dir, &r.tree, &r.name),
+                    work: paths::pod_overlay_work(&dir, &r.tree, &r.name),
+                }
+            } else {
+                RootfsMode::Copy
+            };
+            let input = AppInput {
+                name: r.name.clone(),
+                app: r.app.clone(),
+                lower: r.rootfs.clone(),
+                mode,
+            };
+            (input, v as &dyn RootfsView)
+        })
+        .collect();
+    let pod_input = PodInput {
+        uuid: pod.uuid.clone(),
+        hostname: opts.hostname.clone(),
+        pod_dir: dir.clone(),
+        net: opts.net,
+        host_hosts: Path::new("/etc/hosts").is_file(),
+        host_resolv: Path::new("/etc/resolv.conf").is_file(),
+        protect_kernel: !opts.insecure_paths,
+    };
+    let planned = plan::compute(&pod_input, &inputs).map_err(Error::Plan)?;
+    for w in &planned.warnings {
+        eprintln!("rkt: warning: {w}");
+    }
+    let plan_path = stage1_init::plan::plan_file(&dir);
+    let bytes = planned
+        .plan
+        .encode()
+        .map_err(|e| Error::Plan(plan::PlanError::Invalid(e.to_string())))?;
+    write_atomic(&plan_path, &bytes, Durability::NoFsync).map_err(io_err("write", &plan_path))?;
+
+    // Launch: the plan path is in the pod dir, which moves to run/ before Go; stage1-init
+    // reads the plan before Ready, so the prepare/ path is the one it needs.
+    let exe =
+        spawn::sealed_memfd("stage1-init", crate::stage1::STAGE1_INIT).map_err(Error::Spawn)?;
+    let (parent, child_end) = proto::pair().map_err(Error::Spawn)?;
+    let sync_fd = child_end.as_fd().as_raw_fd();
+    let lock_fd = lock.as_fd().as_raw_fd();
+    let mut argv = vec!["stage1-init".to_string()];
+    if opts.debug {
+        argv.push("--debug".into());
+    }
+    argv.push(plan_path.to_string_lossy().into_owned());
+    let env = vec![
+        (proto::ENV_SYNC_FD.to_string(), sync_fd.to_string()),
+        (proto::ENV_LOCK_FD.to_string(), lock_fd.to_string()),
+    ];
+    let mut child = spawn::spawn_pid1(
+        exe.as_fd(),
+        &argv,
+        &env,
+        &[sync_fd, lock_fd],
+        spawn::Namespaces {
+            net: opts.net == Net::None,
+        },
+    )
+    .map_err(Error::Spawn)?;
+    drop(child_end);
+    drop(exe);
+    let pid = child.id();
+    // From here a TERM to rkt reaches the pod; before Go, stage1-init's apps do not exist yet.
+    spawn::forward_signals(pid as i32).map_err(Error::Spawn)?;
+
+    if let Err(e) = parent.wait_ready() {
+        // stage1-init exits 254 after an E frame; reap it before reporting.
+        let _ = child.wait();
+        return Err(Error::Stage1(e));
+    }
+    let pid_path = paths::pod_pid(&dir);
+    let persisted = write_atomic(
+        &pid_path,
+        format!("{pid}\n").as_bytes(),
+        Durability::NoFsync,
+    )
+    .map_err(io_err("write", &pid_path))
+    .and_then(|()| pod.move_to(crate::pod::Dir::Run).map_err(Error::Pod));
+    if let Err(e) = persisted {
+        // No Go: closing the socket makes stage1-init exit without starting anything.
+        drop(parent);
+        let _ = child.wait();
+        return Err(e);
+    }
+    // PID 1 holds the pod lock from now on; rkt's copy of the fd can go.
+    drop(lock);
+    if let Err(e) = parent.go() {
+        let _ = child.wait();
+        return Err(Error::Stage1(e));
+    }
+    drop(parent);
+    let status = child.wait().map_err(Error::Spawn)?;
+    Ok(exit_code(status))
+}
+
+/// The pod's status as rkt's exit code: the code, or 128+N when PID 1 died of signal N.
+fn exit_code(status: std::process::ExitStatus) -> u8 {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(c), _) => c as u8,
+        (None, Some(s)) => (128 + s) as u8,
+        _ => stage1_init::EXIT_FAILED,
+    }
+}
+
+/// rkt's rule for an image argument that names a file (fetch does the same).
+fn is_file_arg(arg: &str) -> Option<&str> {
+    if let Some(p) = arg.strip_prefix("file://") {
+        return Some(p);
+    }
+    let path = Path::new(arg);
+    (path.is_absolute() || path.is_file() || arg.contains("./") || arg.ends_with(".aci"))
+        .then_some(arg)
+}
+
+fn resolve_app(store: &Store, arg: &AppArg, insecure_image: bool) -> Result<Resolved, Error> {
+    let image_err = |reason: String| Error::Image {
+        image: arg.image.clone(),
+        reason,
+    };
+    let key = match is_file_arg(&arg.image) {
+        Some(_) if !insecure_image => {
+            return Err(image_err(
+                "signature verification is not implemented yet; use \
+                 --insecure-options=image to run unverified images"
+                    .into(),
+            ))
+        }
+        Some(path) => store.import(Path::new(path))?.key,
+        None => store.resolve(&arg.image)?,
+    };
+    let manifest = store.manifest(&key)?;
+    check_os_arch(&manifest.labels).map_err(image_err)?;
+    let name = match &arg.name {
+        Some(n) => AcName::parse(n).map_err(|e| image_err(format!("--name: {e}")))?,
+        None => AcName::from_image_name(&manifest.name).map_err(|e| image_err(e.to_string()))?,
+    };
+    let mut app = match (&manifest.app, &arg.exec) {
+        (Some(app), _) => app.clone(),
+        (None, Some(_)) => App::new(Exec::default(), "0", "0"),
+        (None, None) => {
+            return Err(image_err(
+                "the image has no app section: give one with --exec".into(),
+            ))
+        }
+    };
+    let mut argv: Vec<String> = app.exec.args().to_vec();
+    if let Some(exec) = &arg.exec {
+        match argv.first_mut() {
+            Some(first) => *first = exec.clone(),
+            None => argv.push(exec.clone()),
+        }
+    }
+    if let Some(args) = &arg.args {
+        argv.truncate(1);
+        argv.extend(args.iter().cloned());
+    }
+    app.exec = Exec::new(argv).map_err(|e| image_err(e.to_string()))?;
+    let rootfs = store.rendered_rootfs(&key)?;
+    let tree = store.record(&key)?.tree;
+    Ok(Resolved {
+        name: name.as_str().to_string(),
+        key,
+        manifest,
+        app,
+        tree,
+        rootfs,
+    })
+}
+
+/// overlayfs is in the kernel and the data dir is not itself on overlayfs (an upper dir on
+/// overlayfs is refused). stage1-init falls back to copying on any other refusal.
+fn overlay_usable(data_dir: &Path) -> bool {
+    let in_kernel = std::fs::read_to_string("/proc/filesystems").is_ok_and(|s| {
+        s.lines()
+            .any(|l| l.split_whitespace().last() == Some("overlay"))
+    });
+    let on_overlay =
+        rustix::fs::statfs(data_dir) // f_type's integer type differs between targets.
+            .is_ok_and(|st| u64::try_from(st.f_type).ok() == Some(OVERLAYFS_SUPER_MAGIC));
+    in_kernel && !on_overlay
+}
+
+/// The reified pod manifest, `pod-created`, `appsinfo/` and the overlay dirs.
+fn write_pod_files(dir: &Path, apps: &[Resolved], overlay: bool) -> Result<(), Error> {
+    let mut manifest = PodManifest::new();
+    for r in apps {
+        let id = ImageId::parse(r.key.as_str()).map_err(|e| Error::Image {
+            image: r.key.to_string(),
+            reason: e.to_string(),
+        })?;
+        manifest.apps.push(RuntimeApp {
+            name: AcName::parse(&r.name).map_err(|e| Error::Image {
+                image: r.key.to_string(),
+                reason: e.to_string(),
+            })?,
+            image: RuntimeImage {
+                name: Some(r.manifest.name.clone()),
+                id,
+                labels: r.manifest.labels.clone(),
+            },
+            app: Some(r.app.clone()),
+            read_only_root_fs: false,
+            mounts: Vec::new(),
+            annotations: Default::default(),
+        });
+    }
+    let path = paths::pod_manifest(dir);
+    write_atomic(&path, manifest.to_json().as_bytes(), Durability::NoFsync)
+        .map_err(io_err("write", &path))?;
+    let created = paths::pod_created(dir);
+    std::fs::write(&created, b"").map_err(io_err("write", &created))?;
+    for r in apps {
+        let info = paths::pod_appinfo(dir, &r.name);
+        std::fs::create_dir_all(&info).map_err(io_err("create", &info))?;
+        let m = paths::pod_app_manifest(dir, &r.name);
+        write_atomic(&m, r.manifest.to_json().as_bytes(), Durability::NoFsync)
+            .map_err(io_err("write", &m))?;
+        let t = paths::pod_app_tree(dir, &r.name);
+        write_atomic(&t, r.tree.as_bytes(), Durability::NoFsync).map_err(io_err("write", &t))?;
+        if overlay {
+            for d in [
+                paths::pod_overlay_upper(dir, &r.tree, &r.name),
+                paths::pod_overlay_work(dir, &r.tree, &r.name),
+            ] {
+                std::fs::create_dir_all(&d).map_err(io_err("create", &d))?;
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,146 @@
+//! `rkt run`: resolve the image, create the pod on disk, compute the plan, start the embedded
+//! stage1-init as the pod's PID 1, persist the pod's state between `Ready` and `Go`, forward
+//! signals and return the pod's exit status (DESIGN §3.3).
+//!
+//! Owns: the order of those steps and the errors they report. The pure parts live in
+//! [`applist`] (the image list grammar) and [`plan`] (the launch plan); syscalls in `sys`.
+
+pub(crate) mod applist;
+mod launch;
+pub(crate) mod plan;
+mod rootfs;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+pub(crate) use launch::run;
+pub(crate) use stage1_init::plan::Net;
+
+/// What `rkt run` was asked for.
+#[derive(Debug, Clone)]
+pub(crate) struct RunOptions {
+    pub(crate) net: Net,
+    pub(crate) hostname: Option<String>,
+    pub(crate) no_overlay: bool,
+    pub(crate) uuid_file_save: Option<PathBuf>,
+    /// `--insecure-options=image`: importing an unsigned image file is allowed.
+    pub(crate) insecure_image: bool,
+    /// `--insecure-options=paths`: no kernel-tunable protection (read-only/masked /proc, /sys).
+    pub(crate) insecure_paths: bool,
+    pub(crate) debug: bool,
+    pub(crate) apps: Vec<applist::AppArg>,
+}
+
+/// Why a pod could not be run.
+#[derive(Debug)]
+pub(crate) enum Error {
+    Store(crate::store::Error),
+    Pod(crate::pod::Error),
+    Plan(plan::PlanError),
+    /// A file operation on the pod or the host; names it and the path.
+    Io {
+        op: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// The image cannot run here (os/arch labels, no app, unsigned file...).
+    Image {
+        image: String,
+        reason: String,
+    },
+    /// stage1-init reported a setup failure or died before `Ready`.
+    Stage1(stage1_init::proto::ProtoError),
+    /// Starting stage1-init failed.
+    Spawn(std::io::Error),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Store(e) => e.fmt(f),
+            Error::Pod(e) => e.fmt(f),
+            Error::Plan(e) => e.fmt(f),
+            Error::Io { op, path, .. } => write!(f, "{op} `{}`", path.display()),
+            Error::Image { image, reason } => write!(f, "image {image:?}: {reason}"),
+            Error::Stage1(e) => write!(f, "stage1: {e}"),
+            Error::Spawn(_) => f.write_str("start stage1-init"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Store(e) => e.source(),
+            Error::Pod(e) => e.source(),
+            Error::Io { source, .. } | Error::Spawn(source) => Some(source),
+            _ => None,
+        }
+    }
+}
+
+impl From<crate::store::Error> for Error {
+    fn from(e: crate::store::Error) -> Self {
+        Error::Store(e)
+    }
+}
+
+impl From<crate::pod::Error> for Error {
+    fn from(e: crate::pod::Error) -> Self {
+        Error::Pod(e)
+    }
+}
+
+fn io_err(op: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> Error {
+    let path = path.to_path_buf();
+    move |source| Error::Io { op, path, source }
+}
+
+/// The appc `arch` label of this host (appc `types.GoArchToACArch`).
+fn host_arch() -> &'static str {
+    match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "x86" => "i386",
+        other => other,
+    }
+}
+
+/// rkt refuses an image without `os` and `arch` labels, or for another os/arch
+/// (`stage0/run.go:prepareAppImage`).
+fn check_os_arch(labels: &crate::appc::Labels) -> Result<(), String> {
+    let (Some(os), Some(arch)) = (labels.get("os"), labels.get("arch")) else {
+        return Err("missing os or arch label".into());
+    };
+    if os != "linux" || arch != host_arch() {
+        return Err(format!(
+            "bad os/arch: image is for {os}/{arch}, this host is linux/{}",
+            host_arch()
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::appc::{AcIdentifier, Labels};
+
+    fn labels(pairs: &[(&str, &str)]) -> Labels {
+        Labels::new(
+            pairs
+                .iter()
+                .map(|(k, v)| (AcIdentifier::parse(k).unwrap(), v.to_string()))
+                .collect(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn os_arch_must_be_present_and_match() {
+        assert!(check_os_arch(&labels(&[("os", "linux"), ("arch", host_arch())])).is_ok());
+        assert!(check_os_arch(&labels(&[("os", "linux")])).is_err());
+        assert!(check_os_arch(&labels(&[])).is_err());
+        let e = check_os_arch(&labels(&[("os", "freebsd"), ("arch", "amd64")])).unwrap_err();
+        assert!(e.contains("freebsd/amd64"), "{e}");
+    }
+}

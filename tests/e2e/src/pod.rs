@@ -1,0 +1,107 @@
+//! Helpers for the `rkt run` tests: the static probe in an ACI, a store with it, and cleanup
+//! that leaves no pod behind.
+
+use std::path::{Path, PathBuf};
+
+use crate::aci::{self, Tar};
+use crate::store::StoreDir;
+
+/// The static probe (`scripts/fixtures.sh` copies it to `target/fixtures/probe`).
+pub fn probe_bin() -> PathBuf {
+    if let Some(p) = std::env::var_os("PROBE_BIN") {
+        return PathBuf::from(p);
+    }
+    let p = crate::workspace().join("target/fixtures/probe");
+    assert!(
+        p.is_file(),
+        "{} not found: run scripts/fixtures.sh first (or set PROBE_BIN)",
+        p.display()
+    );
+    p
+}
+
+/// A manifest for `name` whose app runs `/bin/probe` as root, with extra JSON fields in `app`.
+pub fn probe_manifest(name: &str, os_arch: &str, app_extra: &str) -> String {
+    format!(
+        r#"{{"acKind":"ImageManifest","acVersion":"0.8.11","name":"{name}","labels":[{{"name":"version","value":"1"}}{os_arch}],"app":{{"exec":["/bin/probe","true"],"user":"0","group":"0"{app_extra}}}}}"#
+    )
+}
+
+/// The host's os/arch labels, for `probe_manifest`.
+pub const LINUX_AMD64: &str = r#",{"name":"os","value":"linux"},{"name":"arch","value":"amd64"}"#;
+
+/// The probe image's tar: `rootfs/bin/probe`, `/etc`, `/tmp`; `more` adds entries.
+pub fn probe_tar(manifest: &str, more: impl FnOnce(Tar) -> Tar) -> Vec<u8> {
+    let probe = std::fs::read(probe_bin()).unwrap();
+    let tar = aci::base(manifest)
+        .dir("rootfs/bin", 0o755)
+        .dir("rootfs/etc", 0o755)
+        .dir("rootfs/tmp", 0o1777)
+        .file("rootfs/bin/probe", 0o755, &probe);
+    more(tar).finish()
+}
+
+impl StoreDir {
+    /// Writes the probe image `example.com/probe` and imports it; returns the ACI path.
+    pub fn probe_image(&self) -> PathBuf {
+        let aci = self.join("probe.aci");
+        aci::write(
+            &aci,
+            &probe_tar(&probe_manifest("example.com/probe", LINUX_AMD64, ""), |t| t),
+        );
+        self.fetch(&aci);
+        aci
+    }
+
+    /// `rkt run` of the stored probe with probe arguments.
+    pub fn run_probe(&self, pod_flags: &[&str], probe_args: &[&str]) -> std::process::Output {
+        let mut args = vec!["run"];
+        args.extend_from_slice(pod_flags);
+        args.push("example.com/probe");
+        args.push("--");
+        args.extend_from_slice(probe_args);
+        self.rkt(&args)
+    }
+
+    /// Pod directories in one state.
+    pub fn pods_in(&self, state: &str) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(self.store().join("pods").join(state))
+            .map(|rd| {
+                rd.map(|e| e.unwrap().file_name().into_string().unwrap())
+                    .collect()
+            })
+            .unwrap_or_default();
+        v.sort();
+        v
+    }
+
+    pub fn pod_dir(&self, state: &str, uuid: &str) -> PathBuf {
+        self.store().join("pods").join(state).join(uuid)
+    }
+
+    /// `gc --grace-period=0s`, then asserts that no pod is left in any state.
+    #[track_caller]
+    pub fn gc_all(&self) {
+        let out = self.rkt(&["gc", "--grace-period=0s"]);
+        crate::store::assert_ok(&out);
+        for state in [
+            "embryo",
+            "prepare",
+            "prepared",
+            "run",
+            "exited-garbage",
+            "garbage",
+        ] {
+            assert_eq!(
+                self.pods_in(state),
+                Vec::<String>::new(),
+                "pods left in {state}"
+            );
+        }
+    }
+}
+
+/// Reads a UUID file written by `--uuid-file-save`.
+pub fn read_uuid(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap().trim().to_string()
+}
