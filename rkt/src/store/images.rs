@@ -39,8 +39,7 @@ impl Store {
 
     pub(crate) fn record(&self, key: &ImageKey) -> Result<Record> {
         index::read(&self.data_dir, key)?.ok_or_else(|| Error::NotFound {
-            input: key.to_string(),
-            reason: "no such image in the store (removed meanwhile?)".into(),
+            reason: format!("image {key} is not in the local store (removed meanwhile?)"),
         })
     }
 

@@ -153,19 +153,18 @@ pub(crate) fn resolve_one(records: &[Record], input: &str) -> Result<ImageKey> {
                 .filter(|r| r.key.starts_with(&prefix))
                 .collect();
             match found.as_slice() {
-                [] => Err(not_found(input, "no image IDs found")),
-                [one] => one.key().ok_or_else(|| not_found(input, "bad record")),
+                [] => Err(not_found(&format!(
+                    "no image ID starting with {prefix} in the local store"
+                ))),
+                [one] => one
+                    .key()
+                    .ok_or_else(|| not_found(&format!("bad record for {prefix}"))),
                 _ => Err(Error::Ambiguous {
                     input: input.to_string(),
                 }),
             }
         }
-        ImageQuery::Name { name, labels } => {
-            find_by_name(records, &name, &labels).map_err(|e| match e {
-                Error::NotFound { reason, .. } => not_found(input, &reason),
-                other => other,
-            })
-        }
+        ImageQuery::Name { name, labels } => find_by_name(records, &name, &labels),
     }
 }
 
@@ -193,7 +192,7 @@ pub(crate) fn find_by_name(
         });
     }
     best.and_then(Record::key)
-        .ok_or_else(|| not_found(name, &name_not_found(name, labels)))
+        .ok_or_else(|| not_found(&name_not_found(name, labels)))
 }
 
 fn name_not_found(name: &str, labels: &[(String, String)]) -> String {
@@ -204,9 +203,8 @@ fn name_not_found(name: &str, labels: &[(String, String)]) -> String {
     )
 }
 
-fn not_found(input: &str, reason: &str) -> Error {
+fn not_found(reason: &str) -> Error {
     Error::NotFound {
-        input: input.to_string(),
         reason: reason.to_string(),
     }
 }

@@ -29,10 +29,13 @@ use tar::EntryType;
 use super::extract::{self, ExtractOptions, ExtractStats, Extractor};
 use super::{Error, Result};
 
-const WORKERS: usize = 2;
+/// Four rather than the two cores of the reference machine: a create spends much of its time
+/// waiting in the kernel, and more creates in flight overlap those waits (measured: 0.92x the
+/// baseline pipeline's wall time with four workers, 1.04x with two).
+const WORKERS: usize = 4;
 const LOST: &str = "queue an entry of";
-/// Jobs queued per worker.
-const QUEUE: usize = 16;
+/// Jobs queued per worker: at most `WORKERS * QUEUE * SMALL` = 8 MiB of file data in flight.
+const QUEUE: usize = 8;
 /// Files at most this large are queued; larger ones are written by the reader's thread.
 const SMALL: u64 = 256 << 10;
 
@@ -316,5 +319,117 @@ impl Caps {
             });
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A tar stream of one regular file with PAX records before it.
+    fn archive(records: &[(&str, &[u8])], data: &[u8]) -> Vec<u8> {
+        let mut pax = Vec::new();
+        for (k, v) in records {
+            let body_len = k.len() + v.len() + 3;
+            let mut len = body_len + 1;
+            while len.to_string().len() + body_len != len {
+                len += 1;
+            }
+            pax.extend_from_slice(format!("{len} {k}=").as_bytes());
+            pax.extend_from_slice(v);
+            pax.push(b'\n');
+        }
+        let mut out = Vec::new();
+        let mut h = tar::Header::new_ustar();
+        h.set_entry_type(EntryType::XHeader);
+        h.set_path("PaxHeader").unwrap();
+        h.set_size(pax.len() as u64);
+        h.set_cksum();
+        out.extend_from_slice(h.as_bytes());
+        out.extend_from_slice(&pax);
+        pad(&mut out);
+        let mut h = tar::Header::new_ustar();
+        h.set_path("short-name").unwrap();
+        h.set_mode(0o4750);
+        h.set_uid(12);
+        h.set_gid(34);
+        h.set_mtime(1_600_000_000);
+        h.set_size(data.len() as u64);
+        h.set_cksum();
+        out.extend_from_slice(h.as_bytes());
+        out.extend_from_slice(data);
+        pad(&mut out);
+        out.extend_from_slice(&[0u8; 1024]);
+        out
+    }
+
+    fn records<R: Read>(entry: &mut tar::Entry<'_, R>) -> Vec<(Vec<u8>, Vec<u8>)> {
+        entry
+            .pax_extensions()
+            .unwrap()
+            .map(|exts| {
+                exts.map(|e| {
+                    let e = e.unwrap();
+                    (e.key_bytes().to_vec(), e.value_bytes().to_vec())
+                })
+                .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn a_queued_entry_reads_back_as_the_original() {
+        let long = format!("rootfs/{}", "d/".repeat(80));
+        let original = archive(
+            &[
+                ("path", long.as_bytes()),
+                ("mtime", b"1600000000.123456789"),
+                ("SCHILY.xattr.user.test", b"v\0al"),
+                ("SCHILY.xattr.security.capability", b"\x01\x00\x00\x02"),
+            ],
+            b"file data",
+        );
+        let mut a = tar::Archive::new(Cursor::new(original));
+        let mut entries = a.entries().unwrap();
+        let mut entry = entries.next().unwrap().unwrap();
+        let before = records(&mut entry);
+        let header = entry.header().clone();
+        let bytes = match serialize(&mut entry) {
+            Ok(b) => b,
+            Err(_) => panic!("serialize failed"),
+        };
+
+        let mut b = tar::Archive::new(Cursor::new(bytes));
+        let mut entries = b.entries().unwrap();
+        let mut copy = entries.next().unwrap().unwrap();
+        let after = records(&mut copy);
+        // Everything but the path (the caller passes the cleaned one) survives.
+        let expected: Vec<_> = before.into_iter().filter(|(k, _)| k != b"path").collect();
+        assert_eq!(after, expected);
+        assert_eq!(header.mode().unwrap(), copy.header().mode().unwrap());
+        assert_eq!(copy.header().uid().unwrap(), 12);
+        assert_eq!(copy.header().gid().unwrap(), 34);
+        assert_eq!(copy.header().entry_type(), EntryType::Regular);
+        let mut data = Vec::new();
+        copy.read_to_end(&mut data).unwrap();
+        assert_eq!(data, b"file data");
+        assert!(entries.next().is_none());
+    }
+
+    #[test]
+    fn a_short_entry_is_reported_with_its_sizes() {
+        let mut original = archive(&[("mtime", b"1")], b"0123456789");
+        // Cut the data: the header says 10 bytes, 4 follow.
+        let cut = original.len() - 1024 - 512 + 4;
+        original.truncate(cut);
+        let mut a = tar::Archive::new(Cursor::new(original));
+        let mut entries = a.entries().unwrap();
+        let mut entry = entries.next().unwrap().unwrap();
+        match serialize(&mut entry) {
+            Err(NotQueued::Short { size: 10, got: 4 }) => {}
+            Err(NotQueued::Short { size, got }) => panic!("short {got} of {size}"),
+            Err(NotQueued::Pax) => panic!("pax"),
+            Ok(_) => panic!("a short entry was queued"),
+        }
     }
 }

@@ -167,22 +167,25 @@ fn resolve_dependency(
         dependency: describe(&name, &labels),
         source: Box::new(source),
     };
-    let found = index::find_by_name(records, &name, &labels).map_err(missing)?;
-    if let Some(id) = dep.image_id.as_ref() {
-        let wanted = ImageKey::from_id(id.as_str()).ok_or_else(|| Error::BadImage {
-            input: id.as_str().to_string(),
-            reason: "dependency imageID is not a sha512 ID".into(),
-        })?;
-        if index::read(data_dir, &wanted)?.is_some() {
-            return Ok(wanted);
-        }
-        return Err(Error::DependencyMismatch {
+    let Some(id) = dep.image_id.as_ref() else {
+        return index::find_by_name(records, &name, &labels).map_err(missing);
+    };
+    // An imageID pins the dependency: that image, whatever else carries the name.
+    let wanted = ImageKey::from_id(id.as_str()).ok_or_else(|| Error::BadImage {
+        input: id.as_str().to_string(),
+        reason: "dependency imageID is not a sha512 ID".into(),
+    })?;
+    if index::read(data_dir, &wanted)?.is_some() {
+        return Ok(wanted);
+    }
+    match index::find_by_name(records, &name, &labels) {
+        Ok(found) => Err(Error::DependencyMismatch {
             dependency: describe(&name, &labels),
             expected: wanted.to_string(),
             actual: found.to_string(),
-        });
+        }),
+        Err(e) => Err(missing(e)),
     }
-    Ok(found)
 }
 
 fn describe(name: &str, labels: &[(String, String)]) -> String {
@@ -400,4 +403,111 @@ fn prune_non_whitelisted(root: &Path, rel: &Path, own: &HashSet<String>) -> Resu
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::index::Record;
+    use crate::store::Store;
+
+    /// Stores a manifest and a record for `name`, whose key is derived from the name.
+    fn add(dir: &Path, name: &str, deps: &[&str], whitelist: &[&str]) -> ImageKey {
+        let key = ImageKey::from_digest(&sha2::Sha512::digest(name.as_bytes()));
+        let deps: Vec<String> = deps
+            .iter()
+            .map(|d| format!(r#"{{"imageName":"{d}"}}"#))
+            .collect();
+        let whitelist: Vec<String> = whitelist.iter().map(|p| format!("{p:?}")).collect();
+        let manifest = format!(
+            r#"{{"acKind":"ImageManifest","acVersion":"0.8.11","name":"{name}","dependencies":[{}],"pathWhitelist":[{}]}}"#,
+            deps.join(","),
+            whitelist.join(",")
+        );
+        let path = paths::cas_manifest(dir, key.as_str());
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, manifest).unwrap();
+        let record = Record {
+            key: key.to_string(),
+            name: name.into(),
+            labels: vec![],
+            import_time: 1,
+            last_used: 1,
+            latest: false,
+            size: 0,
+            tree_size: 0,
+            tree: String::new(),
+        };
+        index::write(dir, &record).unwrap();
+        key
+    }
+
+    fn names(dir: &Path, top: &ImageKey, keys: &[(&str, ImageKey)]) -> Vec<String> {
+        let manifest = read_manifest(dir, top).unwrap();
+        plan(dir, top, &manifest)
+            .unwrap()
+            .iter()
+            .map(|l| {
+                keys.iter()
+                    .find(|(_, k)| *k == l.key)
+                    .map(|(n, _)| n.to_string())
+                    .unwrap()
+            })
+            .collect()
+    }
+
+    use sha2::Digest;
+
+    #[test]
+    fn dependencies_flatten_as_acirenderer() {
+        let dir = std::env::temp_dir().join(format!("rkt-plan-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        Store::open(&dir).unwrap();
+        // appc-spec §1.5: A -> [B, C], C -> [D] renders A, C, D, B (first writer wins).
+        let d = add(&dir, "d", &[], &[]);
+        let b = add(&dir, "b", &[], &[]);
+        let c = add(&dir, "c", &["d"], &[]);
+        let a = add(&dir, "a", &["b", "c"], &[]);
+        let all = [("a", a.clone()), ("b", b), ("c", c), ("d", d)];
+        assert_eq!(names(&dir, &a, &all), ["a", "c", "d", "b"]);
+        // A -> [B, C], B -> [D], C -> [D]: D is rendered twice, once under each parent.
+        let b2 = add(&dir, "b2", &["d"], &[]);
+        let a2 = add(&dir, "a2", &["b2", "c"], &["/x"]);
+        let all2 = [
+            ("a2", a2.clone()),
+            ("b2", b2),
+            ("c", all[2].1.clone()),
+            ("d", all[3].1.clone()),
+        ];
+        assert_eq!(names(&dir, &a2, &all2), ["a2", "c", "d", "b2", "d"]);
+        // The top image's whitelist filters its own non-directories; every dependency is
+        // filtered by it, directories included.
+        let manifest = read_manifest(&dir, &a2).unwrap();
+        let layers = plan(&dir, &a2, &manifest).unwrap();
+        assert!(layers[0].filter.own.is_some() && layers[0].filter.only.is_none());
+        assert!(layers[1..]
+            .iter()
+            .all(|l| l.filter.only.is_some() && l.filter.first_writer_wins));
+        // A missing dependency names itself.
+        let e = add(&dir, "e", &["missing.example/dep"], &[]);
+        let manifest = read_manifest(&dir, &e).unwrap();
+        let err = plan(&dir, &e, &manifest).unwrap_err().to_string();
+        assert!(err.contains("missing.example/dep"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn dependency_loops_are_refused() {
+        let dir = std::env::temp_dir().join(format!("rkt-loop-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        Store::open(&dir).unwrap();
+        add(&dir, "p", &["q"], &[]);
+        let q = add(&dir, "q", &["p"], &[]);
+        let manifest = read_manifest(&dir, &q).unwrap();
+        assert!(matches!(
+            plan(&dir, &q, &manifest),
+            Err(Error::DependencyLoop { .. })
+        ));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

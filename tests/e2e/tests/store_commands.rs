@@ -287,7 +287,11 @@ fn list_fields_sorting_and_formats() {
     assert_fails(&t.rkt(&["image", "list", "--format=yaml"]), "yaml");
     let out = t.rkt(&["image", "list", "--format=json-pretty"]);
     assert_ok(&out);
-    assert!(stdout(&out).contains("\n  {\n"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("\n\t{\n\t\t\"id\": "),
+        "{}",
+        stdout(&out)
+    );
 }
 
 #[test]
@@ -429,6 +433,20 @@ fn dependencies_render_in_appc_order_with_whitelists() {
         "{}",
         stdout(&out)
     );
+
+    // An imageID pins the dependency; a wrong one names what was found instead.
+    let pinned = |image_id: &str| {
+        let m = format!(
+            r#"{{"acKind":"ImageManifest","acVersion":"0.8.11","name":"example.com/pinned",
+            "dependencies":[{{"imageName":"example.com/base","imageID":"{image_id}"}}]}}"#
+        );
+        aci::write(&t.join("pinned.aci"), &aci::base(&m).finish())
+    };
+    let good = pinned(&sha512_id(&base));
+    t.fetch(&good);
+    let wrong = pinned(&format!("sha512-{}", "0".repeat(128)));
+    let out = t.rkt(&["fetch", "--insecure-options=image", wrong.to_str().unwrap()]);
+    assert_fails(&out, "does not match");
 }
 
 #[test]

@@ -144,11 +144,16 @@ pub(crate) fn run(args: Args, config: &Config) -> Result<ExitCode, Error> {
             })
             .collect();
         let json = if args.format == "json" {
-            serde_json::to_string(&entries)
+            serde_json::to_vec(&entries)
         } else {
-            serde_json::to_string_pretty(&entries)
+            // rkt: json.MarshalIndent(images, "", "\t").
+            let mut out = Vec::new();
+            let indent = serde_json::ser::PrettyFormatter::with_indent(b"\t");
+            let mut ser = serde_json::Serializer::with_formatter(&mut out, indent);
+            entries.serialize(&mut ser).map(|()| out)
         };
         let json = json.map_err(|e| Error::Output(e.into()))?;
+        let json = String::from_utf8_lossy(&json);
         crate::cli::print_line(&json)?;
         return Ok(ExitCode::SUCCESS);
     }
