@@ -16,8 +16,6 @@ pub(crate) fn cas(data_dir: &Path) -> PathBuf {
 }
 
 /// `<dir>/pods`: pod directories, one subdirectory per state.
-// Used by the pod commands, not implemented yet.
-#[allow(dead_code)]
 pub(crate) fn pods(data_dir: &Path) -> PathBuf {
     data_dir.join("pods")
 }

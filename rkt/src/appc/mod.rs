@@ -31,7 +31,8 @@
 //! - strings that reach execve (exec arguments, environment values) cannot contain NUL;
 //! - a resource quantity needs a digit (`"+"` is not zero).
 
-// Consumers arrive with the image and store modules.
+// A schema library: parts of its API (constructors, accessors, the quantity and semver
+// arithmetic) serve the tests and the commands still to come (pod manifests, isolators).
 #![allow(dead_code)]
 
 mod annotations;

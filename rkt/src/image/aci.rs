@@ -65,10 +65,11 @@ pub(crate) type Entry<'a> = tar::Entry<'a, TarStream>;
 #[derive(Debug)]
 pub(crate) struct ImageInfo {
     pub(crate) id: ImageId,
-    #[allow(dead_code)] // the store's; tests cannot look inside the appc stand-in
     pub(crate) manifest: ImageManifest,
     /// The manifest exactly as stored in the image.
     pub(crate) manifest_bytes: Vec<u8>,
+    /// Which decoder ran; only the tests look.
+    #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) compression: Compression,
     /// Length of the uncompressed tar stream.
     pub(crate) tar_size: u64,
@@ -140,11 +141,6 @@ pub(crate) fn inspect(path: &Path) -> Result<ImageInfo> {
 }
 
 impl AciReader {
-    #[allow(dead_code)] // for the store, merged separately
-    pub(crate) fn compression(&self) -> Compression {
-        self.compression
-    }
-
     /// Reads the whole archive once, validating it and handing each `rootfs` entry to `visit`
     /// (see the module doc). The visitor's own errors come back unchanged, except when the
     /// stream under it failed (the visitor then only saw a short read): the stream's error

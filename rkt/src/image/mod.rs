@@ -7,8 +7,6 @@
 //! store: extraction is the caller's, through the entry walker of [`aci::AciReader::walk`].
 //! Manifest schema validation is `appc`'s.
 
-// The store (merged separately) is the reader's caller; until then only tests use it.
-#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) mod aci;
 pub(crate) mod build;
 mod error;
@@ -43,19 +41,13 @@ impl ImageId {
         ImageId { hex }
     }
 
-    /// The full hex digest, without the `sha512-` prefix.
-    #[allow(dead_code)] // for the store, merged separately
-    pub(crate) fn hex(&self) -> &str {
-        &self.hex
-    }
-
     /// `sha512-` + the first 64 hex digits: rkt's store key, printed by `fetch --full`.
     pub(crate) fn store_key(&self) -> String {
         format!("sha512-{}", &self.hex[..self.hex.len().min(64)])
     }
 
     /// `sha512-` + the first 32 hex digits: appc's ShortHash, printed by `fetch`.
-    #[allow(dead_code)] // for fetch, merged separately
+    #[cfg(test)]
     pub(crate) fn short(&self) -> String {
         format!("sha512-{}", &self.hex[..self.hex.len().min(32)])
     }

@@ -35,12 +35,8 @@ pub(crate) struct Keep {
 }
 
 impl Store {
-    #[allow(dead_code)]
-    pub(crate) fn gc(&self, grace: Duration) -> Result<GcReport> {
-        self.gc_keeping(grace, &Keep::default())
-    }
-
-    /// As [`Store::gc`], never removing what `keep` names.
+    /// Removes what crashed imports left in `cas/tmp`, rendered trees no image owns, and images
+    /// unused for `grace`, never removing what `keep` names (what pods use).
     pub(crate) fn gc_keeping(&self, grace: Duration, keep: &Keep) -> Result<GcReport> {
         let dir = &self.data_dir;
         let mut report = GcReport {

@@ -55,7 +55,6 @@ impl Store {
     }
 
     /// The rendered root filesystem of an image, for `prepare` and `run` (stage0).
-    #[allow(dead_code)]
     pub(crate) fn rendered_rootfs(&self, key: &ImageKey) -> Result<PathBuf> {
         let record = self.record(key)?;
         self.touch(key)?;

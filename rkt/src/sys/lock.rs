@@ -62,18 +62,6 @@ impl FileLock {
         flock(fd.as_fd(), kind, blocking)?;
         Ok(FileLock { fd })
     }
-
-    /// Changes the kind of lock held (upgrade or downgrade). As flock(2) warns, this is not
-    /// atomic: the old lock may be released before the new one is granted, so another process
-    /// can take the lock in between; callers re-check what the lock protects.
-    pub(crate) fn relock(&mut self, kind: LockKind, blocking: Blocking) -> io::Result<()> {
-        flock(self.fd.as_fd(), kind, blocking)
-    }
-
-    /// The fd, to pass to a child that keeps the lock (clear its CLOEXEC there).
-    pub(crate) fn into_fd(self) -> OwnedFd {
-        self.fd
-    }
 }
 
 impl AsFd for FileLock {
@@ -114,22 +102,18 @@ mod tests {
         assert_eq!(err.kind(), io::ErrorKind::WouldBlock);
         drop(held);
 
-        let mut a = FileLock::open(&file, sh, nw).unwrap();
+        let a = FileLock::open(&file, sh, nw).unwrap();
         let b = FileLock::open(&dir, sh, nw).unwrap();
         let c = FileLock::open(&file, sh, nw).unwrap();
+        let err = FileLock::open(&file, ex, nw).unwrap_err();
         assert_eq!(
-            a.relock(ex, nw).unwrap_err().kind(),
-            io::ErrorKind::WouldBlock
+            err.kind(),
+            io::ErrorKind::WouldBlock,
+            "shared holders exclude exclusive"
         );
-        drop(c);
-        a.relock(ex, Blocking::Wait).unwrap();
-        let fd = a.into_fd();
-        assert!(
-            FileLock::open(&file, sh, nw).is_err(),
-            "the lock lives on in the fd"
-        );
-        drop((fd, b));
+        drop((a, c));
         FileLock::open(&file, ex, nw).unwrap();
+        drop(b);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -4,8 +4,6 @@
 //! file-system calls rustix does not offer in the shape we need ([`fs`]), and flock locks
 //! ([`lock`]). Depends on nothing else in the crate and knows nothing of images or pods.
 //! Functions are documented like rustix: the C call and its purpose, then `# References`.
-// Used by the store (being merged).
-#![allow(dead_code)]
 
 pub(crate) mod fs;
 pub(crate) mod lock;
