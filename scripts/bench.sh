@@ -3,6 +3,7 @@
 # noisy: ratios and medians, never absolute timings in tests). Results go to BENCHMARKS.md by hand.
 #
 #   scripts/bench.sh ids      image ID of a large gzip ACI vs `gzip -dc X | sha512sum`
+#   scripts/bench.sh import   import + render of it vs gzip | tee | sha512sum | tar -x (bench-store.sh)
 #   scripts/bench.sh run      `rkt run` of a stored image vs the floor (tests/floor) and crun
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -170,5 +171,6 @@ PY
 case "${1:-}" in
     ids) bench_ids ;;
     run) bench_run ;;
-    *) echo "usage: scripts/bench.sh ids|run" >&2; exit 2 ;;
+    import) exec scripts/bench-store.sh "${@:2}" ;;
+    *) echo "usage: scripts/bench.sh ids|import|run" >&2; exit 2 ;;
 esac
