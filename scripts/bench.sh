@@ -99,7 +99,11 @@ bench_run() {
         --target x86_64-unknown-linux-musl --target-dir target/stage1 >&2
     local floor=$PWD/target/stage1/x86_64-unknown-linux-musl/release/floor
     scripts/check-static.sh "$floor" >&2
-    command -v crun >/dev/null || { echo "bench: install crun (apt-get install crun)" >&2; exit 1; }
+    if ! command -v crun >/dev/null; then
+        echo "bench: apt-get install crun" >&2
+        DEBIAN_FRONTEND=noninteractive apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends crun >/dev/null
+    fi
     local d=$bench/run
     rm -rf "$d" && mkdir -p "$d"
     # One rootfs for all three: the probe, and the dirs the floor and crun mount on.
