@@ -354,3 +354,53 @@ fn stage1_setup_errors_print_once_and_leave_an_aborted_prepare() {
     assert_ok(&t.rkt(&["rm", &uuid]));
     t.gc_all();
 }
+
+/// security-checklist §5 case 12: `/dev`, `/proc` and `/sys` in the image are symlinks to a
+/// host directory (absolute and `..`-relative): the pod's own /dev, /proc and /sys are mounted
+/// inside the rootfs, nothing is created in or mounted over the host directory.
+#[test]
+fn special_dir_symlinks_in_the_image_leave_the_host_alone() {
+    let t = setup("run-special-symlinks");
+    let sentinel = t.join("sentinel");
+    std::fs::create_dir(&sentinel).unwrap();
+    std::fs::write(sentinel.join("keep"), b"host\n").unwrap();
+    let abs = sentinel.to_str().unwrap().to_string();
+    let rel = format!("../../../../../../../../..{abs}");
+    let aci = t.join("evil-dirs.aci");
+    let tar = probe_tar(
+        &probe_manifest("example.com/evil-dirs", LINUX_AMD64, ""),
+        |tar| {
+            tar.symlink("rootfs/dev", &abs)
+                .symlink("rootfs/proc", &rel)
+                .symlink("rootfs/sys", &abs)
+        },
+    );
+    aci::write(&aci, &tar);
+    t.fetch(&aci);
+    let listing = |dir: &std::path::Path| {
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        v.sort();
+        v
+    };
+    for net in ["--net=host", "--net=none"] {
+        let out = t.rkt(&["run", net, "example.com/evil-dirs", "--", "ls", "/dev"]);
+        // Running confined or refusing are both fine; the host must not see a thing.
+        assert!(
+            out.status.success() || out.status.code() == Some(254),
+            "{:?}: {}",
+            out.status,
+            stderr(&out)
+        );
+        assert_eq!(listing(&sentinel), ["keep"], "{}", stdout(&out));
+        assert_eq!(std::fs::read(sentinel.join("keep")).unwrap(), b"host\n");
+    }
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    assert!(
+        !mountinfo.contains(&abs),
+        "a mount landed on the host sentinel"
+    );
+    t.gc_all();
+}
