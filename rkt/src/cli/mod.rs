@@ -38,6 +38,19 @@ pub(crate) static COMMANDS: &[CommandSpec] = &[
             ("hostname", Kind::Value),
             ("no-overlay", Kind::Switch),
             ("uuid-file-save", Kind::Value),
+            ("inherit-env", Kind::Switch),
+            ("set-env", Kind::Value),
+            ("set-env-file", Kind::Value),
+            // Per-app flags before the first image apply to every app.
+            ("user", Kind::Value),
+            ("group", Kind::Value),
+            ("supplementary-gids", Kind::Value),
+            ("working-dir", Kind::Value),
+            ("readonly-rootfs", Kind::Bool),
+            ("environment", Kind::Value),
+            ("annotation", Kind::Value),
+            ("user-annotation", Kind::Value),
+            ("user-label", Kind::Value),
         ],
         // Everything from the first image on is the image list (stage0::applist).
         verbatim_after: Some(1),
@@ -144,6 +157,8 @@ struct Rkt {
 
 #[derive(FromArgs, Debug)]
 #[argh(subcommand)]
+// Built once per process; argh cannot box a subcommand, and run has many flags.
+#[allow(clippy::large_enum_variant)]
 enum Command {
     Version(version::Args),
     Fetch(fetch::Args),

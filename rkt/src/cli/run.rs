@@ -1,5 +1,5 @@
-//! `rkt run [pod flags] IMAGE [--exec=PATH] [--name=N] [-- args... [---]]`: run one app in a
-//! new pod and exit with its status.
+//! `rkt run [pod flags] IMAGE [app flags] [-- args... [---]] [IMAGE ...]`: run apps in a new
+//! pod and exit with its status.
 
 use std::process::ExitCode;
 
@@ -19,9 +19,6 @@ pub(crate) const PENDING_FLAGS: &[&str] = &[
     "dns-opt",
     "dns-domain",
     "hosts-entry",
-    "set-env",
-    "set-env-file",
-    "inherit-env",
     "port",
     "private-users",
     "pod-manifest",
@@ -35,12 +32,9 @@ pub(crate) const PENDING_FLAGS: &[&str] = &[
     "pull-policy",
     "store-only",
     "no-store",
-    "user-annotation",
-    "user-label",
     "caps-retain",
     "caps-remove",
     "seccomp",
-    "annotation",
 ];
 
 #[derive(FromArgs, Debug)]
@@ -59,6 +53,42 @@ pub(crate) struct Args {
     /// write the pod's UUID to this file
     #[argh(option)]
     uuid_file_save: Option<String>,
+    /// inherit the environment of rkt (lowest precedence)
+    #[argh(switch)]
+    inherit_env: bool,
+    /// an environment variable for every app: NAME=VALUE (repeatable)
+    #[argh(option)]
+    set_env: Vec<String>,
+    /// a file of NAME=VALUE lines for every app's environment
+    #[argh(option)]
+    set_env_file: Option<String>,
+    /// every app's user (name, number or path in the image)
+    #[argh(option)]
+    user: Option<String>,
+    /// every app's group
+    #[argh(option)]
+    group: Option<String>,
+    /// every app's supplementary gids: N,N,...
+    #[argh(option)]
+    supplementary_gids: Option<String>,
+    /// every app's working directory
+    #[argh(option)]
+    working_dir: Option<String>,
+    /// mount every app's rootfs read-only
+    #[argh(option)]
+    readonly_rootfs: Option<bool>,
+    /// an environment variable of every app, NAME=VALUE (repeatable; highest precedence)
+    #[argh(option)]
+    environment: Vec<String>,
+    /// an annotation of every app, NAME=VALUE (repeatable)
+    #[argh(option)]
+    annotation: Vec<String>,
+    /// a user annotation of every app, NAME=VALUE (repeatable)
+    #[argh(option)]
+    user_annotation: Vec<String>,
+    /// a user label of every app, NAME=VALUE (repeatable)
+    #[argh(option)]
+    user_label: Vec<String>,
     /// the image list: IMAGE [--exec=PATH] [--name=N] [-- args... [---]]
     #[argh(positional, greedy)]
     pub(super) images: Vec<String>,
@@ -74,18 +104,51 @@ pub(crate) fn run(args: Args, config: &Config) -> Result<ExitCode, Error> {
             )))
         }
     };
-    let apps =
-        applist::parse(&image_list(&args.images)).map_err(|e| Error::Usage(format!("run: {e}")))?;
+    let usage = |e: applist::ParseError| Error::Usage(format!("run: {e}"));
+    let defaults = app_defaults(&args).map_err(usage)?;
+    let list = applist::parse_list(&image_list(&args.images)).map_err(usage)?;
+    let (mut inherit_env, mut set_env_file, mut set_env_flags) = (
+        args.inherit_env,
+        args.set_env_file.clone(),
+        args.set_env.clone(),
+    );
+    for (flag, value) in list.pod_flags {
+        match flag.as_str() {
+            "inherit-env" => {
+                inherit_env = parse_bool(&flag, &value)?;
+            }
+            "set-env-file" => set_env_file = Some(value),
+            _ => set_env_flags.push(value),
+        }
+    }
+    let apps: Vec<applist::AppArg> = list
+        .apps
+        .into_iter()
+        .map(|a| a.with_defaults(&defaults))
+        .collect();
     if apps.is_empty() {
         return Err(Error::Usage(
             "run: must provide at least one image or specify the pod manifest".into(),
         ));
     }
-    if apps.len() > 1 {
-        return Err(Error::NotImplemented(
-            "rkt run with more than one image".into(),
-        ));
+    let mut set_env = Vec::new();
+    if let Some(file) = &set_env_file {
+        set_env = read_env_file(file)?;
     }
+    let mut env_flags = Vec::new();
+    for kv in &set_env_flags {
+        env_flags.push(parse_env(kv, "set-env")?);
+    }
+    let inherited = if inherit_env {
+        std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+            .filter(|(k, v)| {
+                !k.is_empty() && !k.contains('=') && !k.contains('\0') && !v.contains('\0')
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     let opts = RunOptions {
         net,
         hostname: args.hostname,
@@ -95,9 +158,76 @@ pub(crate) fn run(args: Args, config: &Config) -> Result<ExitCode, Error> {
         insecure_paths: config.insecure.contains(Insecure::PATHS),
         debug: config.debug,
         apps,
+        inherit_env: inherited,
+        set_env_file: set_env,
+        set_env: env_flags,
     };
     let code = stage0::run(&config.data_dir, &opts).map_err(Error::Run)?;
     Ok(ExitCode::from(code))
+}
+
+/// The per-app flags given before the first image, which apply to every app.
+fn app_defaults(args: &Args) -> Result<applist::AppArg, applist::ParseError> {
+    let mut d = applist::AppArg::default();
+    let singles = [
+        ("user", &args.user),
+        ("group", &args.group),
+        ("supplementary-gids", &args.supplementary_gids),
+        ("working-dir", &args.working_dir),
+    ];
+    for (name, v) in singles {
+        if let Some(v) = v {
+            applist::apply_flag(&mut d, name, v)?;
+        }
+    }
+    if let Some(on) = args.readonly_rootfs {
+        applist::apply_flag(&mut d, "readonly-rootfs", &on.to_string())?;
+    }
+    let lists = [
+        ("environment", &args.environment),
+        ("annotation", &args.annotation),
+        ("user-annotation", &args.user_annotation),
+        ("user-label", &args.user_label),
+    ];
+    for (name, vs) in lists {
+        for v in vs {
+            applist::apply_flag(&mut d, name, v)?;
+        }
+    }
+    Ok(d)
+}
+
+fn parse_bool(flag: &str, value: &str) -> Result<bool, Error> {
+    match value {
+        "true" | "1" | "t" | "T" | "TRUE" | "True" => Ok(true),
+        "false" | "0" | "f" | "F" | "FALSE" | "False" => Ok(false),
+        _ => Err(Error::Usage(format!(
+            "invalid argument {value:?} for \"--{flag}\" flag: expected true or false"
+        ))),
+    }
+}
+
+/// `NAME=VALUE` of `--set-env` or a `--set-env-file` line.
+fn parse_env(kv: &str, what: &str) -> Result<(String, String), Error> {
+    match kv.split_once('=') {
+        Some((k, v)) if !k.is_empty() && !k.contains('\0') && !v.contains('\0') => {
+            Ok((k.to_string(), v.to_string()))
+        }
+        _ => Err(Error::Usage(format!(
+            "run: invalid value for --{what}: {kv:?}: expected NAME=VALUE"
+        ))),
+    }
+}
+
+/// `--set-env-file`: one `NAME=VALUE` per line; blank lines and `#` comments are skipped.
+fn read_env_file(path: &str) -> Result<Vec<(String, String)>, Error> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::Usage(format!("run: --set-env-file: read `{path}`: {e}")))?;
+    text.lines()
+        .map(|l| l.trim_end_matches('\r'))
+        .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+        .map(|l| parse_env(l, "set-env-file"))
+        .collect()
 }
 
 /// The image list without the `--` the normalizer puts after the first image (argh keeps it

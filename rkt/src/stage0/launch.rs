@@ -12,7 +12,9 @@ use super::applist::AppArg;
 use super::plan::{self, AppInput, PodInput, RootfsView};
 use super::rootfs::TreeView;
 use super::{check_os_arch, io_err, Error, RunOptions};
-use crate::appc::{AcName, App, Exec, ImageId, PodManifest, RuntimeApp, RuntimeImage};
+use crate::appc::{
+    AcIdentifier, AcName, App, Exec, ImageId, PodManifest, RuntimeApp, RuntimeImage,
+};
 use crate::paths;
 use crate::pod::Pod;
 use crate::store::{ImageKey, Store};
@@ -31,6 +33,9 @@ struct Resolved {
     app: App,
     tree: String,
     rootfs: PathBuf,
+    readonly_rootfs: bool,
+    annotations: crate::appc::Annotations,
+    cli_env: Vec<(String, String)>,
 }
 
 /// Runs the pod and returns its exit status (the app's; 128+N for signal N).
@@ -42,7 +47,15 @@ pub(crate) fn run(data_dir: &Path, opts: &RunOptions) -> Result<u8, Error> {
     let prepare = crate::pod::prepare_lock(data_dir, LockKind::Shared)?;
     let mut resolved = Vec::new();
     for arg in &opts.apps {
-        resolved.push(resolve_app(&store, arg, opts.insecure_image)?);
+        let r = resolve_app(&store, arg, opts.insecure_image)?;
+        // rkt 1.30 `apps.Validate`: app names are unique in a pod.
+        if resolved.iter().any(|o: &Resolved| o.name == r.name) {
+            return Err(Error::Apps(format!(
+                "multiple apps with same name {:?} (use --name)",
+                r.name
+            )));
+        }
+        resolved.push(r);
     }
     let overlay = !opts.no_overlay && overlay_usable(data_dir);
 
@@ -76,6 +89,8 @@ pub(crate) fn run(data_dir: &Path, opts: &RunOptions) -> Result<u8, Error> {
                 app: r.app.clone(),
                 lower: r.rootfs.clone(),
                 mode,
+                cli_env: r.cli_env.clone(),
+                readonly_rootfs: r.readonly_rootfs,
             };
             (input, v as &dyn RootfsView)
         })
@@ -88,6 +103,9 @@ pub(crate) fn run(data_dir: &Path, opts: &RunOptions) -> Result<u8, Error> {
         host_hosts: Path::new("/etc/hosts").is_file(),
         host_resolv: Path::new("/etc/resolv.conf").is_file(),
         protect_kernel: !opts.insecure_paths,
+        inherit_env: opts.inherit_env.clone(),
+        set_env_file: opts.set_env_file.clone(),
+        set_env: opts.set_env.clone(),
     };
     let planned = plan::compute(&pod_input, &inputs).map_err(Error::Plan)?;
     for w in &planned.warnings {
@@ -225,6 +243,43 @@ fn resolve_app(store: &Store, arg: &AppArg, insecure_image: bool) -> Result<Reso
         argv.extend(args.iter().cloned());
     }
     app.exec = Exec::new(argv).map_err(|e| image_err(e.to_string()))?;
+    if let Some(u) = &arg.user {
+        app.user.clone_from(u);
+    }
+    if let Some(g) = &arg.group {
+        app.group.clone_from(g);
+    }
+    if let Some(gids) = &arg.supplementary_gids {
+        app.supplementary_gids.clone_from(gids);
+    }
+    if let Some(dir) = &arg.working_dir {
+        if !dir.starts_with('/') {
+            return Err(image_err(format!(
+                "--working-dir {dir:?} is not an absolute path"
+            )));
+        }
+        app.working_directory = Some(dir.clone());
+    }
+    // The pod manifest shows the app as it runs: --environment over the image's env.
+    for (k, v) in &arg.environment {
+        app.environment
+            .set(k, v)
+            .map_err(|e| image_err(format!("--environment: {e}")))?;
+    }
+    for (k, v) in &arg.user_annotations {
+        app.user_annotations.insert(k, v);
+    }
+    for (k, v) in &arg.user_labels {
+        app.user_labels.insert(k, v);
+    }
+    let mut annotations = crate::appc::Annotations::default();
+    for (k, v) in &arg.annotations {
+        let key =
+            AcIdentifier::parse(k).map_err(|e| image_err(format!("--annotation {k:?}: {e}")))?;
+        annotations
+            .set(key, v)
+            .map_err(|e| image_err(format!("--annotation {k:?}: {e}")))?;
+    }
     let rootfs = store.rendered_rootfs(&key)?;
     let tree = store.record(&key)?.tree;
     Ok(Resolved {
@@ -234,6 +289,9 @@ fn resolve_app(store: &Store, arg: &AppArg, insecure_image: bool) -> Result<Reso
         app,
         tree,
         rootfs,
+        readonly_rootfs: arg.readonly_rootfs.unwrap_or(false),
+        annotations,
+        cli_env: arg.environment.clone(),
     })
 }
 
@@ -269,9 +327,9 @@ fn write_pod_files(dir: &Path, apps: &[Resolved], overlay: bool) -> Result<(), E
                 labels: r.manifest.labels.clone(),
             },
             app: Some(r.app.clone()),
-            read_only_root_fs: false,
+            read_only_root_fs: r.readonly_rootfs,
             mounts: Vec::new(),
-            annotations: Default::default(),
+            annotations: r.annotations.clone(),
         });
     }
     let path = paths::pod_manifest(dir);

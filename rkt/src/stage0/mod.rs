@@ -29,6 +29,11 @@ pub(crate) struct RunOptions {
     pub(crate) insecure_paths: bool,
     pub(crate) debug: bool,
     pub(crate) apps: Vec<applist::AppArg>,
+    /// `--inherit-env`: rkt's own environment (empty without the flag).
+    pub(crate) inherit_env: Vec<(String, String)>,
+    /// `--set-env-file`'s variables, then `--set-env`'s.
+    pub(crate) set_env_file: Vec<(String, String)>,
+    pub(crate) set_env: Vec<(String, String)>,
 }
 
 /// Why a pod could not be run.
@@ -50,6 +55,8 @@ pub(crate) enum Error {
     },
     /// stage1-init reported a setup failure or died before `Ready`.
     Stage1(stage1_init::proto::ProtoError),
+    /// The apps together are invalid (two with one name).
+    Apps(String),
     /// Starting stage1-init failed.
     Spawn(std::io::Error),
 }
@@ -63,6 +70,7 @@ impl fmt::Display for Error {
             Error::Io { op, path, .. } => write!(f, "{op} `{}`", path.display()),
             Error::Image { image, reason } => write!(f, "image {image:?}: {reason}"),
             Error::Stage1(e) => write!(f, "stage1: {e}"),
+            Error::Apps(msg) => f.write_str(msg),
             Error::Spawn(_) => f.write_str("start stage1-init"),
         }
     }

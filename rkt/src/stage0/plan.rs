@@ -36,6 +36,11 @@ pub(crate) struct PodInput {
     pub(crate) host_resolv: bool,
     /// Kernel-tunable protection for every app (off with `--insecure-options=paths`).
     pub(crate) protect_kernel: bool,
+    /// Environment layers under the image's (`--inherit-env`) and over it (`--set-env-file`,
+    /// then `--set-env`); each app's `--environment` goes over all of them.
+    pub(crate) inherit_env: Vec<(String, String)>,
+    pub(crate) set_env_file: Vec<(String, String)>,
+    pub(crate) set_env: Vec<(String, String)>,
 }
 
 /// One app's inputs: the resolved app section (CLI overrides applied) and its rootfs.
@@ -45,6 +50,10 @@ pub(crate) struct AppInput {
     pub(crate) app: App,
     pub(crate) lower: PathBuf,
     pub(crate) mode: RootfsMode,
+    /// `--environment`: the highest-precedence variables.
+    pub(crate) cli_env: Vec<(String, String)>,
+    /// `--readonly-rootfs` (or the pod manifest's `readOnlyRootFS`).
+    pub(crate) readonly_rootfs: bool,
 }
 
 /// Why an app cannot be planned. Each names the app and what is missing.
@@ -110,7 +119,7 @@ pub(crate) fn compute(
     let mut warnings = Vec::new();
     let mut out = Vec::new();
     for (input, view) in apps {
-        out.push(plan_app(input, *view, pod.protect_kernel, &mut warnings)?);
+        out.push(plan_app(input, *view, pod, &mut warnings)?);
     }
     let hosts = match pod.net {
         Net::Host if pod.host_hosts => EtcFile::Bind(PathBuf::from("/etc/hosts")),
@@ -140,7 +149,7 @@ pub(crate) fn compute(
 fn plan_app(
     input: &AppInput,
     view: &dyn RootfsView,
-    protect_kernel: bool,
+    pod: &PodInput,
     warnings: &mut Vec<String>,
 ) -> Result<plan::App, PlanError> {
     let name = &input.name;
@@ -153,7 +162,9 @@ fn plan_app(
         }
     }
 
-    // Environment: rkt's defaults, then the image's (which win, in place).
+    // Environment: rkt's defaults, then from lowest to highest precedence (rkt-behaviour
+    // §3.5): rkt's own (--inherit-env), the image's, --set-env-file, --set-env, --environment.
+    // Each layer replaces a variable in place or appends it; AC_APP_NAME is always the app's.
     let passwd = view.read("/etc/passwd").unwrap_or_default();
     let group = view.read("/etc/group").unwrap_or_default();
     let uid = resolve_id(&app.user, &passwd, view, true).ok_or_else(|| PlanError::User {
@@ -185,10 +196,24 @@ fn plan_app(
         ),
         ("SHELL".into(), "/bin/sh".into()),
     ];
-    for (k, v) in app.environment.iter() {
-        match env.iter_mut().find(|(n, _)| n == k) {
-            Some(e) => e.1 = v.to_string(),
-            None => env.push((k.to_string(), v.to_string())),
+    let image_env: Vec<(String, String)> = app
+        .environment
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    for layer in [
+        &pod.inherit_env,
+        &image_env,
+        &pod.set_env_file,
+        &pod.set_env,
+        &input.cli_env,
+    ] {
+        for (k, v) in layer {
+            let v = if k == "AC_APP_NAME" { name } else { v };
+            match env.iter_mut().find(|(n, _)| n == k) {
+                Some(e) => e.1.clone_from(v),
+                None => env.push((k.clone(), v.clone())),
+            }
         }
     }
 
@@ -229,8 +254,8 @@ fn plan_app(
         supplementary_gids: app.supplementary_gids.clone(),
         cwd,
         caps: plan::default_caps(),
-        readonly_rootfs: false,
-        protect_kernel,
+        readonly_rootfs: input.readonly_rootfs,
+        protect_kernel: pod.protect_kernel,
         no_new_privs,
         pre_start: Vec::new(),
         post_stop: Vec::new(),
@@ -344,6 +369,9 @@ mod tests {
             host_hosts: true,
             host_resolv: false,
             protect_kernel: true,
+            inherit_env: Vec::new(),
+            set_env_file: Vec::new(),
+            set_env: Vec::new(),
         }
     }
 
@@ -357,6 +385,8 @@ mod tests {
             ),
             lower: "/d/cas/tree/x/rootfs".into(),
             mode: RootfsMode::Copy,
+            cli_env: Vec::new(),
+            readonly_rootfs: false,
         }
     }
 
@@ -468,5 +498,57 @@ mod tests {
             vec!["isolator \"os/linux/oom-score-adj\" is not applied yet".to_string()]
         );
         assert!(p.plan.apps[0].no_new_privs);
+    }
+
+    fn kv(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    /// rkt-behaviour §3.5: inherit-env < image < --set-env-file < --set-env < --environment.
+    #[test]
+    fn env_precedence_table() {
+        let f = fake();
+        let mut p = pod();
+        p.inherit_env = kv(&[
+            ("A", "inherit"),
+            ("B", "inherit"),
+            ("C", "inherit"),
+            ("D", "inherit"),
+            ("E", "inherit"),
+            ("PATH", "/host/bin"),
+            ("AC_APP_NAME", "evil"),
+        ]);
+        p.set_env_file = kv(&[("C", "file"), ("D", "file"), ("E", "file")]);
+        p.set_env = kv(&[("D", "set-env"), ("E", "set-env")]);
+        let mut a = input(&["/usr/bin/probe"], "0", "0");
+        a.app.environment =
+            Environment::new(kv(&[("B", "image"), ("C", "image"), ("E", "image")])).unwrap();
+        a.cli_env = kv(&[("E", "environment"), ("F", "environment")]);
+        a.readonly_rootfs = true;
+        let planned = compute(&p, &[(a, &f as &dyn RootfsView)]).unwrap();
+        let app = &planned.plan.apps[0];
+        let get = |k: &str| {
+            app.env
+                .iter()
+                .find(|(n, _)| n == k)
+                .map(|(_, v)| v.as_str())
+        };
+        for (k, want) in [
+            ("A", "inherit"),
+            ("B", "image"),
+            ("C", "file"),
+            ("D", "set-env"),
+            ("E", "environment"),
+            ("F", "environment"),
+            ("PATH", "/host/bin"),
+            ("AC_APP_NAME", "probe"),
+        ] {
+            assert_eq!(get(k), Some(want), "{k}");
+        }
+        assert_eq!(app.env.iter().filter(|(k, _)| k == "E").count(), 1);
+        assert!(app.readonly_rootfs);
     }
 }

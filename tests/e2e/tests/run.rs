@@ -259,8 +259,8 @@ fn unimplemented_flags_fail_naming_themselves() {
             "--interactive",
         ),
         (
-            vec!["run", "example.com/probe", "--set-env=A=1"],
-            "--set-env",
+            vec!["run", "example.com/probe", "--mount=volume=x,target=/x"],
+            "--mount",
         ),
         (vec!["run", "example.com/probe", "--bogus"], "--bogus"),
     ] {

@@ -1,0 +1,293 @@
+//! `rkt run` of whole pods: several apps and the exit policy, per-app flags (and the ones given
+//! before the first image, which apply to every app), and the environment's precedence.
+
+use std::time::{Duration, Instant};
+
+use e2e::pod::{probe_manifest, probe_tar, read_uuid, LINUX_AMD64};
+use e2e::store::{assert_fails, assert_ok, stderr, stdout, StoreDir};
+use e2e::{aci, require_root};
+
+fn setup(name: &str) -> StoreDir {
+    require_root();
+    let t = StoreDir::new(name);
+    t.probe_image();
+    t
+}
+
+fn status(t: &StoreDir, uuid: &str, app: &str) -> String {
+    let p = t
+        .pod_dir("run", uuid)
+        .join("stage1/rootfs/rkt/status")
+        .join(app);
+    std::fs::read_to_string(&p)
+        .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn several_apps_first_failure_stops_the_pod() {
+    let t = setup("pods-exit");
+    let uuid_file = t.join("uuid");
+    let started = Instant::now();
+    let out = t.rkt(&[
+        "run",
+        &format!("--uuid-file-save={}", uuid_file.display()),
+        "example.com/probe",
+        "--name=zero",
+        "--",
+        "exit",
+        "0",
+        "---",
+        "example.com/probe",
+        "--name=five",
+        "--",
+        "sleep",
+        "0.5",
+        "+",
+        "exit",
+        "5",
+        "---",
+        "example.com/probe",
+        "--name=six",
+        "--",
+        "sleep",
+        "3",
+        "+",
+        "exit",
+        "6",
+        "---",
+        "example.com/probe",
+        "--name=sleeper",
+        "--",
+        "sleep",
+        "100",
+    ]);
+    // The first non-zero status is the pod's; the sleeping apps got SIGTERM, not the 10 s KILL.
+    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
+    assert!(started.elapsed() < Duration::from_secs(9));
+    let uuid = read_uuid(&uuid_file);
+    assert_eq!(status(&t, &uuid, "zero"), "0");
+    assert_eq!(status(&t, &uuid, "five"), "5");
+    assert_eq!(status(&t, &uuid, "six"), "143");
+    assert_eq!(status(&t, &uuid, "sleeper"), "143");
+
+    // All apps exiting 0: the pod exits 0 once all have finished.
+    let out = t.rkt(&[
+        "run",
+        "example.com/probe",
+        "--name=a",
+        "--",
+        "true",
+        "---",
+        "example.com/probe",
+        "--name=b",
+        "--",
+        "sleep",
+        "0.3",
+    ]);
+    assert_ok(&out);
+    t.gc_all();
+}
+
+#[test]
+fn app_names_default_from_the_image_and_must_be_unique() {
+    let t = setup("pods-names");
+    let aci = t.join("web.aci");
+    aci::write(
+        &aci,
+        &probe_tar(
+            &probe_manifest("example.com/web_app", LINUX_AMD64, ""),
+            |t| t,
+        ),
+    );
+    t.fetch(&aci);
+    let uuid_file = t.join("uuid");
+    let out = t.rkt(&[
+        "run",
+        &format!("--uuid-file-save={}", uuid_file.display()),
+        "example.com/web_app",
+        "example.com/probe",
+        "--",
+        "env",
+    ]);
+    assert_ok(&out);
+    assert!(stdout(&out).contains("env AC_APP_NAME=probe\n"));
+    let uuid = read_uuid(&uuid_file);
+    assert_eq!(status(&t, &uuid, "web-app"), "0");
+    assert_eq!(status(&t, &uuid, "probe"), "0");
+
+    let out = t.rkt(&["run", "example.com/probe", "example.com/probe"]);
+    assert_fails(&out, "multiple apps with same name \"probe\"");
+    assert_eq!(out.status.code(), Some(254));
+    let out = t.rkt(&["run", "--net=none"]);
+    assert_fails(
+        &out,
+        "must provide at least one image or specify the pod manifest",
+    );
+    assert!(t.pods_in("prepare").is_empty());
+    t.gc_all();
+}
+
+#[test]
+fn per_app_flags_and_flags_for_every_app() {
+    let t = setup("pods-app-flags");
+    let uuid_file = t.join("uuid");
+    let out = t.rkt(&[
+        "run",
+        &format!("--uuid-file-save={}", uuid_file.display()),
+        // Before the first image: for every app.
+        "--user=7",
+        "--readonly-rootfs",
+        "--annotation=example.com/all=1",
+        "example.com/probe",
+        "--name=one",
+        "--group=1000",
+        "--supplementary-gids=5,6",
+        "--working-dir=/tmp",
+        "--user-annotation=ua=x",
+        "--user-label=ul=y",
+        "--",
+        "id",
+        "+",
+        "cwd",
+        "+",
+        "write",
+        "/bin/new",
+        "x",
+        "---",
+        "example.com/probe",
+        "--name=two",
+        "--user=8",
+        "--readonly-rootfs=false",
+        "--",
+        "id",
+        "+",
+        "write",
+        "/bin/new",
+        "x",
+    ]);
+    let s = stdout(&out);
+    // `one` fails on its read-only rootfs, which stops the pod with its status.
+    assert_eq!(out.status.code(), Some(1), "{s}{}", stderr(&out));
+    assert!(s.contains("uid=7 7 7 7\n"), "{s}");
+    assert!(s.contains("gid=1000 1000 1000 1000\n"), "{s}");
+    assert!(s.contains("groups=5 6\n"), "{s}");
+    assert!(s.contains("cwd=/tmp\n"), "{s}");
+    assert!(s.contains("error=Read-only file system"), "{s}");
+    assert!(s.contains("uid=8 8 8 8\n"), "{s}");
+    let uuid = read_uuid(&uuid_file);
+    assert_eq!(status(&t, &uuid, "one"), "1");
+    let manifest = std::fs::read_to_string(t.pod_dir("run", &uuid).join("pod")).unwrap();
+    for needle in [
+        r#""readOnlyRootFS":true"#,
+        r#""name":"example.com/all","value":"1""#,
+        r#""userAnnotations":{"ua":"x"}"#,
+        r#""userLabels":{"ul":"y"}"#,
+        r#""user":"8""#,
+        r#""supplementaryGIDs":[5,6]"#,
+        r#""workingDirectory":"/tmp""#,
+    ] {
+        assert!(manifest.contains(needle), "{needle} not in {manifest}");
+    }
+    for (args, needle) in [
+        (
+            vec!["run", "example.com/probe", "--supplementary-gids=a"],
+            "--supplementary-gids",
+        ),
+        (
+            vec!["run", "example.com/probe", "--working-dir=tmp"],
+            "not an absolute path",
+        ),
+        (
+            vec!["run", "example.com/probe", "--user=nobody"],
+            "\"nobody\" not found",
+        ),
+        (
+            vec!["run", "example.com/probe", "--environment=X"],
+            "NAME=VALUE",
+        ),
+    ] {
+        let out = t.rkt(&args);
+        assert_eq!(out.status.code(), Some(254), "{args:?}");
+        assert!(stderr(&out).contains(needle), "{args:?}: {}", stderr(&out));
+    }
+    t.gc_all();
+}
+
+/// rkt-behaviour §3.5: --inherit-env < image < --set-env-file < --set-env < --environment.
+#[test]
+fn environment_precedence() {
+    let t = setup("pods-env");
+    let aci = t.join("env.aci");
+    let extra = r#","environment":[{"name":"B","value":"image"},{"name":"C","value":"image"},{"name":"D","value":"image"},{"name":"E","value":"image"}]"#;
+    aci::write(
+        &aci,
+        &probe_tar(
+            &probe_manifest("example.com/env", LINUX_AMD64, extra),
+            |t| t,
+        ),
+    );
+    t.fetch(&aci);
+    let file = t.join("env-file");
+    std::fs::write(&file, "# comment\n\nC=file\nD=file\nE=file\n").unwrap();
+    let host = [
+        ("A", "inherit"),
+        ("B", "inherit"),
+        ("E", "inherit"),
+        ("RKT_TEST_ONLY_HOST", "1"),
+    ];
+    let table = [
+        ("A", "inherit"),
+        ("B", "image"),
+        ("C", "file"),
+        ("D", "set-env"),
+        ("E", "environment"),
+        ("AC_APP_NAME", "env"),
+    ];
+    let set_file = format!("--set-env-file={}", file.display());
+    let out = t.rkt_env(
+        &[
+            "run",
+            "--inherit-env",
+            &set_file,
+            "--set-env=D=set-env",
+            "example.com/env",
+            // A pod flag among the images is the pod's (rkt's parseApps; Nomad writes this).
+            "--set-env",
+            "E=set-env",
+            "--environment=E=environment",
+            "--",
+            "env",
+        ],
+        &host,
+    );
+    assert_ok(&out);
+    let s = stdout(&out);
+    for (k, v) in table {
+        assert!(s.contains(&format!("env {k}={v}\n")), "{k}={v}: {s}");
+    }
+    assert!(s.contains("env RKT_TEST_ONLY_HOST=1\n"), "{s}");
+    assert_eq!(s.matches("env E=").count(), 1, "{s}");
+
+    // Without --inherit-env nothing of rkt's environment leaks in.
+    let out = t.rkt_env(&["run", "example.com/env", "--", "env"], &host);
+    assert_ok(&out);
+    let s = stdout(&out);
+    assert!(!s.contains("RKT_TEST_ONLY_HOST"), "{s}");
+    assert!(s.contains("env B=image\n"), "{s}");
+
+    let bad = t.join("bad-env");
+    std::fs::write(&bad, "NOEQUALS\n").unwrap();
+    let out = t.rkt(&[
+        "run",
+        &format!("--set-env-file={}", bad.display()),
+        "example.com/env",
+    ]);
+    assert_fails(&out, "--set-env-file");
+    assert_fails(
+        &t.rkt(&["run", "--set-env-file=/nonexistent/x", "example.com/env"]),
+        "/nonexistent/x",
+    );
+    t.gc_all();
+}
