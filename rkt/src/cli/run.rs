@@ -11,8 +11,6 @@ use crate::stage0::{self, applist, Net, RunOptions};
 
 /// rkt 1.30's pod flags that this build does not implement yet; each fails naming itself.
 pub(crate) const PENDING_FLAGS: &[&str] = &[
-    "volume",
-    "mount",
     "interactive",
     "dns",
     "dns-search",
@@ -89,6 +87,13 @@ pub(crate) struct Args {
     /// a user label of every app, NAME=VALUE (repeatable)
     #[argh(option)]
     user_label: Vec<String>,
+    /// a volume: NAME,kind=host,source=PATH[,readOnly=B][,recursive=B] or
+    /// NAME,kind=empty[,mode=0755][,uid=N][,gid=N] (repeatable)
+    #[argh(option)]
+    volume: Vec<String>,
+    /// mount a volume in every app: volume=NAME,target=PATH (repeatable)
+    #[argh(option)]
+    mount: Vec<String>,
     /// the image list: IMAGE [--exec=PATH] [--name=N] [-- args... [---]]
     #[argh(positional, greedy)]
     pub(super) images: Vec<String>,
@@ -112,12 +117,14 @@ pub(crate) fn run(args: Args, config: &Config) -> Result<ExitCode, Error> {
         args.set_env_file.clone(),
         args.set_env.clone(),
     );
+    let mut volume_flags = args.volume.clone();
     for (flag, value) in list.pod_flags {
         match flag.as_str() {
             "inherit-env" => {
                 inherit_env = parse_bool(&flag, &value)?;
             }
             "set-env-file" => set_env_file = Some(value),
+            "volume" => volume_flags.push(value),
             _ => set_env_flags.push(value),
         }
     }
@@ -139,6 +146,13 @@ pub(crate) fn run(args: Args, config: &Config) -> Result<ExitCode, Error> {
     for kv in &set_env_flags {
         env_flags.push(parse_env(kv, "set-env")?);
     }
+    let volumes = volume_flags
+        .iter()
+        .map(|v| {
+            stage0::volumes::parse_volume(v)
+                .map_err(|e| Error::Usage(format!("run: invalid value for --volume {v:?}: {e}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let inherited = if inherit_env {
         std::env::vars_os()
             .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
@@ -161,6 +175,7 @@ pub(crate) fn run(args: Args, config: &Config) -> Result<ExitCode, Error> {
         inherit_env: inherited,
         set_env_file: set_env,
         set_env: env_flags,
+        volumes,
     };
     let code = stage0::run(&config.data_dir, &opts).map_err(Error::Run)?;
     Ok(ExitCode::from(code))
@@ -184,6 +199,7 @@ fn app_defaults(args: &Args) -> Result<applist::AppArg, applist::ParseError> {
         applist::apply_flag(&mut d, "readonly-rootfs", &on.to_string())?;
     }
     let lists = [
+        ("mount", &args.mount),
         ("environment", &args.environment),
         ("annotation", &args.annotation),
         ("user-annotation", &args.user_annotation),

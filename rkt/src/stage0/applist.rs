@@ -29,6 +29,8 @@ pub(crate) struct AppArg {
     pub(crate) annotations: Vec<(String, String)>,
     pub(crate) user_annotations: Vec<(String, String)>,
     pub(crate) user_labels: Vec<(String, String)>,
+    /// `--mount volume=V,target=PATH` (repeatable), as (volume, target).
+    pub(crate) mounts: Vec<(String, String)>,
 }
 
 /// A bad image list.
@@ -68,7 +70,6 @@ impl std::error::Error for ParseError {}
 /// rkt 1.30's per-app flags that this build does not implement yet: accepted nowhere, named
 /// in the error (never silently ignored). All take a value.
 const PENDING: &[&str] = &[
-    "mount",
     "seccomp",
     "cap-retain",
     "cap-remove",
@@ -83,7 +84,6 @@ const PENDING: &[&str] = &[
     "stderr",
     "signature",
     "port",
-    "volume",
 ];
 
 /// The per-app flags implemented here; all but `readonly-rootfs` take a value.
@@ -99,11 +99,12 @@ pub(crate) const APP_FLAGS: &[&str] = &[
     "annotation",
     "user-annotation",
     "user-label",
+    "mount",
 ];
 
 /// Pod flags that rkt also accepts among the images (its `parseApps` re-parses with the whole
 /// flag set, so `IMAGE --set-env=K=V` sets the pod's env, as Nomad writes it).
-pub(crate) const POD_FLAGS: &[&str] = &["set-env", "set-env-file", "inherit-env"];
+pub(crate) const POD_FLAGS: &[&str] = &["set-env", "set-env-file", "inherit-env", "volume"];
 
 /// The image list: the apps, and the pod flags found among them, as (flag, value) in order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -240,6 +241,11 @@ pub(crate) fn apply_flag(app: &mut AppArg, name: &str, value: &str) -> Result<()
             app.user_labels.push(kv()?);
             Ok(())
         }
+        "mount" => {
+            let m = super::volumes::parse_mount(value).map_err(|why| bad(&why))?;
+            app.mounts.push(m);
+            Ok(())
+        }
         _ => Err(ParseError::Unknown(name.into())),
     }
 }
@@ -268,6 +274,15 @@ impl AppArg {
             v.append(own);
             *own = v;
         }
+        // rkt: an app's own --mount on a path wins over one given for every app.
+        let mut mounts: Vec<(String, String)> = d
+            .mounts
+            .iter()
+            .filter(|(_, t)| !self.mounts.iter().any(|(_, own)| own == t))
+            .cloned()
+            .collect();
+        mounts.append(&mut self.mounts);
+        self.mounts = mounts;
         self
     }
 }
@@ -320,9 +335,13 @@ mod tests {
     #[test]
     fn errors_name_the_flag() {
         assert_eq!(
-            p(&["a", "--mount=volume=v,target=/x"]),
-            Err(ParseError::NotImplemented("mount".into()))
+            p(&["a", "--memory=1G"]),
+            Err(ParseError::NotImplemented("memory".into()))
         );
+        assert!(matches!(
+            p(&["a", "--mount=volume=v"]),
+            Err(ParseError::BadValue(..))
+        ));
         assert!(matches!(
             p(&["a", "--supplementary-gids=1,x"]),
             Err(ParseError::BadValue(..))
@@ -400,6 +419,17 @@ mod tests {
         apply_flag(&mut d, "user", "1").unwrap();
         apply_flag(&mut d, "readonly-rootfs", "true").unwrap();
         apply_flag(&mut d, "environment", "X=0").unwrap();
+        apply_flag(&mut d, "mount", "volume=all,target=/x").unwrap();
+        apply_flag(&mut d, "mount", "volume=all,target=/y").unwrap();
+        let mut own = AppArg::default();
+        apply_flag(&mut own, "mount", "volume=mine,target=/y").unwrap();
+        assert_eq!(
+            own.with_defaults(&d).mounts,
+            vec![
+                ("all".to_string(), "/x".to_string()),
+                ("mine".to_string(), "/y".to_string())
+            ]
+        );
         let b = apps[1].clone().with_defaults(&d);
         assert_eq!(b.user.as_deref(), Some("1"));
         // The app's own value wins; repeatable flags: defaults first, so the app's win later.

@@ -11,9 +11,11 @@ use stage1_init::proto;
 use super::applist::AppArg;
 use super::plan::{self, AppInput, PodInput, RootfsView};
 use super::rootfs::TreeView;
+use super::volumes;
 use super::{check_os_arch, io_err, Error, RunOptions};
 use crate::appc::{
-    AcIdentifier, AcName, App, Exec, ImageId, PodManifest, RuntimeApp, RuntimeImage,
+    AcIdentifier, AcName, App, Exec, ImageId, Mount, PodManifest, RuntimeApp, RuntimeImage, Volume,
+    VolumeKind,
 };
 use crate::paths;
 use crate::pod::Pod;
@@ -36,6 +38,7 @@ struct Resolved {
     readonly_rootfs: bool,
     annotations: crate::appc::Annotations,
     cli_env: Vec<(String, String)>,
+    cli_mounts: Vec<(String, String)>,
 }
 
 /// Runs the pod and returns its exit status (the app's; 128+N for signal N).
@@ -58,6 +61,16 @@ pub(crate) fn run(data_dir: &Path, opts: &RunOptions) -> Result<u8, Error> {
         resolved.push(r);
     }
     let overlay = !opts.no_overlay && overlay_usable(data_dir);
+    for v in &opts.volumes {
+        if let VolumeKind::Host { source } = &v.kind {
+            if std::fs::symlink_metadata(source).is_err() {
+                return Err(Error::Apps(format!(
+                    "volume {:?}: source `{source}` does not exist",
+                    v.name.as_str()
+                )));
+            }
+        }
+    }
 
     let (mut pod, lock) = Pod::create(data_dir)?;
     if let Some(file) = &opts.uuid_file_save {
@@ -65,7 +78,17 @@ pub(crate) fn run(data_dir: &Path, opts: &RunOptions) -> Result<u8, Error> {
             .map_err(io_err("write", file))?;
     }
     let dir = pod.path();
-    write_pod_files(&dir, &resolved, overlay)?;
+    let mut volumes = opts.volumes.clone();
+    let per_app: Vec<volumes::AppMounts<'_>> = resolved
+        .iter()
+        .map(|r| (r.app.mount_points.as_slice(), r.cli_mounts.as_slice()))
+        .collect();
+    let (mut app_mounts, empties) =
+        volumes::plan_mounts(&dir, &mut volumes, &per_app).map_err(Error::Apps)?;
+    for e in &empties {
+        create_empty_volume(e)?;
+    }
+    write_pod_files(&dir, &resolved, &volumes, overlay)?;
     drop(prepare);
 
     let views: Vec<TreeView> = resolved
@@ -75,7 +98,8 @@ pub(crate) fn run(data_dir: &Path, opts: &RunOptions) -> Result<u8, Error> {
     let inputs: Vec<(AppInput, &dyn RootfsView)> = resolved
         .iter()
         .zip(&views)
-        .map(|(r, v)| {
+        .zip(app_mounts.iter_mut())
+        .map(|((r, v), mounts)| {
             let mode = if overlay {
                 RootfsMode::Overlay {
                     upper: paths::pod_overlay_upper(&dir, &r.tree, &r.name),
@@ -91,6 +115,7 @@ pub(crate) fn run(data_dir: &Path, opts: &RunOptions) -> Result<u8, Error> {
                 mode,
                 cli_env: r.cli_env.clone(),
                 readonly_rootfs: r.readonly_rootfs,
+                mounts: std::mem::take(mounts),
             };
             (input, v as &dyn RootfsView)
         })
@@ -292,7 +317,23 @@ fn resolve_app(store: &Store, arg: &AppArg, insecure_image: bool) -> Result<Reso
         readonly_rootfs: arg.readonly_rootfs.unwrap_or(false),
         annotations,
         cli_env: arg.environment.clone(),
+        cli_mounts: arg.mounts.clone(),
     })
+}
+
+/// `<pod>/sharedVolumes/<name>` with the volume's mode and owner (the mode set explicitly, so
+/// the umask does not narrow it).
+fn create_empty_volume(e: &volumes::EmptyDir) -> Result<(), Error> {
+    use std::os::unix::fs::PermissionsExt;
+    if let Some(parent) = e.path.parent() {
+        std::fs::create_dir_all(parent).map_err(io_err("create", parent))?;
+    }
+    std::fs::create_dir(&e.path).map_err(io_err("create", &e.path))?;
+    std::os::unix::fs::chown(&e.path, Some(e.uid), Some(e.gid))
+        .map_err(io_err("chown", &e.path))?;
+    std::fs::set_permissions(&e.path, std::fs::Permissions::from_mode(e.mode))
+        .map_err(io_err("chmod", &e.path))?;
+    Ok(())
 }
 
 /// overlayfs is in the kernel and the data dir is not itself on overlayfs (an upper dir on
@@ -309,8 +350,14 @@ fn overlay_usable(data_dir: &Path) -> bool {
 }
 
 /// The reified pod manifest, `pod-created`, `appsinfo/` and the overlay dirs.
-fn write_pod_files(dir: &Path, apps: &[Resolved], overlay: bool) -> Result<(), Error> {
+fn write_pod_files(
+    dir: &Path,
+    apps: &[Resolved],
+    volumes: &[Volume],
+    overlay: bool,
+) -> Result<(), Error> {
     let mut manifest = PodManifest::new();
+    manifest.volumes = volumes.to_vec();
     for r in apps {
         let id = ImageId::parse(r.key.as_str()).map_err(|e| Error::Image {
             image: r.key.to_string(),
@@ -328,7 +375,17 @@ fn write_pod_files(dir: &Path, apps: &[Resolved], overlay: bool) -> Result<(), E
             },
             app: Some(r.app.clone()),
             read_only_root_fs: r.readonly_rootfs,
-            mounts: Vec::new(),
+            mounts: r
+                .cli_mounts
+                .iter()
+                .filter_map(|(v, t)| {
+                    Some(Mount {
+                        volume: AcName::parse(v).ok()?,
+                        path: t.clone(),
+                        app_volume: None,
+                    })
+                })
+                .collect(),
             annotations: r.annotations.clone(),
         });
     }

@@ -9,6 +9,7 @@ pub(crate) mod applist;
 mod launch;
 pub(crate) mod plan;
 mod rootfs;
+pub(crate) mod volumes;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -34,6 +35,8 @@ pub(crate) struct RunOptions {
     /// `--set-env-file`'s variables, then `--set-env`'s.
     pub(crate) set_env_file: Vec<(String, String)>,
     pub(crate) set_env: Vec<(String, String)>,
+    /// `--volume`s, parsed.
+    pub(crate) volumes: Vec<crate::appc::Volume>,
 }
 
 /// Why a pod could not be run.

@@ -54,6 +54,8 @@ pub(crate) struct AppInput {
     pub(crate) cli_env: Vec<(String, String)>,
     /// `--readonly-rootfs` (or the pod manifest's `readOnlyRootFS`).
     pub(crate) readonly_rootfs: bool,
+    /// The app's volumes (see `volumes::plan_mounts`).
+    pub(crate) mounts: Vec<plan::Mount>,
 }
 
 /// Why an app cannot be planned. Each names the app and what is missing.
@@ -259,7 +261,7 @@ fn plan_app(
         no_new_privs,
         pre_start: Vec::new(),
         post_stop: Vec::new(),
-        mounts: Vec::new(),
+        mounts: input.mounts.clone(),
     })
 }
 
@@ -387,6 +389,7 @@ mod tests {
             mode: RootfsMode::Copy,
             cli_env: Vec::new(),
             readonly_rootfs: false,
+            mounts: Vec::new(),
         }
     }
 

@@ -152,6 +152,9 @@ fn per_app_flags_and_flags_for_every_app() {
         "+",
         "cwd",
         "+",
+        "sleep",
+        "0.5",
+        "+",
         "write",
         "/bin/new",
         "x",
@@ -162,10 +165,6 @@ fn per_app_flags_and_flags_for_every_app() {
         "--readonly-rootfs=false",
         "--",
         "id",
-        "+",
-        "write",
-        "/bin/new",
-        "x",
     ]);
     let s = stdout(&out);
     // `one` fails on its read-only rootfs, which stops the pod with its status.
@@ -289,5 +288,204 @@ fn environment_precedence() {
         &t.rkt(&["run", "--set-env-file=/nonexistent/x", "example.com/env"]),
         "/nonexistent/x",
     );
+    t.gc_all();
+}
+
+#[test]
+fn host_volumes_read_write_and_read_only() {
+    let t = setup("pods-host-vol");
+    let host = t.join("hostvol");
+    std::fs::create_dir(&host).unwrap();
+    std::fs::write(host.join("f"), "from-host\n").unwrap();
+    let vol = format!("--volume=data,kind=host,source={}", host.display());
+    let out = t.rkt(&[
+        "run",
+        &vol,
+        "--mount=volume=data,target=/data",
+        "example.com/probe",
+        "--",
+        "cat",
+        "/data/f",
+        "+",
+        "write",
+        "/data/new",
+        "rw",
+    ]);
+    assert_ok(&out);
+    assert!(stdout(&out).contains("from-host\n"), "{}", stdout(&out));
+    assert_eq!(std::fs::read_to_string(host.join("new")).unwrap(), "rw");
+
+    let ro = format!("{vol},readOnly=true");
+    let out = t.rkt(&[
+        "run",
+        &ro,
+        "example.com/probe",
+        // A per-app --mount, after the image.
+        "--mount=volume=data,target=/data",
+        "--",
+        "cat",
+        "/data/f",
+        "+",
+        "write",
+        "/data/ro",
+        "x",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stdout(&out).contains("from-host\n"));
+    assert!(
+        stdout(&out).contains("error=Read-only file system"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(!host.join("ro").exists());
+
+    for (args, needle) in [
+        (
+            vec!["run", "--mount=volume=nope,target=/x", "example.com/probe"],
+            "no volume named \"nope\"",
+        ),
+        (
+            vec!["run", "--volume=data,kind=host", "example.com/probe"],
+            "--volume",
+        ),
+        (
+            vec![
+                "run",
+                "--volume=data,kind=host,source=/nonexistent/rkt-test",
+                "example.com/probe",
+            ],
+            "/nonexistent/rkt-test",
+        ),
+    ] {
+        let out = t.rkt(&args);
+        assert_eq!(out.status.code(), Some(254), "{args:?}");
+        assert!(stderr(&out).contains(needle), "{args:?}: {}", stderr(&out));
+    }
+    t.gc_all();
+    assert_eq!(
+        std::fs::read_to_string(host.join("f")).unwrap(),
+        "from-host\n"
+    );
+}
+
+#[test]
+fn empty_volume_is_shared_by_two_apps_and_removed_with_the_pod() {
+    let t = setup("pods-empty-vol");
+    let uuid_file = t.join("uuid");
+    let out = t.rkt(&[
+        "run",
+        &format!("--uuid-file-save={}", uuid_file.display()),
+        "--volume=shared,kind=empty,mode=0770,uid=7,gid=8",
+        "--mount=volume=shared,target=/shared",
+        "example.com/probe",
+        "--name=a",
+        "--",
+        "write",
+        "/shared/a",
+        "from-a",
+        "+",
+        "sleep",
+        "1",
+        "+",
+        "cat",
+        "/shared/b",
+        "---",
+        "example.com/probe",
+        "--name=b",
+        "--",
+        "write",
+        "/shared/b",
+        "from-b",
+        "+",
+        "sleep",
+        "1",
+        "+",
+        "cat",
+        "/shared/a",
+    ]);
+    assert_ok(&out);
+    let s = stdout(&out);
+    // Each app read the other's file while both ran.
+    assert!(s.contains("from-a") && s.contains("from-b"), "{s}");
+    let uuid = read_uuid(&uuid_file);
+    let dir = t.pod_dir("run", &uuid).join("sharedVolumes/shared");
+    use std::os::unix::fs::MetadataExt;
+    let md = std::fs::metadata(&dir).unwrap();
+    assert_eq!((md.mode() & 0o7777, md.uid(), md.gid()), (0o770, 7, 8));
+    assert!(dir.join("a").is_file() && dir.join("b").is_file());
+    t.gc_all();
+    assert!(!dir.exists());
+}
+
+#[test]
+fn image_mount_points_get_their_volume_or_an_implicit_empty_one() {
+    let t = setup("pods-mountpoints");
+    let host = t.join("hostvol");
+    std::fs::create_dir(&host).unwrap();
+    std::fs::write(host.join("f"), "host\n").unwrap();
+    let outside = t.join("outside");
+    std::fs::create_dir(&outside).unwrap();
+    let aci = t.join("mp.aci");
+    let extra = r#","mountPoints":[{"name":"scratch","path":"/scratch"},{"name":"data","path":"/data","readOnly":true},{"name":"evil","path":"/link/sub/dir"}]"#;
+    let link_target = outside.to_str().unwrap().to_string();
+    aci::write(
+        &aci,
+        &probe_tar(
+            &probe_manifest("example.com/mp", LINUX_AMD64, extra),
+            |mut tar| {
+                // The link's target also exists inside the image, as a plain directory tree:
+                // resolved in the rootfs it lands there, never on the host's directory.
+                let mut path = String::from("rootfs");
+                for c in link_target.split('/').filter(|c| !c.is_empty()) {
+                    path = format!("{path}/{c}");
+                    if path != "rootfs/tmp" {
+                        tar = tar.dir(&path, 0o755);
+                    }
+                }
+                tar.symlink("rootfs/link", &link_target)
+            },
+        ),
+    );
+    t.fetch(&aci);
+    let uuid_file = t.join("uuid");
+    let out = t.rkt(&[
+        "run",
+        &format!("--uuid-file-save={}", uuid_file.display()),
+        &format!("--volume=data,kind=host,source={}", host.display()),
+        "example.com/mp",
+        "--",
+        "write",
+        "/scratch/x",
+        "scratch",
+        "+",
+        "write",
+        "/link/sub/dir/y",
+        "evil",
+        "+",
+        "cat",
+        "/data/f",
+        "+",
+        "write",
+        "/data/z",
+        "x",
+    ]);
+    let s = stdout(&out);
+    // The data mount point is read-only (the volume does not say): the last write fails.
+    assert_eq!(out.status.code(), Some(1), "{s}{}", stderr(&out));
+    assert!(s.contains("host\n"), "{s}");
+    assert!(s.contains("error=Read-only file system"), "{s}");
+    assert!(!host.join("z").exists());
+    let uuid = read_uuid(&uuid_file);
+    let shared = t.pod_dir("run", &uuid).join("sharedVolumes");
+    assert_eq!(
+        std::fs::read_to_string(shared.join("scratch/x")).unwrap(),
+        "scratch"
+    );
+    // The symlinked target resolved inside the rootfs: the host dir it points at is untouched.
+    assert_eq!(
+        std::fs::read_to_string(shared.join("evil/y")).unwrap(),
+        "evil"
+    );
+    assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 0);
     t.gc_all();
 }
