@@ -42,6 +42,11 @@ pub(crate) static COMMANDS: &[CommandSpec] = &[
             ("set-env", Kind::Value),
             ("set-env-file", Kind::Value),
             ("volume", Kind::Value),
+            ("dns", Kind::Value),
+            ("dns-search", Kind::Value),
+            ("dns-opt", Kind::Value),
+            ("dns-domain", Kind::Value),
+            ("hosts-entry", Kind::Value),
             // Per-app flags before the first image apply to every app.
             ("user", Kind::Value),
             ("group", Kind::Value),
@@ -323,12 +328,12 @@ mod tests {
 
     #[test]
     fn pending_flags_are_not_implemented_errors() {
-        let argv: Vec<String> = ["run", "--dns=1.1.1.1", "img"]
+        let argv: Vec<String> = ["run", "--port=http:80", "img"]
             .iter()
             .map(|s| s.to_string())
             .collect();
         let err = args::normalize(COMMANDS, &argv).unwrap_err();
-        assert!(err.to_string().contains("--dns"), "{err}");
+        assert!(err.to_string().contains("--port"), "{err}");
         assert!(matches!(err, Error::NotImplemented(_)));
     }
 

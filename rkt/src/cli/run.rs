@@ -12,11 +12,6 @@ use crate::stage0::{self, applist, Net, RunOptions};
 /// rkt 1.30's pod flags that this build does not implement yet; each fails naming itself.
 pub(crate) const PENDING_FLAGS: &[&str] = &[
     "interactive",
-    "dns",
-    "dns-search",
-    "dns-opt",
-    "dns-domain",
-    "hosts-entry",
     "port",
     "private-users",
     "pod-manifest",
@@ -94,6 +89,21 @@ pub(crate) struct Args {
     /// mount a volume in every app: volume=NAME,target=PATH (repeatable)
     #[argh(option)]
     mount: Vec<String>,
+    /// a DNS server IP (repeatable), or host (the host's resolv.conf), or none (the image's)
+    #[argh(option)]
+    dns: Vec<String>,
+    /// a DNS search domain (repeatable)
+    #[argh(option)]
+    dns_search: Vec<String>,
+    /// a resolver option (repeatable)
+    #[argh(option)]
+    dns_opt: Vec<String>,
+    /// the DNS domain
+    #[argh(option)]
+    dns_domain: Option<String>,
+    /// an /etc/hosts entry IP=HOST (repeatable), or host (the host's /etc/hosts)
+    #[argh(option)]
+    hosts_entry: Vec<String>,
     /// the image list: IMAGE [--exec=PATH] [--name=N] [-- args... [---]]
     #[argh(positional, greedy)]
     pub(super) images: Vec<String>,
@@ -176,6 +186,15 @@ pub(crate) fn run(args: Args, config: &Config) -> Result<ExitCode, Error> {
         set_env_file: set_env,
         set_env: env_flags,
         volumes,
+        dns: stage0::dns::parse_dns(&stage0::dns::DnsFlags {
+            dns: args.dns.clone(),
+            search: args.dns_search.clone(),
+            opt: args.dns_opt.clone(),
+            domain: args.dns_domain.clone(),
+        })
+        .map_err(|e| Error::Usage(format!("run: {e}")))?,
+        hosts: stage0::dns::parse_hosts(&args.hosts_entry, stage0::plan::LOCALHOST)
+            .map_err(|e| Error::Usage(format!("run: {e}")))?,
     };
     let code = stage0::run(&config.data_dir, &opts).map_err(Error::Run)?;
     Ok(ExitCode::from(code))

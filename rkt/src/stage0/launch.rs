@@ -131,6 +131,8 @@ pub(crate) fn run(data_dir: &Path, opts: &RunOptions) -> Result<u8, Error> {
         inherit_env: opts.inherit_env.clone(),
         set_env_file: opts.set_env_file.clone(),
         set_env: opts.set_env.clone(),
+        dns: opts.dns.clone(),
+        hosts: opts.hosts.clone(),
     };
     let planned = plan::compute(&pod_input, &inputs).map_err(Error::Plan)?;
     for w in &planned.warnings {

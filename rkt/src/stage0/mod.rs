@@ -6,6 +6,7 @@
 //! [`applist`] (the image list grammar) and [`plan`] (the launch plan); syscalls in `sys`.
 
 pub(crate) mod applist;
+pub(crate) mod dns;
 mod launch;
 pub(crate) mod plan;
 mod rootfs;
@@ -37,6 +38,9 @@ pub(crate) struct RunOptions {
     pub(crate) set_env: Vec<(String, String)>,
     /// `--volume`s, parsed.
     pub(crate) volumes: Vec<crate::appc::Volume>,
+    /// `--dns*` and `--hosts-entry`, validated.
+    pub(crate) dns: dns::Dns,
+    pub(crate) hosts: dns::Hosts,
 }
 
 /// Why a pod could not be run.

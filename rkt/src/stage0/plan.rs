@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use stage1_init::plan::{self, EtcFile, Net, RootfsMode};
 
+use super::dns::{Dns, Hosts};
 use crate::appc::{App, Isolator};
 
 /// rkt's default PATH (`common/environment.go`).
@@ -41,6 +42,9 @@ pub(crate) struct PodInput {
     pub(crate) inherit_env: Vec<(String, String)>,
     pub(crate) set_env_file: Vec<(String, String)>,
     pub(crate) set_env: Vec<(String, String)>,
+    /// `--dns*` and `--hosts-entry` (see `super::dns`).
+    pub(crate) dns: Dns,
+    pub(crate) hosts: Hosts,
 }
 
 /// One app's inputs: the resolved app section (CLI overrides applied) and its rootfs.
@@ -109,7 +113,7 @@ pub(crate) struct Planned {
     pub(crate) warnings: Vec<String>,
 }
 
-const LOCALHOST: &str =
+pub(crate) const LOCALHOST: &str =
     "127.0.0.1 localhost localhost.localdomain localhost4 localhost4.localdomain4\n\
 ::1 localhost localhost.localdomain localhost6 localhost6.localdomain6\n";
 
@@ -123,12 +127,20 @@ pub(crate) fn compute(
     for (input, view) in apps {
         out.push(plan_app(input, *view, pod, &mut warnings)?);
     }
-    let hosts = match pod.net {
-        Net::Host if pod.host_hosts => EtcFile::Bind(PathBuf::from("/etc/hosts")),
+    // Generated files are written over whatever the image has (a symlink there is replaced,
+    // never followed: stage1-init's EtcFile contract).
+    let host_hosts = || EtcFile::Bind(PathBuf::from("/etc/hosts"));
+    let hosts = match (&pod.hosts, pod.net) {
+        (Hosts::Entries(text), _) => EtcFile::Write(text.clone()),
+        (Hosts::Host, _) if pod.host_hosts => host_hosts(),
+        (Hosts::Default, Net::Host) if pod.host_hosts => host_hosts(),
         _ => EtcFile::Default(LOCALHOST.to_string()),
     };
-    let resolv = match pod.net {
-        Net::Host if pod.host_resolv => EtcFile::Bind(PathBuf::from("/etc/resolv.conf")),
+    let host_resolv = || EtcFile::Bind(PathBuf::from("/etc/resolv.conf"));
+    let resolv = match (&pod.dns, pod.net) {
+        (Dns::Generated(text), _) => EtcFile::Write(text.clone()),
+        (Dns::Host, _) if pod.host_resolv => host_resolv(),
+        (Dns::Default, Net::Host) if pod.host_resolv => host_resolv(),
         _ => EtcFile::Keep,
     };
     let plan = plan::Plan {
@@ -374,6 +386,8 @@ mod tests {
             inherit_env: Vec::new(),
             set_env_file: Vec::new(),
             set_env: Vec::new(),
+            dns: Dns::Default,
+            hosts: Hosts::Default,
         }
     }
 
@@ -553,5 +567,38 @@ mod tests {
         }
         assert_eq!(app.env.iter().filter(|(k, _)| k == "E").count(), 1);
         assert!(app.readonly_rootfs);
+    }
+
+    #[test]
+    fn dns_and_hosts_flags_choose_the_etc_files() {
+        let f = fake();
+        let plan_of = |p: &PodInput| {
+            compute(p, &[(input(&["probe"], "0", "0"), &f as &dyn RootfsView)])
+                .unwrap()
+                .plan
+        };
+        let mut p = pod();
+        p.host_resolv = true;
+        p.dns = Dns::Generated("nameserver 1.1.1.1\n".into());
+        p.hosts = Hosts::Entries("x\n".into());
+        let plan = plan_of(&p);
+        assert_eq!(plan.resolv, EtcFile::Write("nameserver 1.1.1.1\n".into()));
+        assert_eq!(plan.hosts, EtcFile::Write("x\n".into()));
+        p.dns = Dns::None;
+        p.hosts = Hosts::Default;
+        let plan = plan_of(&p);
+        assert_eq!(plan.resolv, EtcFile::Keep);
+        assert_eq!(plan.hosts, EtcFile::Bind("/etc/hosts".into()));
+        p.net = Net::None;
+        p.dns = Dns::Host;
+        p.hosts = Hosts::Host;
+        let plan = plan_of(&p);
+        assert_eq!(plan.resolv, EtcFile::Bind("/etc/resolv.conf".into()));
+        assert_eq!(plan.hosts, EtcFile::Bind("/etc/hosts".into()));
+        p.dns = Dns::Default;
+        p.hosts = Hosts::Default;
+        let plan = plan_of(&p);
+        assert_eq!(plan.resolv, EtcFile::Keep);
+        assert_eq!(plan.hosts, EtcFile::Default(LOCALHOST.into()));
     }
 }

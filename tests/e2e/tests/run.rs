@@ -250,7 +250,7 @@ fn image_file_needs_insecure_and_os_arch_must_match() {
 fn unimplemented_flags_fail_naming_themselves() {
     let t = setup("run-flags");
     for (args, needle) in [
-        (vec!["run", "--dns=1.1.1.1", "example.com/probe"], "--dns"),
+        (vec!["run", "--port=http:80", "example.com/probe"], "--port"),
         (
             vec!["run", "--interactive", "example.com/probe"],
             "--interactive",

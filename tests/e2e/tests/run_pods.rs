@@ -489,3 +489,94 @@ fn image_mount_points_get_their_volume_or_an_implicit_empty_one() {
     assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 0);
     t.gc_all();
 }
+
+#[test]
+fn dns_and_hosts_entries_are_generated_over_image_symlinks() {
+    let t = setup("pods-dns");
+    let sentinel = t.join("sentinel");
+    std::fs::write(&sentinel, b"host\n").unwrap();
+    let target = sentinel.to_str().unwrap().to_string();
+    let aci = t.join("evil.aci");
+    let tar = probe_tar(
+        &probe_manifest("example.com/evil", LINUX_AMD64, ""),
+        |tar| {
+            tar.symlink("rootfs/etc/hosts", &target)
+                .symlink("rootfs/etc/resolv.conf", &target)
+        },
+    );
+    aci::write(&aci, &tar);
+    t.fetch(&aci);
+    for net in ["--net=host", "--net=none"] {
+        let out = t.rkt(&[
+            "run",
+            net,
+            "--dns=8.8.8.8",
+            "--dns",
+            "2001:db8::1",
+            "--dns-search=a.example",
+            "--dns-search=b.example",
+            "--dns-opt=ndots:2",
+            "--dns-domain=example.com",
+            "--hosts-entry=10.1.2.3=db",
+            "--hosts-entry=10.1.2.3=cache",
+            "example.com/evil",
+            "--",
+            "cat",
+            "/etc/resolv.conf",
+            "+",
+            "cat",
+            "/etc/hosts",
+        ]);
+        assert_ok(&out);
+        let s = stdout(&out);
+        for line in [
+            "nameserver 8.8.8.8\n",
+            "nameserver 2001:db8::1\n",
+            "search a.example b.example\n",
+            "options ndots:2\n",
+            "domain example.com\n",
+            "127.0.0.1 localhost",
+            "10.1.2.3 db cache\n",
+        ] {
+            assert!(s.contains(line), "{net}: {line:?} not in {s}");
+        }
+        assert_eq!(std::fs::read(&sentinel).unwrap(), b"host\n", "{net}");
+    }
+    // --dns=none keeps the image's file (here a symlink leading nowhere inside it).
+    let out = t.rkt(&["run", "--dns=none", "example.com/probe", "--", "ls", "/etc"]);
+    assert_ok(&out);
+    assert!(!stdout(&out).contains("resolv.conf"), "{}", stdout(&out));
+    for (args, needle) in [
+        (
+            vec!["run", "--dns=host", "--dns=1.1.1.1", "example.com/probe"],
+            "--dns=host",
+        ),
+        (
+            vec!["run", "--dns=example.com", "example.com/probe"],
+            "not an IP address",
+        ),
+        (
+            vec!["run", "--dns-search=a b", "example.com/probe"],
+            "--dns-search",
+        ),
+        (
+            vec!["run", "--hosts-entry=1.2.3.4", "example.com/probe"],
+            "IP=HOST",
+        ),
+        (
+            vec![
+                "run",
+                "--hosts-entry=host",
+                "--hosts-entry=1.2.3.4=a",
+                "example.com/probe",
+            ],
+            "--hosts-entry=host",
+        ),
+    ] {
+        let out = t.rkt(&args);
+        assert_eq!(out.status.code(), Some(254), "{args:?}");
+        assert!(stderr(&out).contains(needle), "{args:?}: {}", stderr(&out));
+    }
+    assert!(t.pods_in("prepare").is_empty());
+    t.gc_all();
+}
