@@ -47,6 +47,7 @@ pub(crate) static COMMANDS: &[CommandSpec] = &[
             ("dns-opt", Kind::Value),
             ("dns-domain", Kind::Value),
             ("hosts-entry", Kind::Value),
+            ("pod-manifest", Kind::Value),
             // Per-app flags before the first image apply to every app.
             ("user", Kind::Value),
             ("group", Kind::Value),

@@ -14,7 +14,6 @@ pub(crate) const PENDING_FLAGS: &[&str] = &[
     "interactive",
     "port",
     "private-users",
-    "pod-manifest",
     "mds-register",
     "stage1-url",
     "stage1-path",
@@ -104,6 +103,9 @@ pub(crate) struct Args {
     /// an /etc/hosts entry IP=HOST (repeatable), or host (the host's /etc/hosts)
     #[argh(option)]
     hosts_entry: Vec<String>,
+    /// run this appc PodManifest (apps, volumes, mounts, annotations); no images then
+    #[argh(option)]
+    pod_manifest: Option<String>,
     /// the image list: IMAGE [--exec=PATH] [--name=N] [-- args... [---]]
     #[argh(positional, greedy)]
     pub(super) images: Vec<String>,
@@ -143,7 +145,31 @@ pub(crate) fn run(args: Args, config: &Config) -> Result<ExitCode, Error> {
         .into_iter()
         .map(|a| a.with_defaults(&defaults))
         .collect();
-    if apps.is_empty() {
+    let pod_manifest = match &args.pod_manifest {
+        None => None,
+        Some(file) => {
+            // rkt 1.30 runRun: the manifest says everything these flags would.
+            let defaults_given = defaults != applist::AppArg::default();
+            if !apps.is_empty()
+                || !volume_flags.is_empty()
+                || inherit_env
+                || set_env_file.is_some()
+                || !set_env_flags.is_empty()
+                || defaults_given
+            {
+                return Err(Error::Usage(
+                    "run: conflicting flags set with --pod-manifest (see --help)".into(),
+                ));
+            }
+            let bytes = std::fs::read(file)
+                .map_err(|e| Error::Usage(format!("run: --pod-manifest: read `{file}`: {e}")))?;
+            Some(
+                crate::appc::PodManifest::from_json(&bytes)
+                    .map_err(|e| Error::Usage(format!("run: --pod-manifest `{file}`: {e}")))?,
+            )
+        }
+    };
+    if apps.is_empty() && pod_manifest.is_none() {
         return Err(Error::Usage(
             "run: must provide at least one image or specify the pod manifest".into(),
         ));
@@ -193,6 +219,7 @@ pub(crate) fn run(args: Args, config: &Config) -> Result<ExitCode, Error> {
             domain: args.dns_domain.clone(),
         })
         .map_err(|e| Error::Usage(format!("run: {e}")))?,
+        pod_manifest,
         hosts: stage0::dns::parse_hosts(&args.hosts_entry, stage0::plan::LOCALHOST)
             .map_err(|e| Error::Usage(format!("run: {e}")))?,
     };

@@ -60,8 +60,29 @@ pub(crate) fn run(data_dir: &Path, opts: &RunOptions) -> Result<u8, Error> {
         }
         resolved.push(r);
     }
+    let mut volumes = opts.volumes.clone();
+    if let Some(pm) = &opts.pod_manifest {
+        for iso in &pm.isolators {
+            eprintln!(
+                "rkt: warning: pod isolator {:?} is not applied yet",
+                iso.name()
+            );
+        }
+        volumes.clone_from(&pm.volumes);
+        for ra in &pm.apps {
+            // An app's inline volume (appVolume) joins the pod's unless one has its name.
+            for m in &ra.mounts {
+                if let Some(v) = &m.app_volume {
+                    if !volumes.iter().any(|o| o.name == v.name) {
+                        volumes.push(v.clone());
+                    }
+                }
+            }
+            resolved.push(resolve_runtime_app(&store, ra)?);
+        }
+    }
     let overlay = !opts.no_overlay && overlay_usable(data_dir);
-    for v in &opts.volumes {
+    for v in &volumes {
         if let VolumeKind::Host { source } = &v.kind {
             if std::fs::symlink_metadata(source).is_err() {
                 return Err(Error::Apps(format!(
@@ -78,7 +99,6 @@ pub(crate) fn run(data_dir: &Path, opts: &RunOptions) -> Result<u8, Error> {
             .map_err(io_err("write", file))?;
     }
     let dir = pod.path();
-    let mut volumes = opts.volumes.clone();
     let per_app: Vec<volumes::AppMounts<'_>> = resolved
         .iter()
         .map(|r| (r.app.mount_points.as_slice(), r.cli_mounts.as_slice()))
@@ -320,6 +340,45 @@ fn resolve_app(store: &Store, arg: &AppArg, insecure_image: bool) -> Result<Reso
         annotations,
         cli_env: arg.environment.clone(),
         cli_mounts: arg.mounts.clone(),
+    })
+}
+
+/// An app of `--pod-manifest`: its image by ID, its `app` (if any) replacing the image's.
+fn resolve_runtime_app(store: &Store, ra: &RuntimeApp) -> Result<Resolved, Error> {
+    let image = ra.image.id.to_string();
+    let image_err = |reason: String| Error::Image {
+        image: image.clone(),
+        reason,
+    };
+    let key = store.resolve(&image)?;
+    let manifest = store.manifest(&key)?;
+    check_os_arch(&manifest.labels).map_err(image_err)?;
+    let app = match (&ra.app, &manifest.app) {
+        (Some(app), _) | (None, Some(app)) => app.clone(),
+        (None, None) => {
+            return Err(image_err(format!(
+                "app {:?}: neither the pod manifest nor the image has an app section",
+                ra.name.as_str()
+            )))
+        }
+    };
+    let rootfs = store.rendered_rootfs(&key)?;
+    let tree = store.record(&key)?.tree;
+    Ok(Resolved {
+        name: ra.name.as_str().to_string(),
+        key,
+        manifest,
+        app,
+        tree,
+        rootfs,
+        readonly_rootfs: ra.read_only_root_fs,
+        annotations: ra.annotations.clone(),
+        cli_env: Vec::new(),
+        cli_mounts: ra
+            .mounts
+            .iter()
+            .map(|m| (m.volume.as_str().to_string(), m.path.clone()))
+            .collect(),
     })
 }
 

@@ -41,6 +41,8 @@ pub(crate) struct RunOptions {
     /// `--dns*` and `--hosts-entry`, validated.
     pub(crate) dns: dns::Dns,
     pub(crate) hosts: dns::Hosts,
+    /// `--pod-manifest`: the apps and volumes come from it (`apps` and `volumes` are empty).
+    pub(crate) pod_manifest: Option<crate::appc::PodManifest>,
 }
 
 /// Why a pod could not be run.

@@ -580,3 +580,88 @@ fn dns_and_hosts_entries_are_generated_over_image_symlinks() {
     assert!(t.pods_in("prepare").is_empty());
     t.gc_all();
 }
+
+#[test]
+fn pod_manifest_runs_its_apps_volumes_and_overrides() {
+    let t = setup("pods-manifest");
+    let id = t.fetch(&t.join("probe.aci"));
+    let host = t.join("hostvol");
+    std::fs::create_dir(&host).unwrap();
+    std::fs::write(host.join("f"), "host-file\n").unwrap();
+    let manifest = format!(
+        r#"{{"acKind":"PodManifest","acVersion":"0.8.11",
+        "apps":[
+          {{"name":"web","image":{{"id":"{id}"}},
+            "app":{{"exec":["/bin/probe","env","+","id","+","cwd","+","cat","/data/f","+","sleep","0.5","+","write","/data/x","y"],
+                    "user":"7","group":"8","workingDirectory":"/tmp",
+                    "environment":[{{"name":"FROM","value":"manifest"}}]}},
+            "readOnlyRootFS":true,
+            "mounts":[{{"volume":"data","path":"/data"}}],
+            "annotations":[{{"name":"example.com/a","value":"1"}}]}},
+          {{"name":"other","image":{{"id":"{id}"}},"mounts":[{{"volume":"data","path":"/d2"}}]}}
+        ],
+        "volumes":[{{"name":"data","kind":"host","source":"{}","readOnly":true}}],
+        "isolators":[{{"name":"resource/memory","value":{{"limit":"1G"}}}}]}}"#,
+        host.display()
+    );
+    let file = t.join("pod.json");
+    std::fs::write(&file, manifest).unwrap();
+    let pm = format!("--pod-manifest={}", file.display());
+    let uuid_file = t.join("uuid");
+    let out = t.rkt(&[
+        "run",
+        &format!("--uuid-file-save={}", uuid_file.display()),
+        &pm,
+    ]);
+    let s = stdout(&out);
+    // The read-only volume refuses the last write: `web` exits 1, which is the pod's status.
+    assert_eq!(out.status.code(), Some(1), "{s}{}", stderr(&out));
+    for needle in [
+        "env FROM=manifest\n",
+        "env AC_APP_NAME=web\n",
+        "uid=7 7 7 7\n",
+        "gid=8 8 8 8\n",
+        "cwd=/tmp\n",
+        "host-file\n",
+        "error=Read-only file system",
+    ] {
+        assert!(s.contains(needle), "{needle:?} not in {s}");
+    }
+    assert!(
+        stderr(&out).contains("warning: pod isolator \"resource/memory\" is not applied yet"),
+        "{}",
+        stderr(&out)
+    );
+    let uuid = read_uuid(&uuid_file);
+    assert_eq!(status(&t, &uuid, "web"), "1");
+    assert_eq!(status(&t, &uuid, "other"), "0");
+    let written = std::fs::read_to_string(t.pod_dir("run", &uuid).join("pod")).unwrap();
+    assert!(written.contains(r#""readOnlyRootFS":true"#), "{written}");
+    assert!(
+        written.contains(r#""name":"example.com/a","value":"1""#),
+        "{written}"
+    );
+    assert!(!host.join("x").exists());
+
+    for extra in [
+        vec!["example.com/probe"],
+        vec!["--set-env=A=1"],
+        vec!["--inherit-env"],
+        vec!["--volume=v,kind=empty"],
+        vec!["--mount=volume=v,target=/x"],
+    ] {
+        let mut args = vec!["run", pm.as_str()];
+        args.extend(extra.iter().copied());
+        let out = t.rkt(&args);
+        assert_fails(
+            &out,
+            "conflicting flags set with --pod-manifest (see --help)",
+        );
+        assert_eq!(out.status.code(), Some(254));
+    }
+    assert_fails(
+        &t.rkt(&["run", "--pod-manifest=/nonexistent/pod.json"]),
+        "/nonexistent/pod.json",
+    );
+    t.gc_all();
+}
