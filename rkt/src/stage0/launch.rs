@@ -108,7 +108,13 @@ pub(crate) fn run(data_dir: &Path, opts: &RunOptions) -> Result<u8, Error> {
     for e in &empties {
         create_empty_volume(e)?;
     }
-    write_pod_files(&dir, &resolved, &volumes, overlay)?;
+    write_pod_files(
+        &dir,
+        &resolved,
+        &volumes,
+        opts.pod_manifest.as_ref(),
+        overlay,
+    )?;
     drop(prepare);
 
     let views: Vec<TreeView> = resolved
@@ -415,9 +421,12 @@ fn write_pod_files(
     dir: &Path,
     apps: &[Resolved],
     volumes: &[Volume],
+    base: Option<&PodManifest>,
     overlay: bool,
 ) -> Result<(), Error> {
-    let mut manifest = PodManifest::new();
+    // A --pod-manifest's pod-level fields (annotations, isolators, ...) are kept as given.
+    let mut manifest = base.cloned().unwrap_or_else(PodManifest::new);
+    manifest.apps.clear();
     manifest.volumes = volumes.to_vec();
     for r in apps {
         let id = ImageId::parse(r.key.as_str()).map_err(|e| Error::Image {

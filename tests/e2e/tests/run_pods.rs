@@ -601,6 +601,7 @@ fn pod_manifest_runs_its_apps_volumes_and_overrides() {
           {{"name":"other","image":{{"id":"{id}"}},"mounts":[{{"volume":"data","path":"/d2"}}]}}
         ],
         "volumes":[{{"name":"data","kind":"host","source":"{}","readOnly":true}}],
+        "annotations":[{{"name":"example.com/pod","value":"p"}}],
         "isolators":[{{"name":"resource/memory","value":{{"limit":"1G"}}}}]}}"#,
         host.display()
     );
@@ -663,5 +664,32 @@ fn pod_manifest_runs_its_apps_volumes_and_overrides() {
         &t.rkt(&["run", "--pod-manifest=/nonexistent/pod.json"]),
         "/nonexistent/pod.json",
     );
+    t.gc_all();
+}
+
+#[test]
+fn a_mount_target_through_a_symlink_leading_out_of_the_image_is_refused() {
+    let t = setup("pods-mount-symlink");
+    let outside = t.join("outside");
+    std::fs::create_dir(&outside).unwrap();
+    let link_target = outside.to_str().unwrap().to_string();
+    let aci = t.join("evil.aci");
+    let extra = r#","mountPoints":[{"name":"evil","path":"/link/sub"}]"#;
+    aci::write(
+        &aci,
+        &probe_tar(
+            &probe_manifest("example.com/evil", LINUX_AMD64, extra),
+            |tar| tar.symlink("rootfs/link", &link_target),
+        ),
+    );
+    t.fetch(&aci);
+    let out = t.rkt(&["run", "example.com/evil"]);
+    // Not inside the image: stage1-init refuses rather than follow it to the host.
+    assert_eq!(out.status.code(), Some(254), "{}", stderr(&out));
+    assert!(stderr(&out).contains("symlink"), "{}", stderr(&out));
+    assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 0);
+    for uuid in t.pods_in("prepare") {
+        assert_ok(&t.rkt(&["rm", &uuid]));
+    }
     t.gc_all();
 }
