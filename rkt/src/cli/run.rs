@@ -27,6 +27,13 @@ pub(crate) const PENDING_FLAGS: &[&str] = &[
     "caps-retain",
     "caps-remove",
     "seccomp",
+    // Per-app isolator flags, which before the first image apply to every app.
+    "cap-retain",
+    "cap-remove",
+    "memory",
+    "cpu",
+    "cpu-shares",
+    "oom-score-adj",
 ];
 
 #[derive(FromArgs, Debug)]
@@ -106,7 +113,10 @@ pub(crate) struct Args {
     /// run this appc PodManifest (apps, volumes, mounts, annotations); no images then
     #[argh(option)]
     pod_manifest: Option<String>,
-    /// the image list: IMAGE [--exec=PATH] [--name=N] [-- args... [---]]
+    /// the image list: IMAGE [--exec=PATH] [--name=N] [--user=U] [--group=G]
+    /// [--supplementary-gids=N,..] [--working-dir=D] [--readonly-rootfs] [--environment=K=V]
+    /// [--annotation=K=V] [--user-annotation=K=V] [--user-label=K=V] [--mount=volume=V,target=P]
+    /// [-- args... [---]] [IMAGE ...]
     #[argh(positional, greedy)]
     pub(super) images: Vec<String>,
 }
