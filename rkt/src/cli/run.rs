@@ -1,5 +1,5 @@
-//! `rkt run [pod flags] IMAGE [--exec=PATH] [--name=N] [-- args... [---]]`: run one app in a
-//! new pod and exit with its status.
+//! `rkt run [pod flags] IMAGE [app flags] [-- args... [---]] [IMAGE ...]`: run apps in a new
+//! pod and exit with its status.
 
 use std::process::ExitCode;
 
@@ -11,20 +11,9 @@ use crate::stage0::{self, applist, Net, RunOptions};
 
 /// rkt 1.30's pod flags that this build does not implement yet; each fails naming itself.
 pub(crate) const PENDING_FLAGS: &[&str] = &[
-    "volume",
-    "mount",
     "interactive",
-    "dns",
-    "dns-search",
-    "dns-opt",
-    "dns-domain",
-    "hosts-entry",
-    "set-env",
-    "set-env-file",
-    "inherit-env",
     "port",
     "private-users",
-    "pod-manifest",
     "mds-register",
     "stage1-url",
     "stage1-path",
@@ -35,12 +24,16 @@ pub(crate) const PENDING_FLAGS: &[&str] = &[
     "pull-policy",
     "store-only",
     "no-store",
-    "user-annotation",
-    "user-label",
     "caps-retain",
     "caps-remove",
     "seccomp",
-    "annotation",
+    // Per-app isolator flags, which before the first image apply to every app.
+    "cap-retain",
+    "cap-remove",
+    "memory",
+    "cpu",
+    "cpu-shares",
+    "oom-score-adj",
 ];
 
 #[derive(FromArgs, Debug)]
@@ -59,7 +52,71 @@ pub(crate) struct Args {
     /// write the pod's UUID to this file
     #[argh(option)]
     uuid_file_save: Option<String>,
-    /// the image list: IMAGE [--exec=PATH] [--name=N] [-- args... [---]]
+    /// inherit the environment of rkt (lowest precedence)
+    #[argh(switch)]
+    inherit_env: bool,
+    /// an environment variable for every app: NAME=VALUE (repeatable)
+    #[argh(option)]
+    set_env: Vec<String>,
+    /// a file of NAME=VALUE lines for every app's environment
+    #[argh(option)]
+    set_env_file: Option<String>,
+    /// every app's user (name, number or path in the image)
+    #[argh(option)]
+    user: Option<String>,
+    /// every app's group
+    #[argh(option)]
+    group: Option<String>,
+    /// every app's supplementary gids: N,N,...
+    #[argh(option)]
+    supplementary_gids: Option<String>,
+    /// every app's working directory
+    #[argh(option)]
+    working_dir: Option<String>,
+    /// mount every app's rootfs read-only
+    #[argh(option)]
+    readonly_rootfs: Option<bool>,
+    /// an environment variable of every app, NAME=VALUE (repeatable; highest precedence)
+    #[argh(option)]
+    environment: Vec<String>,
+    /// an annotation of every app, NAME=VALUE (repeatable)
+    #[argh(option)]
+    annotation: Vec<String>,
+    /// a user annotation of every app, NAME=VALUE (repeatable)
+    #[argh(option)]
+    user_annotation: Vec<String>,
+    /// a user label of every app, NAME=VALUE (repeatable)
+    #[argh(option)]
+    user_label: Vec<String>,
+    /// a volume: NAME,kind=host,source=PATH[,readOnly=B][,recursive=B] or
+    /// NAME,kind=empty[,mode=0755][,uid=N][,gid=N] (repeatable)
+    #[argh(option)]
+    volume: Vec<String>,
+    /// mount a volume in every app: volume=NAME,target=PATH (repeatable)
+    #[argh(option)]
+    mount: Vec<String>,
+    /// a DNS server IP (repeatable), or host (the host's resolv.conf), or none (the image's)
+    #[argh(option)]
+    dns: Vec<String>,
+    /// a DNS search domain (repeatable)
+    #[argh(option)]
+    dns_search: Vec<String>,
+    /// a resolver option (repeatable)
+    #[argh(option)]
+    dns_opt: Vec<String>,
+    /// the DNS domain
+    #[argh(option)]
+    dns_domain: Option<String>,
+    /// an /etc/hosts entry IP=HOST (repeatable), or host (the host's /etc/hosts)
+    #[argh(option)]
+    hosts_entry: Vec<String>,
+    /// run this appc PodManifest (apps, volumes, mounts, annotations); no images then
+    #[argh(option)]
+    pod_manifest: Option<String>,
+    /// the image list: IMAGE [--exec=PATH] [--name=N] [--user=U] [--group=G]
+    /// [--supplementary-gids=N,..] [--working-dir=D] [--readonly-rootfs] [--environment=K=V]
+    /// [--annotation=K=V] [--user-annotation=K=V] [--user-label=K=V] [--mount=volume=V,target=P]
+    /// [-- args... [---]] [IMAGE ...]
     #[argh(positional, greedy)]
     pub(super) images: Vec<String>,
 }
@@ -74,18 +131,84 @@ pub(crate) fn run(args: Args, config: &Config) -> Result<ExitCode, Error> {
             )))
         }
     };
-    let apps =
-        applist::parse(&image_list(&args.images)).map_err(|e| Error::Usage(format!("run: {e}")))?;
-    if apps.is_empty() {
+    let usage = |e: applist::ParseError| Error::Usage(format!("run: {e}"));
+    let defaults = app_defaults(&args).map_err(usage)?;
+    let list = applist::parse_list(&image_list(&args.images)).map_err(usage)?;
+    let (mut inherit_env, mut set_env_file, mut set_env_flags) = (
+        args.inherit_env,
+        args.set_env_file.clone(),
+        args.set_env.clone(),
+    );
+    let mut volume_flags = args.volume.clone();
+    for (flag, value) in list.pod_flags {
+        match flag.as_str() {
+            "inherit-env" => {
+                inherit_env = parse_bool(&flag, &value)?;
+            }
+            "set-env-file" => set_env_file = Some(value),
+            "volume" => volume_flags.push(value),
+            _ => set_env_flags.push(value),
+        }
+    }
+    let apps: Vec<applist::AppArg> = list
+        .apps
+        .into_iter()
+        .map(|a| a.with_defaults(&defaults))
+        .collect();
+    let pod_manifest = match &args.pod_manifest {
+        None => None,
+        Some(file) => {
+            // rkt 1.30 runRun: the manifest says everything these flags would.
+            let defaults_given = defaults != applist::AppArg::default();
+            if !apps.is_empty()
+                || !volume_flags.is_empty()
+                || inherit_env
+                || set_env_file.is_some()
+                || !set_env_flags.is_empty()
+                || defaults_given
+            {
+                return Err(Error::Usage(
+                    "run: conflicting flags set with --pod-manifest (see --help)".into(),
+                ));
+            }
+            let bytes = std::fs::read(file)
+                .map_err(|e| Error::Usage(format!("run: --pod-manifest: read `{file}`: {e}")))?;
+            Some(
+                crate::appc::PodManifest::from_json(&bytes)
+                    .map_err(|e| Error::Usage(format!("run: --pod-manifest `{file}`: {e}")))?,
+            )
+        }
+    };
+    if apps.is_empty() && pod_manifest.is_none() {
         return Err(Error::Usage(
             "run: must provide at least one image or specify the pod manifest".into(),
         ));
     }
-    if apps.len() > 1 {
-        return Err(Error::NotImplemented(
-            "rkt run with more than one image".into(),
-        ));
+    let mut set_env = Vec::new();
+    if let Some(file) = &set_env_file {
+        set_env = read_env_file(file)?;
     }
+    let mut env_flags = Vec::new();
+    for kv in &set_env_flags {
+        env_flags.push(parse_env(kv, "set-env")?);
+    }
+    let volumes = volume_flags
+        .iter()
+        .map(|v| {
+            stage0::volumes::parse_volume(v)
+                .map_err(|e| Error::Usage(format!("run: invalid value for --volume {v:?}: {e}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let inherited = if inherit_env {
+        std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+            .filter(|(k, v)| {
+                !k.is_empty() && !k.contains('=') && !k.contains('\0') && !v.contains('\0')
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     let opts = RunOptions {
         net,
         hostname: args.hostname,
@@ -95,9 +218,88 @@ pub(crate) fn run(args: Args, config: &Config) -> Result<ExitCode, Error> {
         insecure_paths: config.insecure.contains(Insecure::PATHS),
         debug: config.debug,
         apps,
+        inherit_env: inherited,
+        set_env_file: set_env,
+        set_env: env_flags,
+        volumes,
+        dns: stage0::dns::parse_dns(&stage0::dns::DnsFlags {
+            dns: args.dns.clone(),
+            search: args.dns_search.clone(),
+            opt: args.dns_opt.clone(),
+            domain: args.dns_domain.clone(),
+        })
+        .map_err(|e| Error::Usage(format!("run: {e}")))?,
+        pod_manifest,
+        hosts: stage0::dns::parse_hosts(&args.hosts_entry, stage0::plan::LOCALHOST)
+            .map_err(|e| Error::Usage(format!("run: {e}")))?,
     };
     let code = stage0::run(&config.data_dir, &opts).map_err(Error::Run)?;
     Ok(ExitCode::from(code))
+}
+
+/// The per-app flags given before the first image, which apply to every app.
+fn app_defaults(args: &Args) -> Result<applist::AppArg, applist::ParseError> {
+    let mut d = applist::AppArg::default();
+    let singles = [
+        ("user", &args.user),
+        ("group", &args.group),
+        ("supplementary-gids", &args.supplementary_gids),
+        ("working-dir", &args.working_dir),
+    ];
+    for (name, v) in singles {
+        if let Some(v) = v {
+            applist::apply_flag(&mut d, name, v)?;
+        }
+    }
+    if let Some(on) = args.readonly_rootfs {
+        applist::apply_flag(&mut d, "readonly-rootfs", &on.to_string())?;
+    }
+    let lists = [
+        ("mount", &args.mount),
+        ("environment", &args.environment),
+        ("annotation", &args.annotation),
+        ("user-annotation", &args.user_annotation),
+        ("user-label", &args.user_label),
+    ];
+    for (name, vs) in lists {
+        for v in vs {
+            applist::apply_flag(&mut d, name, v)?;
+        }
+    }
+    Ok(d)
+}
+
+fn parse_bool(flag: &str, value: &str) -> Result<bool, Error> {
+    match value {
+        "true" | "1" | "t" | "T" | "TRUE" | "True" => Ok(true),
+        "false" | "0" | "f" | "F" | "FALSE" | "False" => Ok(false),
+        _ => Err(Error::Usage(format!(
+            "invalid argument {value:?} for \"--{flag}\" flag: expected true or false"
+        ))),
+    }
+}
+
+/// `NAME=VALUE` of `--set-env` or a `--set-env-file` line.
+fn parse_env(kv: &str, what: &str) -> Result<(String, String), Error> {
+    match kv.split_once('=') {
+        Some((k, v)) if !k.is_empty() && !k.contains('\0') && !v.contains('\0') => {
+            Ok((k.to_string(), v.to_string()))
+        }
+        _ => Err(Error::Usage(format!(
+            "run: invalid value for --{what}: {kv:?}: expected NAME=VALUE"
+        ))),
+    }
+}
+
+/// `--set-env-file`: one `NAME=VALUE` per line; blank lines and `#` comments are skipped.
+fn read_env_file(path: &str) -> Result<Vec<(String, String)>, Error> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::Usage(format!("run: --set-env-file: read `{path}`: {e}")))?;
+    text.lines()
+        .map(|l| l.trim_end_matches('\r'))
+        .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+        .map(|l| parse_env(l, "set-env-file"))
+        .collect()
 }
 
 /// The image list without the `--` the normalizer puts after the first image (argh keeps it

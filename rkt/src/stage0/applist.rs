@@ -14,6 +14,23 @@ pub(crate) struct AppArg {
     pub(crate) name: Option<String>,
     /// After `--`: replace the image's arguments.
     pub(crate) args: Option<Vec<String>>,
+    /// `--user`, `--group`: a number, a name in the image, or an absolute path in the image.
+    pub(crate) user: Option<String>,
+    pub(crate) group: Option<String>,
+    /// `--supplementary-gids=1,2,3`.
+    pub(crate) supplementary_gids: Option<Vec<u32>>,
+    /// `--working-dir`.
+    pub(crate) working_dir: Option<String>,
+    /// `--readonly-rootfs[=bool]`.
+    pub(crate) readonly_rootfs: Option<bool>,
+    /// `--environment K=V` (repeatable): the highest-precedence env of this app.
+    pub(crate) environment: Vec<(String, String)>,
+    /// `--annotation K=V`, `--user-annotation K=V`, `--user-label K=V` (repeatable).
+    pub(crate) annotations: Vec<(String, String)>,
+    pub(crate) user_annotations: Vec<(String, String)>,
+    pub(crate) user_labels: Vec<(String, String)>,
+    /// `--mount volume=V,target=PATH` (repeatable), as (volume, target).
+    pub(crate) mounts: Vec<(String, String)>,
 }
 
 /// A bad image list.
@@ -29,6 +46,8 @@ pub(crate) enum ParseError {
     MissingValue(String),
     /// The same per-app flag twice for one image.
     Repeated(String),
+    /// A value that does not parse: the flag and why.
+    BadValue(String, String),
 }
 
 impl fmt::Display for ParseError {
@@ -41,6 +60,7 @@ impl fmt::Display for ParseError {
             ParseError::Unknown(fl) => write!(f, "unknown flag: --{fl}"),
             ParseError::MissingValue(fl) => write!(f, "flag needs an argument: --{fl}"),
             ParseError::Repeated(fl) => write!(f, "--{fl} given twice for one image"),
+            ParseError::BadValue(fl, why) => write!(f, "invalid value for --{fl}: {why}"),
         }
     }
 }
@@ -50,35 +70,59 @@ impl std::error::Error for ParseError {}
 /// rkt 1.30's per-app flags that this build does not implement yet: accepted nowhere, named
 /// in the error (never silently ignored). All take a value.
 const PENDING: &[&str] = &[
-    "mount",
-    "set-env",
-    "set-env-file",
-    "environment",
-    "user",
-    "group",
-    "supplementary-gids",
-    "working-dir",
-    "readonly-rootfs",
     "seccomp",
     "cap-retain",
     "cap-remove",
+    "caps-retain",
+    "caps-remove",
     "memory",
     "cpu",
     "cpu-shares",
     "oom-score-adj",
-    "user-annotation",
-    "user-label",
     "stdin",
     "stdout",
     "stderr",
     "signature",
     "port",
-    "volume",
 ];
 
-/// Parses the image list (everything from the first image on).
+/// The per-app flags implemented here; all but `readonly-rootfs` take a value.
+pub(crate) const APP_FLAGS: &[&str] = &[
+    "exec",
+    "name",
+    "user",
+    "group",
+    "supplementary-gids",
+    "working-dir",
+    "readonly-rootfs",
+    "environment",
+    "annotation",
+    "user-annotation",
+    "user-label",
+    "mount",
+];
+
+/// Pod flags that rkt also accepts among the images (its `parseApps` re-parses with the whole
+/// flag set, so `IMAGE --set-env=K=V` sets the pod's env, as Nomad writes it).
+pub(crate) const POD_FLAGS: &[&str] = &["set-env", "set-env-file", "inherit-env", "volume"];
+
+/// The image list: the apps, and the pod flags found among them, as (flag, value) in order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct ImageList {
+    pub(crate) apps: Vec<AppArg>,
+    pub(crate) pod_flags: Vec<(String, String)>,
+}
+
+/// Parses the image list (everything from the first image on); the tests' shorthand.
+#[cfg(test)]
 pub(crate) fn parse(argv: &[String]) -> Result<Vec<AppArg>, ParseError> {
+    parse_list(argv).map(|l| l.apps)
+}
+
+/// Parses the image list, keeping the pod flags found in it.
+pub(crate) fn parse_list(argv: &[String]) -> Result<ImageList, ParseError> {
     let mut apps: Vec<AppArg> = Vec::new();
+    let mut pod_flags = Vec::new();
     let mut i = 0;
     while i < argv.len() {
         let arg = &argv[i];
@@ -113,11 +157,13 @@ pub(crate) fn parse(argv: &[String]) -> Result<Vec<AppArg>, ParseError> {
         if PENDING.contains(&name) {
             return Err(ParseError::NotImplemented(name.into()));
         }
-        if name != "exec" && name != "name" {
+        if !APP_FLAGS.contains(&name) && !POD_FLAGS.contains(&name) {
             return Err(ParseError::Unknown(name.into()));
         }
         let value = match inline {
             Some(v) => v,
+            // pflag's bool flags take no separate value.
+            None if name == "readonly-rootfs" || name == "inherit-env" => "true".to_string(),
             None => {
                 let v = argv
                     .get(i)
@@ -127,20 +173,118 @@ pub(crate) fn parse(argv: &[String]) -> Result<Vec<AppArg>, ParseError> {
                 v
             }
         };
+        if POD_FLAGS.contains(&name) {
+            pod_flags.push((name.to_string(), value));
+            continue;
+        }
         let app = apps
             .last_mut()
             .ok_or_else(|| ParseError::FlagBeforeImage(name.into()))?;
-        let slot = if name == "exec" {
-            &mut app.exec
-        } else {
-            &mut app.name
-        };
+        apply_flag(app, name, &value)?;
+    }
+    Ok(ImageList { apps, pod_flags })
+}
+
+/// Sets one per-app flag (`name` without dashes) on `app`: singular flags may be given once,
+/// `--environment` and the annotation flags repeat.
+pub(crate) fn apply_flag(app: &mut AppArg, name: &str, value: &str) -> Result<(), ParseError> {
+    fn once<T>(slot: &mut Option<T>, name: &str, v: T) -> Result<(), ParseError> {
         if slot.is_some() {
             return Err(ParseError::Repeated(name.into()));
         }
-        *slot = Some(value);
+        *slot = Some(v);
+        Ok(())
     }
-    Ok(apps)
+    let bad = |why: &str| ParseError::BadValue(name.into(), format!("{value:?}: {why}"));
+    let kv = || -> Result<(String, String), ParseError> {
+        match value.split_once('=') {
+            Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+            _ => Err(bad("expected NAME=VALUE")),
+        }
+    };
+    match name {
+        "exec" => once(&mut app.exec, name, value.to_string()),
+        "name" => once(&mut app.name, name, value.to_string()),
+        "user" | "group" | "working-dir" if value.is_empty() => Err(bad("empty")),
+        "user" => once(&mut app.user, name, value.to_string()),
+        "group" => once(&mut app.group, name, value.to_string()),
+        "working-dir" => once(&mut app.working_dir, name, value.to_string()),
+        "supplementary-gids" => {
+            let gids = value
+                .split(',')
+                .map(|g| g.trim().parse::<u32>())
+                .collect::<Result<Vec<u32>, _>>()
+                .map_err(|_| bad("expected a comma-separated list of numbers"))?;
+            once(&mut app.supplementary_gids, name, gids)
+        }
+        "readonly-rootfs" => {
+            let on = match value {
+                "true" | "1" | "t" | "T" | "TRUE" | "True" => true,
+                "false" | "0" | "f" | "F" | "FALSE" | "False" => false,
+                _ => return Err(bad("expected true or false")),
+            };
+            once(&mut app.readonly_rootfs, name, on)
+        }
+        "environment" => {
+            app.environment.push(kv()?);
+            Ok(())
+        }
+        "annotation" => {
+            app.annotations.push(kv()?);
+            Ok(())
+        }
+        "user-annotation" => {
+            app.user_annotations.push(kv()?);
+            Ok(())
+        }
+        "user-label" => {
+            app.user_labels.push(kv()?);
+            Ok(())
+        }
+        "mount" => {
+            let m = super::volumes::parse_mount(value).map_err(|why| bad(&why))?;
+            app.mounts.push(m);
+            Ok(())
+        }
+        _ => Err(ParseError::Unknown(name.into())),
+    }
+}
+
+impl AppArg {
+    /// Fills what this app leaves unset from the flags given before the first image (rkt:
+    /// they apply to every app; the app's own flags win, repeatable ones come after).
+    pub(crate) fn with_defaults(mut self, d: &AppArg) -> AppArg {
+        fn or<T: Clone>(own: &mut Option<T>, d: &Option<T>) {
+            if own.is_none() {
+                own.clone_from(d);
+            }
+        }
+        or(&mut self.user, &d.user);
+        or(&mut self.group, &d.group);
+        or(&mut self.supplementary_gids, &d.supplementary_gids);
+        or(&mut self.working_dir, &d.working_dir);
+        or(&mut self.readonly_rootfs, &d.readonly_rootfs);
+        for (own, def) in [
+            (&mut self.environment, &d.environment),
+            (&mut self.annotations, &d.annotations),
+            (&mut self.user_annotations, &d.user_annotations),
+            (&mut self.user_labels, &d.user_labels),
+        ] {
+            let mut v = def.clone();
+            v.append(own);
+            *own = v;
+        }
+        // rkt: an app's own --mount on a path wins over one given for every app.
+        let mut mounts: Vec<(String, String)> = d
+            .mounts
+            .iter()
+            .filter(|(_, t)| !self.mounts.iter().any(|(_, own)| own == t))
+            .cloned()
+            .collect();
+        mounts.append(&mut self.mounts);
+        self.mounts = mounts;
+        self
+    }
 }
 
 #[cfg(test)]
@@ -171,6 +315,7 @@ mod tests {
                 exec: Some("/bin/x".into()),
                 name: Some("a".into()),
                 args: Some(vec!["-v".into(), "--exec".into(), "y".into()]),
+                ..AppArg::default()
             }]
         );
     }
@@ -190,9 +335,25 @@ mod tests {
     #[test]
     fn errors_name_the_flag() {
         assert_eq!(
-            p(&["a", "--set-env=X=1"]),
-            Err(ParseError::NotImplemented("set-env".into()))
+            p(&["a", "--memory=1G"]),
+            Err(ParseError::NotImplemented("memory".into()))
         );
+        assert!(matches!(
+            p(&["a", "--mount=volume=v"]),
+            Err(ParseError::BadValue(..))
+        ));
+        assert!(matches!(
+            p(&["a", "--supplementary-gids=1,x"]),
+            Err(ParseError::BadValue(..))
+        ));
+        assert!(matches!(
+            p(&["a", "--environment=NOEQUALS"]),
+            Err(ParseError::BadValue(..))
+        ));
+        assert!(matches!(
+            p(&["a", "--readonly-rootfs=maybe"]),
+            Err(ParseError::BadValue(..))
+        ));
         assert_eq!(
             p(&["a", "--bogus"]),
             Err(ParseError::Unknown("bogus".into()))
@@ -212,6 +373,101 @@ mod tests {
         assert_eq!(
             p(&["a", "--memory=1G"]).unwrap_err().to_string(),
             "--memory: not implemented yet in this rkt"
+        );
+    }
+
+    #[test]
+    fn every_app_flag_and_defaults_from_before_the_first_image() {
+        let apps = p(&[
+            "a",
+            "--user=web",
+            "--group",
+            "33",
+            "--supplementary-gids=1,2",
+            "--working-dir=/srv",
+            "--readonly-rootfs",
+            "--environment=X=1",
+            "--environment",
+            "Y=a=b",
+            "--annotation=k=v",
+            "--user-annotation=ua=1",
+            "--user-label=ul=2",
+            "b",
+            "--readonly-rootfs=false",
+            "c",
+        ])
+        .unwrap();
+        let a = &apps[0];
+        assert_eq!(a.user.as_deref(), Some("web"));
+        assert_eq!(a.group.as_deref(), Some("33"));
+        assert_eq!(a.supplementary_gids, Some(vec![1, 2]));
+        assert_eq!(a.working_dir.as_deref(), Some("/srv"));
+        assert_eq!(a.readonly_rootfs, Some(true));
+        assert_eq!(
+            a.environment,
+            vec![("X".into(), "1".into()), ("Y".into(), "a=b".into())]
+        );
+        assert_eq!(a.annotations, vec![("k".into(), "v".into())]);
+        assert_eq!(a.user_annotations, vec![("ua".into(), "1".into())]);
+        assert_eq!(a.user_labels, vec![("ul".into(), "2".into())]);
+        // A bare bool flag does not eat the next image.
+        assert_eq!(apps[1].image, "b");
+        assert_eq!(apps[1].readonly_rootfs, Some(false));
+        assert_eq!(apps[2].image, "c");
+
+        let mut d = AppArg::default();
+        apply_flag(&mut d, "user", "1").unwrap();
+        apply_flag(&mut d, "readonly-rootfs", "true").unwrap();
+        apply_flag(&mut d, "environment", "X=0").unwrap();
+        apply_flag(&mut d, "mount", "volume=all,target=/x").unwrap();
+        apply_flag(&mut d, "mount", "volume=all,target=/y").unwrap();
+        let mut own = AppArg::default();
+        apply_flag(&mut own, "mount", "volume=mine,target=/y").unwrap();
+        assert_eq!(
+            own.with_defaults(&d).mounts,
+            vec![
+                ("all".to_string(), "/x".to_string()),
+                ("mine".to_string(), "/y".to_string())
+            ]
+        );
+        let b = apps[1].clone().with_defaults(&d);
+        assert_eq!(b.user.as_deref(), Some("1"));
+        // The app's own value wins; repeatable flags: defaults first, so the app's win later.
+        assert_eq!(b.readonly_rootfs, Some(false));
+        assert_eq!(b.environment, vec![("X".into(), "0".into())]);
+        let a = apps[0].clone().with_defaults(&d);
+        assert_eq!(a.user.as_deref(), Some("web"));
+        assert_eq!(a.environment[0], ("X".into(), "0".into()));
+        assert_eq!(a.environment[1], ("X".into(), "1".into()));
+        assert_eq!(
+            apply_flag(&mut d, "user", "2"),
+            Err(ParseError::Repeated("user".into()))
+        );
+    }
+
+    #[test]
+    fn pod_flags_among_the_images_are_kept_for_the_pod() {
+        let argv: Vec<String> = [
+            "a",
+            "--set-env=X=1",
+            "--inherit-env",
+            "b",
+            "--set-env",
+            "Y=2",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let l = parse_list(&argv).unwrap();
+        assert_eq!(l.apps.len(), 2);
+        assert_eq!(l.apps[1].image, "b");
+        assert_eq!(
+            l.pod_flags,
+            vec![
+                ("set-env".to_string(), "X=1".to_string()),
+                ("inherit-env".to_string(), "true".to_string()),
+                ("set-env".to_string(), "Y=2".to_string()),
+            ]
         );
     }
 }

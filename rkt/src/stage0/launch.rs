@@ -11,8 +11,12 @@ use stage1_init::proto;
 use super::applist::AppArg;
 use super::plan::{self, AppInput, PodInput, RootfsView};
 use super::rootfs::TreeView;
+use super::volumes;
 use super::{check_os_arch, io_err, Error, RunOptions};
-use crate::appc::{AcName, App, Exec, ImageId, PodManifest, RuntimeApp, RuntimeImage};
+use crate::appc::{
+    AcIdentifier, AcName, App, Exec, ImageId, Mount, PodManifest, RuntimeApp, RuntimeImage, Volume,
+    VolumeKind,
+};
 use crate::paths;
 use crate::pod::Pod;
 use crate::store::{ImageKey, Store};
@@ -31,6 +35,10 @@ struct Resolved {
     app: App,
     tree: String,
     rootfs: PathBuf,
+    readonly_rootfs: bool,
+    annotations: crate::appc::Annotations,
+    cli_env: Vec<(String, String)>,
+    cli_mounts: Vec<(String, String)>,
 }
 
 /// Runs the pod and returns its exit status (the app's; 128+N for signal N).
@@ -42,9 +50,48 @@ pub(crate) fn run(data_dir: &Path, opts: &RunOptions) -> Result<u8, Error> {
     let prepare = crate::pod::prepare_lock(data_dir, LockKind::Shared)?;
     let mut resolved = Vec::new();
     for arg in &opts.apps {
-        resolved.push(resolve_app(&store, arg, opts.insecure_image)?);
+        let r = resolve_app(&store, arg, opts.insecure_image)?;
+        // rkt 1.30 `apps.Validate`: app names are unique in a pod.
+        if resolved.iter().any(|o: &Resolved| o.name == r.name) {
+            return Err(Error::Apps(format!(
+                "multiple apps with same name {:?} (use --name)",
+                r.name
+            )));
+        }
+        resolved.push(r);
+    }
+    let mut volumes = opts.volumes.clone();
+    if let Some(pm) = &opts.pod_manifest {
+        for iso in &pm.isolators {
+            eprintln!(
+                "rkt: warning: pod isolator {:?} is not applied yet",
+                iso.name()
+            );
+        }
+        volumes.clone_from(&pm.volumes);
+        for ra in &pm.apps {
+            // An app's inline volume (appVolume) joins the pod's unless one has its name.
+            for m in &ra.mounts {
+                if let Some(v) = &m.app_volume {
+                    if !volumes.iter().any(|o| o.name == v.name) {
+                        volumes.push(v.clone());
+                    }
+                }
+            }
+            resolved.push(resolve_runtime_app(&store, ra)?);
+        }
     }
     let overlay = !opts.no_overlay && overlay_usable(data_dir);
+    for v in &volumes {
+        if let VolumeKind::Host { source } = &v.kind {
+            if std::fs::symlink_metadata(source).is_err() {
+                return Err(Error::Apps(format!(
+                    "volume {:?}: source `{source}` does not exist",
+                    v.name.as_str()
+                )));
+            }
+        }
+    }
 
     let (mut pod, lock) = Pod::create(data_dir)?;
     if let Some(file) = &opts.uuid_file_save {
@@ -52,7 +99,22 @@ pub(crate) fn run(data_dir: &Path, opts: &RunOptions) -> Result<u8, Error> {
             .map_err(io_err("write", file))?;
     }
     let dir = pod.path();
-    write_pod_files(&dir, &resolved, overlay)?;
+    let per_app: Vec<volumes::AppMounts<'_>> = resolved
+        .iter()
+        .map(|r| (r.app.mount_points.as_slice(), r.cli_mounts.as_slice()))
+        .collect();
+    let (mut app_mounts, empties) =
+        volumes::plan_mounts(&dir, &mut volumes, &per_app).map_err(Error::Apps)?;
+    for e in &empties {
+        create_empty_volume(e)?;
+    }
+    write_pod_files(
+        &dir,
+        &resolved,
+        &volumes,
+        opts.pod_manifest.as_ref(),
+        overlay,
+    )?;
     drop(prepare);
 
     let views: Vec<TreeView> = resolved
@@ -62,7 +124,8 @@ pub(crate) fn run(data_dir: &Path, opts: &RunOptions) -> Result<u8, Error> {
     let inputs: Vec<(AppInput, &dyn RootfsView)> = resolved
         .iter()
         .zip(&views)
-        .map(|(r, v)| {
+        .zip(app_mounts.iter_mut())
+        .map(|((r, v), mounts)| {
             let mode = if overlay {
                 RootfsMode::Overlay {
                     upper: paths::pod_overlay_upper(&dir, &r.tree, &r.name),
@@ -76,6 +139,9 @@ pub(crate) fn run(data_dir: &Path, opts: &RunOptions) -> Result<u8, Error> {
                 app: r.app.clone(),
                 lower: r.rootfs.clone(),
                 mode,
+                cli_env: r.cli_env.clone(),
+                readonly_rootfs: r.readonly_rootfs,
+                mounts: std::mem::take(mounts),
             };
             (input, v as &dyn RootfsView)
         })
@@ -88,6 +154,11 @@ pub(crate) fn run(data_dir: &Path, opts: &RunOptions) -> Result<u8, Error> {
         host_hosts: Path::new("/etc/hosts").is_file(),
         host_resolv: Path::new("/etc/resolv.conf").is_file(),
         protect_kernel: !opts.insecure_paths,
+        inherit_env: opts.inherit_env.clone(),
+        set_env_file: opts.set_env_file.clone(),
+        set_env: opts.set_env.clone(),
+        dns: opts.dns.clone(),
+        hosts: opts.hosts.clone(),
     };
     let planned = plan::compute(&pod_input, &inputs).map_err(Error::Plan)?;
     for w in &planned.warnings {
@@ -225,6 +296,43 @@ fn resolve_app(store: &Store, arg: &AppArg, insecure_image: bool) -> Result<Reso
         argv.extend(args.iter().cloned());
     }
     app.exec = Exec::new(argv).map_err(|e| image_err(e.to_string()))?;
+    if let Some(u) = &arg.user {
+        app.user.clone_from(u);
+    }
+    if let Some(g) = &arg.group {
+        app.group.clone_from(g);
+    }
+    if let Some(gids) = &arg.supplementary_gids {
+        app.supplementary_gids.clone_from(gids);
+    }
+    if let Some(dir) = &arg.working_dir {
+        if !dir.starts_with('/') {
+            return Err(image_err(format!(
+                "--working-dir {dir:?} is not an absolute path"
+            )));
+        }
+        app.working_directory = Some(dir.clone());
+    }
+    // The pod manifest shows the app as it runs: --environment over the image's env.
+    for (k, v) in &arg.environment {
+        app.environment
+            .set(k, v)
+            .map_err(|e| image_err(format!("--environment: {e}")))?;
+    }
+    for (k, v) in &arg.user_annotations {
+        app.user_annotations.insert(k, v);
+    }
+    for (k, v) in &arg.user_labels {
+        app.user_labels.insert(k, v);
+    }
+    let mut annotations = crate::appc::Annotations::default();
+    for (k, v) in &arg.annotations {
+        let key =
+            AcIdentifier::parse(k).map_err(|e| image_err(format!("--annotation {k:?}: {e}")))?;
+        annotations
+            .set(key, v)
+            .map_err(|e| image_err(format!("--annotation {k:?}: {e}")))?;
+    }
     let rootfs = store.rendered_rootfs(&key)?;
     let tree = store.record(&key)?.tree;
     Ok(Resolved {
@@ -234,7 +342,65 @@ fn resolve_app(store: &Store, arg: &AppArg, insecure_image: bool) -> Result<Reso
         app,
         tree,
         rootfs,
+        readonly_rootfs: arg.readonly_rootfs.unwrap_or(false),
+        annotations,
+        cli_env: arg.environment.clone(),
+        cli_mounts: arg.mounts.clone(),
     })
+}
+
+/// An app of `--pod-manifest`: its image by ID, its `app` (if any) replacing the image's.
+fn resolve_runtime_app(store: &Store, ra: &RuntimeApp) -> Result<Resolved, Error> {
+    let image = ra.image.id.to_string();
+    let image_err = |reason: String| Error::Image {
+        image: image.clone(),
+        reason,
+    };
+    let key = store.resolve(&image)?;
+    let manifest = store.manifest(&key)?;
+    check_os_arch(&manifest.labels).map_err(image_err)?;
+    let app = match (&ra.app, &manifest.app) {
+        (Some(app), _) | (None, Some(app)) => app.clone(),
+        (None, None) => {
+            return Err(image_err(format!(
+                "app {:?}: neither the pod manifest nor the image has an app section",
+                ra.name.as_str()
+            )))
+        }
+    };
+    let rootfs = store.rendered_rootfs(&key)?;
+    let tree = store.record(&key)?.tree;
+    Ok(Resolved {
+        name: ra.name.as_str().to_string(),
+        key,
+        manifest,
+        app,
+        tree,
+        rootfs,
+        readonly_rootfs: ra.read_only_root_fs,
+        annotations: ra.annotations.clone(),
+        cli_env: Vec::new(),
+        cli_mounts: ra
+            .mounts
+            .iter()
+            .map(|m| (m.volume.as_str().to_string(), m.path.clone()))
+            .collect(),
+    })
+}
+
+/// `<pod>/sharedVolumes/<name>` with the volume's mode and owner (the mode set explicitly, so
+/// the umask does not narrow it).
+fn create_empty_volume(e: &volumes::EmptyDir) -> Result<(), Error> {
+    use std::os::unix::fs::PermissionsExt;
+    if let Some(parent) = e.path.parent() {
+        std::fs::create_dir_all(parent).map_err(io_err("create", parent))?;
+    }
+    std::fs::create_dir(&e.path).map_err(io_err("create", &e.path))?;
+    std::os::unix::fs::chown(&e.path, Some(e.uid), Some(e.gid))
+        .map_err(io_err("chown", &e.path))?;
+    std::fs::set_permissions(&e.path, std::fs::Permissions::from_mode(e.mode))
+        .map_err(io_err("chmod", &e.path))?;
+    Ok(())
 }
 
 /// overlayfs is in the kernel and the data dir is not itself on overlayfs (an upper dir on
@@ -251,8 +417,17 @@ fn overlay_usable(data_dir: &Path) -> bool {
 }
 
 /// The reified pod manifest, `pod-created`, `appsinfo/` and the overlay dirs.
-fn write_pod_files(dir: &Path, apps: &[Resolved], overlay: bool) -> Result<(), Error> {
-    let mut manifest = PodManifest::new();
+fn write_pod_files(
+    dir: &Path,
+    apps: &[Resolved],
+    volumes: &[Volume],
+    base: Option<&PodManifest>,
+    overlay: bool,
+) -> Result<(), Error> {
+    // A --pod-manifest's pod-level fields (annotations, isolators, ...) are kept as given.
+    let mut manifest = base.cloned().unwrap_or_else(PodManifest::new);
+    manifest.apps.clear();
+    manifest.volumes = volumes.to_vec();
     for r in apps {
         let id = ImageId::parse(r.key.as_str()).map_err(|e| Error::Image {
             image: r.key.to_string(),
@@ -269,9 +444,19 @@ fn write_pod_files(dir: &Path, apps: &[Resolved], overlay: bool) -> Result<(), E
                 labels: r.manifest.labels.clone(),
             },
             app: Some(r.app.clone()),
-            read_only_root_fs: false,
-            mounts: Vec::new(),
-            annotations: Default::default(),
+            read_only_root_fs: r.readonly_rootfs,
+            mounts: r
+                .cli_mounts
+                .iter()
+                .filter_map(|(v, t)| {
+                    Some(Mount {
+                        volume: AcName::parse(v).ok()?,
+                        path: t.clone(),
+                        app_volume: None,
+                    })
+                })
+                .collect(),
+            annotations: r.annotations.clone(),
         });
     }
     let path = paths::pod_manifest(dir);

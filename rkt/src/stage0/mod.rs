@@ -6,9 +6,11 @@
 //! [`applist`] (the image list grammar) and [`plan`] (the launch plan); syscalls in `sys`.
 
 pub(crate) mod applist;
+pub(crate) mod dns;
 mod launch;
 pub(crate) mod plan;
 mod rootfs;
+pub(crate) mod volumes;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -29,6 +31,18 @@ pub(crate) struct RunOptions {
     pub(crate) insecure_paths: bool,
     pub(crate) debug: bool,
     pub(crate) apps: Vec<applist::AppArg>,
+    /// `--inherit-env`: rkt's own environment (empty without the flag).
+    pub(crate) inherit_env: Vec<(String, String)>,
+    /// `--set-env-file`'s variables, then `--set-env`'s.
+    pub(crate) set_env_file: Vec<(String, String)>,
+    pub(crate) set_env: Vec<(String, String)>,
+    /// `--volume`s, parsed.
+    pub(crate) volumes: Vec<crate::appc::Volume>,
+    /// `--dns*` and `--hosts-entry`, validated.
+    pub(crate) dns: dns::Dns,
+    pub(crate) hosts: dns::Hosts,
+    /// `--pod-manifest`: the apps and volumes come from it (`apps` and `volumes` are empty).
+    pub(crate) pod_manifest: Option<crate::appc::PodManifest>,
 }
 
 /// Why a pod could not be run.
@@ -50,6 +64,8 @@ pub(crate) enum Error {
     },
     /// stage1-init reported a setup failure or died before `Ready`.
     Stage1(stage1_init::proto::ProtoError),
+    /// The apps together are invalid (two with one name).
+    Apps(String),
     /// Starting stage1-init failed.
     Spawn(std::io::Error),
 }
@@ -63,6 +79,7 @@ impl fmt::Display for Error {
             Error::Io { op, path, .. } => write!(f, "{op} `{}`", path.display()),
             Error::Image { image, reason } => write!(f, "image {image:?}: {reason}"),
             Error::Stage1(e) => write!(f, "stage1: {e}"),
+            Error::Apps(msg) => f.write_str(msg),
             Error::Spawn(_) => f.write_str("start stage1-init"),
         }
     }

@@ -250,18 +250,13 @@ fn image_file_needs_insecure_and_os_arch_must_match() {
 fn unimplemented_flags_fail_naming_themselves() {
     let t = setup("run-flags");
     for (args, needle) in [
-        (
-            vec!["run", "--volume=x,kind=host,source=/", "example.com/probe"],
-            "--volume",
-        ),
+        (vec!["run", "--port=http:80", "example.com/probe"], "--port"),
+        (vec!["run", "--cpu=100m", "example.com/probe"], "--cpu"),
         (
             vec!["run", "--interactive", "example.com/probe"],
             "--interactive",
         ),
-        (
-            vec!["run", "example.com/probe", "--set-env=A=1"],
-            "--set-env",
-        ),
+        (vec!["run", "example.com/probe", "--memory=1G"], "--memory"),
         (vec!["run", "example.com/probe", "--bogus"], "--bogus"),
     ] {
         let out = t.rkt(&args);

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use stage1_init::plan::{self, EtcFile, Net, RootfsMode};
 
+use super::dns::{Dns, Hosts};
 use crate::appc::{App, Isolator};
 
 /// rkt's default PATH (`common/environment.go`).
@@ -36,6 +37,14 @@ pub(crate) struct PodInput {
     pub(crate) host_resolv: bool,
     /// Kernel-tunable protection for every app (off with `--insecure-options=paths`).
     pub(crate) protect_kernel: bool,
+    /// Environment layers under the image's (`--inherit-env`) and over it (`--set-env-file`,
+    /// then `--set-env`); each app's `--environment` goes over all of them.
+    pub(crate) inherit_env: Vec<(String, String)>,
+    pub(crate) set_env_file: Vec<(String, String)>,
+    pub(crate) set_env: Vec<(String, String)>,
+    /// `--dns*` and `--hosts-entry` (see `super::dns`).
+    pub(crate) dns: Dns,
+    pub(crate) hosts: Hosts,
 }
 
 /// One app's inputs: the resolved app section (CLI overrides applied) and its rootfs.
@@ -45,6 +54,12 @@ pub(crate) struct AppInput {
     pub(crate) app: App,
     pub(crate) lower: PathBuf,
     pub(crate) mode: RootfsMode,
+    /// `--environment`: the highest-precedence variables.
+    pub(crate) cli_env: Vec<(String, String)>,
+    /// `--readonly-rootfs` (or the pod manifest's `readOnlyRootFS`).
+    pub(crate) readonly_rootfs: bool,
+    /// The app's volumes (see `volumes::plan_mounts`).
+    pub(crate) mounts: Vec<plan::Mount>,
 }
 
 /// Why an app cannot be planned. Each names the app and what is missing.
@@ -98,7 +113,7 @@ pub(crate) struct Planned {
     pub(crate) warnings: Vec<String>,
 }
 
-const LOCALHOST: &str =
+pub(crate) const LOCALHOST: &str =
     "127.0.0.1 localhost localhost.localdomain localhost4 localhost4.localdomain4\n\
 ::1 localhost localhost.localdomain localhost6 localhost6.localdomain6\n";
 
@@ -110,14 +125,22 @@ pub(crate) fn compute(
     let mut warnings = Vec::new();
     let mut out = Vec::new();
     for (input, view) in apps {
-        out.push(plan_app(input, *view, pod.protect_kernel, &mut warnings)?);
+        out.push(plan_app(input, *view, pod, &mut warnings)?);
     }
-    let hosts = match pod.net {
-        Net::Host if pod.host_hosts => EtcFile::Bind(PathBuf::from("/etc/hosts")),
+    // Generated files are written over whatever the image has (a symlink there is replaced,
+    // never followed: stage1-init's EtcFile contract).
+    let host_hosts = || EtcFile::Bind(PathBuf::from("/etc/hosts"));
+    let hosts = match (&pod.hosts, pod.net) {
+        (Hosts::Entries(text), _) => EtcFile::Write(text.clone()),
+        (Hosts::Host, _) if pod.host_hosts => host_hosts(),
+        (Hosts::Default, Net::Host) if pod.host_hosts => host_hosts(),
         _ => EtcFile::Default(LOCALHOST.to_string()),
     };
-    let resolv = match pod.net {
-        Net::Host if pod.host_resolv => EtcFile::Bind(PathBuf::from("/etc/resolv.conf")),
+    let host_resolv = || EtcFile::Bind(PathBuf::from("/etc/resolv.conf"));
+    let resolv = match (&pod.dns, pod.net) {
+        (Dns::Generated(text), _) => EtcFile::Write(text.clone()),
+        (Dns::Host, _) if pod.host_resolv => host_resolv(),
+        (Dns::Default, Net::Host) if pod.host_resolv => host_resolv(),
         _ => EtcFile::Keep,
     };
     let plan = plan::Plan {
@@ -140,7 +163,7 @@ pub(crate) fn compute(
 fn plan_app(
     input: &AppInput,
     view: &dyn RootfsView,
-    protect_kernel: bool,
+    pod: &PodInput,
     warnings: &mut Vec<String>,
 ) -> Result<plan::App, PlanError> {
     let name = &input.name;
@@ -153,7 +176,9 @@ fn plan_app(
         }
     }
 
-    // Environment: rkt's defaults, then the image's (which win, in place).
+    // Environment: rkt's defaults, then from lowest to highest precedence (rkt-behaviour
+    // §3.5): rkt's own (--inherit-env), the image's, --set-env-file, --set-env, --environment.
+    // Each layer replaces a variable in place or appends it; AC_APP_NAME is always the app's.
     let passwd = view.read("/etc/passwd").unwrap_or_default();
     let group = view.read("/etc/group").unwrap_or_default();
     let uid = resolve_id(&app.user, &passwd, view, true).ok_or_else(|| PlanError::User {
@@ -185,10 +210,24 @@ fn plan_app(
         ),
         ("SHELL".into(), "/bin/sh".into()),
     ];
-    for (k, v) in app.environment.iter() {
-        match env.iter_mut().find(|(n, _)| n == k) {
-            Some(e) => e.1 = v.to_string(),
-            None => env.push((k.to_string(), v.to_string())),
+    let image_env: Vec<(String, String)> = app
+        .environment
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    for layer in [
+        &pod.inherit_env,
+        &image_env,
+        &pod.set_env_file,
+        &pod.set_env,
+        &input.cli_env,
+    ] {
+        for (k, v) in layer {
+            let v = if k == "AC_APP_NAME" { name } else { v };
+            match env.iter_mut().find(|(n, _)| n == k) {
+                Some(e) => e.1.clone_from(v),
+                None => env.push((k.clone(), v.clone())),
+            }
         }
     }
 
@@ -229,12 +268,12 @@ fn plan_app(
         supplementary_gids: app.supplementary_gids.clone(),
         cwd,
         caps: plan::default_caps(),
-        readonly_rootfs: false,
-        protect_kernel,
+        readonly_rootfs: input.readonly_rootfs,
+        protect_kernel: pod.protect_kernel,
         no_new_privs,
         pre_start: Vec::new(),
         post_stop: Vec::new(),
-        mounts: Vec::new(),
+        mounts: input.mounts.clone(),
     })
 }
 
@@ -280,193 +319,4 @@ fn passwd_entry_by_uid(db: &[u8], uid: u32) -> Option<(String, String)> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::appc::{Environment, Exec};
-    use std::collections::HashMap;
-
-    /// Contents, executable, (uid, gid).
-    type FakeFile = (Vec<u8>, bool, (u32, u32));
-
-    #[derive(Default)]
-    struct Fake {
-        files: HashMap<String, FakeFile>,
-        dirs: Vec<String>,
-    }
-
-    impl RootfsView for Fake {
-        fn is_executable(&self, p: &str) -> bool {
-            self.files.get(p).is_some_and(|f| f.1)
-        }
-        fn is_dir(&self, p: &str) -> bool {
-            self.dirs.iter().any(|d| d == p)
-        }
-        fn read(&self, p: &str) -> Option<Vec<u8>> {
-            self.files.get(p).map(|f| f.0.clone())
-        }
-        fn owner(&self, p: &str) -> Option<(u32, u32)> {
-            self.files.get(p).map(|f| f.2)
-        }
-    }
-
-    fn fake() -> Fake {
-        let mut f = Fake {
-            dirs: vec!["/".into(), "/srv".into()],
-            ..Fake::default()
-        };
-        f.files
-            .insert("/usr/bin/probe".into(), (vec![], true, (0, 0)));
-        f.files
-            .insert("/bin/notexec".into(), (vec![], false, (0, 0)));
-        f.files.insert("/data".into(), (vec![], false, (7, 8)));
-        f.files.insert(
-            "/etc/passwd".into(),
-            (
-                b"root:x:0:0:root:/root:/bin/sh\nweb:x:33:33::/var/www:/bin/false\n123:x:5:5::/h5:/x\n"
-                    .to_vec(),
-                false,
-                (0, 0),
-            ),
-        );
-        f.files.insert(
-            "/etc/group".into(),
-            (b"root:x:0:\nweb:x:44:\n".to_vec(), false, (0, 0)),
-        );
-        f
-    }
-
-    fn pod() -> PodInput {
-        PodInput {
-            uuid: "6f1f0d3c-0000-4000-8000-000000000000".into(),
-            hostname: None,
-            pod_dir: "/d/pods/prepare/6f1f0d3c-0000-4000-8000-000000000000".into(),
-            net: Net::Host,
-            host_hosts: true,
-            host_resolv: false,
-            protect_kernel: true,
-        }
-    }
-
-    fn input(exec: &[&str], user: &str, group: &str) -> AppInput {
-        AppInput {
-            name: "probe".into(),
-            app: App::new(
-                Exec::new(exec.iter().map(|s| s.to_string()).collect()).unwrap(),
-                user,
-                group,
-            ),
-            lower: "/d/cas/tree/x/rootfs".into(),
-            mode: RootfsMode::Copy,
-        }
-    }
-
-    fn one(a: AppInput, view: &Fake) -> Result<Planned, PlanError> {
-        compute(&pod(), &[(a, view as &dyn RootfsView)])
-    }
-
-    #[test]
-    fn exec_is_searched_in_path_and_env_has_defaults_then_image() {
-        let f = fake();
-        let mut a = input(&["probe", "true"], "0", "0");
-        a.app.environment = Environment::new(vec![
-            ("SHELL".into(), "/bin/bash".into()),
-            ("X".into(), "1".into()),
-        ])
-        .unwrap();
-        let p = one(a, &f).unwrap();
-        let app = &p.plan.apps[0];
-        assert_eq!(app.argv, vec!["/usr/bin/probe", "true"]);
-        let env: Vec<String> = app.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        assert_eq!(
-            env,
-            vec![
-                format!("PATH={DEFAULT_PATH}"),
-                "AC_APP_NAME=probe".into(),
-                "container=rkt".into(),
-                "HOME=/root".into(),
-                "USER=root".into(),
-                "LOGNAME=root".into(),
-                "SHELL=/bin/bash".into(),
-                "X=1".into(),
-            ]
-        );
-        assert_eq!(app.caps, plan::default_caps());
-        assert!(app.protect_kernel);
-        assert_eq!(p.plan.hostname, format!("rkt-{}", pod().uuid));
-        assert_eq!(p.plan.hosts, EtcFile::Bind("/etc/hosts".into()));
-        assert_eq!(p.plan.resolv, EtcFile::Keep);
-    }
-
-    #[test]
-    fn users_by_name_first_then_number_then_path() {
-        let f = fake();
-        let p = one(input(&["/usr/bin/probe"], "web", "web"), &f).unwrap();
-        assert_eq!((p.plan.apps[0].uid, p.plan.apps[0].gid), (33, 44));
-        let env = &p.plan.apps[0].env;
-        assert!(env.contains(&("HOME".into(), "/var/www".into())));
-        assert!(env.contains(&("USER".into(), "web".into())));
-        // "123" is a user name in this passwd: the name wins over the number.
-        let p = one(input(&["/usr/bin/probe"], "123", "9"), &f).unwrap();
-        assert_eq!((p.plan.apps[0].uid, p.plan.apps[0].gid), (5, 9));
-        let p = one(input(&["/usr/bin/probe"], "/data", "/data"), &f).unwrap();
-        assert_eq!((p.plan.apps[0].uid, p.plan.apps[0].gid), (7, 8));
-        let e = one(input(&["/usr/bin/probe"], "nobody", "0"), &f).unwrap_err();
-        assert!(matches!(e, PlanError::User { what: "user", .. }));
-        assert!(e.to_string().contains("\"nobody\""));
-        let e = one(input(&["/usr/bin/probe"], "0", "/missing"), &f).unwrap_err();
-        assert!(matches!(e, PlanError::User { what: "group", .. }));
-    }
-
-    #[test]
-    fn missing_exec_or_workdir_is_named() {
-        let f = fake();
-        let e = one(input(&["/bin/nope"], "0", "0"), &f).unwrap_err();
-        assert_eq!(
-            e,
-            PlanError::ExecNotFound {
-                app: "probe".into(),
-                exec: "/bin/nope".into()
-            }
-        );
-        assert!(one(input(&["/bin/notexec"], "0", "0"), &f).is_err());
-        assert!(one(input(&["nope"], "0", "0"), &f).is_err());
-        assert!(matches!(
-            one(input(&[], "0", "0"), &f),
-            Err(PlanError::NoExec { .. })
-        ));
-        let mut a = input(&["probe"], "0", "0");
-        a.app.working_directory = Some("/srv".into());
-        assert_eq!(one(a.clone(), &f).unwrap().plan.apps[0].cwd, "/srv");
-        a.app.working_directory = Some("/nope".into());
-        assert!(matches!(one(a, &f), Err(PlanError::WorkDirMissing { .. })));
-    }
-
-    #[test]
-    fn net_none_and_hostname() {
-        let f = fake();
-        let mut p = pod();
-        p.net = Net::None;
-        p.hostname = Some("web1".into());
-        let planned = compute(&p, &[(input(&["probe"], "0", "0"), &f as &dyn RootfsView)]).unwrap();
-        assert_eq!(planned.plan.hostname, "web1");
-        assert!(matches!(planned.plan.hosts, EtcFile::Default(_)));
-        p.hostname = Some("-bad".into());
-        assert!(matches!(
-            compute(&p, &[(input(&["probe"], "0", "0"), &f as &dyn RootfsView)]),
-            Err(PlanError::Invalid(_))
-        ));
-    }
-
-    #[test]
-    fn isolators_not_applied_are_warned_about() {
-        let f = fake();
-        let mut a = input(&["probe"], "0", "0");
-        a.app.isolators = vec![Isolator::OomScoreAdj(5), Isolator::NoNewPrivileges(true)];
-        let p = one(a, &f).unwrap();
-        assert_eq!(
-            p.warnings,
-            vec!["isolator \"os/linux/oom-score-adj\" is not applied yet".to_string()]
-        );
-        assert!(p.plan.apps[0].no_new_privs);
-    }
-}
+mod tests;

@@ -1,0 +1,283 @@
+//! Unit tests of the plan: a fake rootfs view and the pure `compute`.
+
+use super::*;
+use crate::appc::{Environment, Exec};
+use std::collections::HashMap;
+
+/// Contents, executable, (uid, gid).
+type FakeFile = (Vec<u8>, bool, (u32, u32));
+
+#[derive(Default)]
+struct Fake {
+    files: HashMap<String, FakeFile>,
+    dirs: Vec<String>,
+}
+
+impl RootfsView for Fake {
+    fn is_executable(&self, p: &str) -> bool {
+        self.files.get(p).is_some_and(|f| f.1)
+    }
+    fn is_dir(&self, p: &str) -> bool {
+        self.dirs.iter().any(|d| d == p)
+    }
+    fn read(&self, p: &str) -> Option<Vec<u8>> {
+        self.files.get(p).map(|f| f.0.clone())
+    }
+    fn owner(&self, p: &str) -> Option<(u32, u32)> {
+        self.files.get(p).map(|f| f.2)
+    }
+}
+
+fn fake() -> Fake {
+    let mut f = Fake {
+        dirs: vec!["/".into(), "/srv".into()],
+        ..Fake::default()
+    };
+    f.files
+        .insert("/usr/bin/probe".into(), (vec![], true, (0, 0)));
+    f.files
+        .insert("/bin/notexec".into(), (vec![], false, (0, 0)));
+    f.files.insert("/data".into(), (vec![], false, (7, 8)));
+    f.files.insert(
+        "/etc/passwd".into(),
+        (
+            b"root:x:0:0:root:/root:/bin/sh\nweb:x:33:33::/var/www:/bin/false\n123:x:5:5::/h5:/x\n"
+                .to_vec(),
+            false,
+            (0, 0),
+        ),
+    );
+    f.files.insert(
+        "/etc/group".into(),
+        (b"root:x:0:\nweb:x:44:\n".to_vec(), false, (0, 0)),
+    );
+    f
+}
+
+fn pod() -> PodInput {
+    PodInput {
+        uuid: "6f1f0d3c-0000-4000-8000-000000000000".into(),
+        hostname: None,
+        pod_dir: "/d/pods/prepare/6f1f0d3c-0000-4000-8000-000000000000".into(),
+        net: Net::Host,
+        host_hosts: true,
+        host_resolv: false,
+        protect_kernel: true,
+        inherit_env: Vec::new(),
+        set_env_file: Vec::new(),
+        set_env: Vec::new(),
+        dns: Dns::Default,
+        hosts: Hosts::Default,
+    }
+}
+
+fn input(exec: &[&str], user: &str, group: &str) -> AppInput {
+    AppInput {
+        name: "probe".into(),
+        app: App::new(
+            Exec::new(exec.iter().map(|s| s.to_string()).collect()).unwrap(),
+            user,
+            group,
+        ),
+        lower: "/d/cas/tree/x/rootfs".into(),
+        mode: RootfsMode::Copy,
+        cli_env: Vec::new(),
+        readonly_rootfs: false,
+        mounts: Vec::new(),
+    }
+}
+
+fn one(a: AppInput, view: &Fake) -> Result<Planned, PlanError> {
+    compute(&pod(), &[(a, view as &dyn RootfsView)])
+}
+
+#[test]
+fn exec_is_searched_in_path_and_env_has_defaults_then_image() {
+    let f = fake();
+    let mut a = input(&["probe", "true"], "0", "0");
+    a.app.environment = Environment::new(vec![
+        ("SHELL".into(), "/bin/bash".into()),
+        ("X".into(), "1".into()),
+    ])
+    .unwrap();
+    let p = one(a, &f).unwrap();
+    let app = &p.plan.apps[0];
+    assert_eq!(app.argv, vec!["/usr/bin/probe", "true"]);
+    let env: Vec<String> = app.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    assert_eq!(
+        env,
+        vec![
+            format!("PATH={DEFAULT_PATH}"),
+            "AC_APP_NAME=probe".into(),
+            "container=rkt".into(),
+            "HOME=/root".into(),
+            "USER=root".into(),
+            "LOGNAME=root".into(),
+            "SHELL=/bin/bash".into(),
+            "X=1".into(),
+        ]
+    );
+    assert_eq!(app.caps, plan::default_caps());
+    assert!(app.protect_kernel);
+    assert_eq!(p.plan.hostname, format!("rkt-{}", pod().uuid));
+    assert_eq!(p.plan.hosts, EtcFile::Bind("/etc/hosts".into()));
+    assert_eq!(p.plan.resolv, EtcFile::Keep);
+}
+
+#[test]
+fn users_by_name_first_then_number_then_path() {
+    let f = fake();
+    let p = one(input(&["/usr/bin/probe"], "web", "web"), &f).unwrap();
+    assert_eq!((p.plan.apps[0].uid, p.plan.apps[0].gid), (33, 44));
+    let env = &p.plan.apps[0].env;
+    assert!(env.contains(&("HOME".into(), "/var/www".into())));
+    assert!(env.contains(&("USER".into(), "web".into())));
+    // "123" is a user name in this passwd: the name wins over the number.
+    let p = one(input(&["/usr/bin/probe"], "123", "9"), &f).unwrap();
+    assert_eq!((p.plan.apps[0].uid, p.plan.apps[0].gid), (5, 9));
+    let p = one(input(&["/usr/bin/probe"], "/data", "/data"), &f).unwrap();
+    assert_eq!((p.plan.apps[0].uid, p.plan.apps[0].gid), (7, 8));
+    let e = one(input(&["/usr/bin/probe"], "nobody", "0"), &f).unwrap_err();
+    assert!(matches!(e, PlanError::User { what: "user", .. }));
+    assert!(e.to_string().contains("\"nobody\""));
+    let e = one(input(&["/usr/bin/probe"], "0", "/missing"), &f).unwrap_err();
+    assert!(matches!(e, PlanError::User { what: "group", .. }));
+}
+
+#[test]
+fn missing_exec_or_workdir_is_named() {
+    let f = fake();
+    let e = one(input(&["/bin/nope"], "0", "0"), &f).unwrap_err();
+    assert_eq!(
+        e,
+        PlanError::ExecNotFound {
+            app: "probe".into(),
+            exec: "/bin/nope".into()
+        }
+    );
+    assert!(one(input(&["/bin/notexec"], "0", "0"), &f).is_err());
+    assert!(one(input(&["nope"], "0", "0"), &f).is_err());
+    assert!(matches!(
+        one(input(&[], "0", "0"), &f),
+        Err(PlanError::NoExec { .. })
+    ));
+    let mut a = input(&["probe"], "0", "0");
+    a.app.working_directory = Some("/srv".into());
+    assert_eq!(one(a.clone(), &f).unwrap().plan.apps[0].cwd, "/srv");
+    a.app.working_directory = Some("/nope".into());
+    assert!(matches!(one(a, &f), Err(PlanError::WorkDirMissing { .. })));
+}
+
+#[test]
+fn net_none_and_hostname() {
+    let f = fake();
+    let mut p = pod();
+    p.net = Net::None;
+    p.hostname = Some("web1".into());
+    let planned = compute(&p, &[(input(&["probe"], "0", "0"), &f as &dyn RootfsView)]).unwrap();
+    assert_eq!(planned.plan.hostname, "web1");
+    assert!(matches!(planned.plan.hosts, EtcFile::Default(_)));
+    p.hostname = Some("-bad".into());
+    assert!(matches!(
+        compute(&p, &[(input(&["probe"], "0", "0"), &f as &dyn RootfsView)]),
+        Err(PlanError::Invalid(_))
+    ));
+}
+
+#[test]
+fn isolators_not_applied_are_warned_about() {
+    let f = fake();
+    let mut a = input(&["probe"], "0", "0");
+    a.app.isolators = vec![Isolator::OomScoreAdj(5), Isolator::NoNewPrivileges(true)];
+    let p = one(a, &f).unwrap();
+    assert_eq!(
+        p.warnings,
+        vec!["isolator \"os/linux/oom-score-adj\" is not applied yet".to_string()]
+    );
+    assert!(p.plan.apps[0].no_new_privs);
+}
+
+fn kv(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// rkt-behaviour §3.5: inherit-env < image < --set-env-file < --set-env < --environment.
+#[test]
+fn env_precedence_table() {
+    let f = fake();
+    let mut p = pod();
+    p.inherit_env = kv(&[
+        ("A", "inherit"),
+        ("B", "inherit"),
+        ("C", "inherit"),
+        ("D", "inherit"),
+        ("E", "inherit"),
+        ("PATH", "/host/bin"),
+        ("AC_APP_NAME", "evil"),
+    ]);
+    p.set_env_file = kv(&[("C", "file"), ("D", "file"), ("E", "file")]);
+    p.set_env = kv(&[("D", "set-env"), ("E", "set-env")]);
+    let mut a = input(&["/usr/bin/probe"], "0", "0");
+    a.app.environment =
+        Environment::new(kv(&[("B", "image"), ("C", "image"), ("E", "image")])).unwrap();
+    a.cli_env = kv(&[("E", "environment"), ("F", "environment")]);
+    a.readonly_rootfs = true;
+    let planned = compute(&p, &[(a, &f as &dyn RootfsView)]).unwrap();
+    let app = &planned.plan.apps[0];
+    let get = |k: &str| {
+        app.env
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.as_str())
+    };
+    for (k, want) in [
+        ("A", "inherit"),
+        ("B", "image"),
+        ("C", "file"),
+        ("D", "set-env"),
+        ("E", "environment"),
+        ("F", "environment"),
+        ("PATH", "/host/bin"),
+        ("AC_APP_NAME", "probe"),
+    ] {
+        assert_eq!(get(k), Some(want), "{k}");
+    }
+    assert_eq!(app.env.iter().filter(|(k, _)| k == "E").count(), 1);
+    assert!(app.readonly_rootfs);
+}
+
+#[test]
+fn dns_and_hosts_flags_choose_the_etc_files() {
+    let f = fake();
+    let plan_of = |p: &PodInput| {
+        compute(p, &[(input(&["probe"], "0", "0"), &f as &dyn RootfsView)])
+            .unwrap()
+            .plan
+    };
+    let mut p = pod();
+    p.host_resolv = true;
+    p.dns = Dns::Generated("nameserver 1.1.1.1\n".into());
+    p.hosts = Hosts::Entries("x\n".into());
+    let plan = plan_of(&p);
+    assert_eq!(plan.resolv, EtcFile::Write("nameserver 1.1.1.1\n".into()));
+    assert_eq!(plan.hosts, EtcFile::Write("x\n".into()));
+    p.dns = Dns::None;
+    p.hosts = Hosts::Default;
+    let plan = plan_of(&p);
+    assert_eq!(plan.resolv, EtcFile::Keep);
+    assert_eq!(plan.hosts, EtcFile::Bind("/etc/hosts".into()));
+    p.net = Net::None;
+    p.dns = Dns::Host;
+    p.hosts = Hosts::Host;
+    let plan = plan_of(&p);
+    assert_eq!(plan.resolv, EtcFile::Bind("/etc/resolv.conf".into()));
+    assert_eq!(plan.hosts, EtcFile::Bind("/etc/hosts".into()));
+    p.dns = Dns::Default;
+    p.hosts = Hosts::Default;
+    let plan = plan_of(&p);
+    assert_eq!(plan.resolv, EtcFile::Keep);
+    assert_eq!(plan.hosts, EtcFile::Default(LOCALHOST.into()));
+}
