@@ -47,6 +47,9 @@ fn debug_enabled() -> bool {
 }
 
 fn main() -> ExitCode {
+    // rkt execs us through `/proc/self/fd/N`, which makes the command name `N`: name the pod's
+    // PID 1 for ps, top and /proc/<pid>/comm. Cosmetic, so a failure is ignored.
+    let _ = rustix::thread::set_name(c"stage1-init");
     let mut args: Vec<OsString> = std::env::args_os().skip(1).collect();
     if args.first().is_some_and(|a| a == "--debug") {
         DEBUG.store(true, Ordering::Relaxed);
