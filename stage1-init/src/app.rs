@@ -158,6 +158,7 @@ impl Launch {
     /// The child's side; returns only on failure.
     fn child(&self) -> Result<Infallible> {
         self.enter_rootfs()?;
+        no_stdin()?;
         self.confine()?;
         if !self.pre_start.is_empty() {
             // appc: the handler runs in the same rootfs instance, as the app, and must succeed.
@@ -272,6 +273,10 @@ impl Launch {
     /// Capabilities, groups, ids, working directory, no_new_privs and default signals: what
     /// makes a process of this pod "the app", for the app itself and for its handlers.
     fn confine(&self) -> Result<()> {
+        // A session of its own, so no controlling terminal: an app cannot push input into the
+        // terminal rkt runs on with TIOCSTI (CVE-2016-9016 class, security-checklist §5 case
+        // 42), and the terminal's job-control signals reach the pod only through rkt and PID 1.
+        rustix::process::setsid().map_err(|e| Error::call("setsid", e))?;
         // The bounding set first: dropping needs CAP_SETPCAP, which setuid may take away. With
         // an empty inheritable and ambient set, exec gives a root app exactly the bounding set
         // and a non-root app nothing (capabilities(7), "Transformation of capabilities").
@@ -346,4 +351,22 @@ fn wait_for(pid: libc::pid_t) -> Result<i32> {
             Err(e) => return Err(Error::call("waitpid", e)),
         }
     }
+}
+
+/// Replaces stdin with the pod's /dev/null: as rkt, apps read no input unless `--interactive`
+/// (not implemented yet), so a pod never competes with the user's shell for the terminal.
+fn no_stdin() -> Result<()> {
+    use std::os::fd::AsRawFd;
+    let how = rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::CLOEXEC;
+    let null =
+        rustix::fs::open("/dev/null", how, rustix::fs::Mode::empty()).ctx("open", "/dev/null")?;
+    // SAFETY: both are valid descriptors of this single-threaded process; dup2 replaces fd 0
+    // atomically and the new fd 0 is not close-on-exec.
+    if unsafe { libc::dup2(null.as_raw_fd(), 0) } < 0 {
+        return Err(Error::call(
+            "dup2 /dev/null onto stdin",
+            crate::error::last_errno(),
+        ));
+    }
+    Ok(())
 }

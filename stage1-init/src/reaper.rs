@@ -10,7 +10,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use rustix::io::Errno;
-use rustix::process::{waitpid, Pid, WaitOptions, WaitStatus};
+use rustix::process::{wait, Pid, WaitOptions, WaitStatus};
 
 use crate::error::{Error, Result};
 use crate::signals::{self, Blocked};
@@ -90,14 +90,17 @@ pub fn supervise(
 pub fn kill_remaining() {
     signals::kill_all_others();
     // Blocking waits until ECHILD: every process of the pod is gone.
-    while let Ok(Some(_)) | Err(Errno::INTR) = waitpid(None, WaitOptions::empty()) {}
+    while let Ok(Some(_)) | Err(Errno::INTR) = wait(WaitOptions::empty()) {}
 }
 
 /// Collects every child that has exited (SIGCHLDs coalesce, so loop until none is left).
 fn reap() -> Result<Vec<(Pid, i32)>> {
     let mut done = Vec::new();
     loop {
-        match waitpid(None, WaitOptions::NOHANG) {
+        // wait(2), i.e. waitpid(-1): any child. rustix's `waitpid(None)` is waitpid(0), only
+        // children in PID 1's own process group, which never reaps an app (or a daemon it
+        // started) that called setsid or setpgid.
+        match wait(WaitOptions::NOHANG) {
             Ok(Some((pid, st))) => done.push((pid, status_code(st))),
             Ok(None) | Err(Errno::CHILD) => return Ok(done),
             Err(Errno::INTR) => {}

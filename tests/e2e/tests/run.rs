@@ -399,3 +399,34 @@ fn special_dir_symlinks_in_the_image_leave_the_host_alone() {
     );
     t.gc_all();
 }
+
+/// security-checklist §5 case 42: even when rkt runs on a terminal, an app has no controlling
+/// terminal (a session of its own, so TIOCSTI cannot type into the user's shell) and no stdin
+/// (rkt's default without `--interactive`).
+#[test]
+fn apps_get_no_controlling_terminal_and_no_stdin() {
+    let t = setup("run-no-tty");
+    // `script` runs rkt with a pseudo-terminal as its controlling terminal, as a shell would.
+    let line = format!(
+        "echo secret | {} --dir={} run example.com/probe -- cat /proc/self/stat + cat /dev/stdin",
+        e2e::rkt_bin().display(),
+        t.store().display()
+    );
+    let out = std::process::Command::new("script")
+        .args(["-qec", &line, "/dev/null"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let text = stdout(&out).replace('\r', "");
+    assert!(out.status.success(), "{text}\n{}", stderr(&out));
+    let stat = text
+        .lines()
+        .find(|l| l.contains(") "))
+        .expect("a stat line");
+    let fields: Vec<&str> = stat.rsplit_once(") ").unwrap().1.split(' ').collect();
+    let (pid, session, tty_nr) = (stat.split(' ').next().unwrap(), fields[3], fields[4]);
+    assert_eq!(tty_nr, "0", "the app has a controlling terminal: {stat}");
+    assert_eq!(session, pid, "the app leads a session of its own: {stat}");
+    assert!(!text.contains("secret"), "the app read rkt's stdin: {text}");
+    t.gc_all();
+}
