@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The newcomer's tour: build the static rkt, build a small busybox ACI from a directory, import
-# it into a store, list it, and run a pod that prints its output. Everything lives in a
+# it into a store, list it, render it, and run a pod that prints its output. Everything lives in a
 # temporary directory (the store too, via --dir), removed at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -52,6 +52,11 @@ echo "\$ rkt --dir=$data --insecure-options=image fetch busybox.aci   # unsigned
 echo
 echo "\$ rkt --dir=$data image list"
 "$rkt" --dir="$data" image list
+
+echo
+echo "\$ rkt --dir=$data image render --rootfs-only example.com/busybox rendered && ls rendered"
+"$rkt" --dir="$data" image render --rootfs-only example.com/busybox "$work/rendered"
+ls "$work/rendered"
 
 echo
 echo "\$ rkt --dir=$data run example.com/busybox"
