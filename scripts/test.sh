@@ -13,4 +13,10 @@ export RKT_BIN="$PWD/target/x86_64-unknown-linux-musl/release/rkt"
 # The static probe payload and stage1-init for the end-to-end tests (STAGE1_INIT_BIN, PROBE_BIN).
 eval "$(scripts/fixtures.sh)"
 echo "test: cargo test --workspace"
-cargo test --workspace --locked
+# A hung pod must fail the run in bounded time, not stall CI until its own limit: the whole
+# suite takes a few minutes here; 30 minutes means something is stuck.
+timeout --signal=KILL 30m cargo test --workspace --locked || {
+    rc=$?
+    [ "$rc" -eq 137 ] && echo "test: cargo test killed after 30 minutes: a test is hung" >&2
+    exit "$rc"
+}

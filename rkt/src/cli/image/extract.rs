@@ -28,18 +28,47 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(args: Args, config: &Config) -> Result<ExitCode, Error> {
+    to_dir(
+        config,
+        &args.image,
+        &args.dir,
+        args.rootfs_only,
+        args.overwrite,
+        Deps::Without,
+    )
+}
+
+/// Whether the directory gets the image alone (`extract`) or rendered over its dependencies
+/// (`render`).
+pub(super) enum Deps {
+    Without,
+    With,
+}
+
+/// The body of `image extract` and `image render`, which differ only in `deps`.
+pub(super) fn to_dir(
+    config: &Config,
+    image: &str,
+    dir: &str,
+    rootfs_only: bool,
+    overwrite: bool,
+    deps: Deps,
+) -> Result<ExitCode, Error> {
     let store = Store::open(&config.data_dir)?;
-    let key = store.resolve(&args.image)?;
-    let output = if args.rootfs_only {
+    let key = store.resolve(image)?;
+    let output = if rootfs_only {
         Output::RootfsOnly
     } else {
         Output::Full
     };
-    let overwrite = if args.overwrite {
+    let overwrite = if overwrite {
         Overwrite::Yes
     } else {
         Overwrite::No
     };
-    store.extract_to(&key, Path::new(&args.dir), output, overwrite)?;
+    match deps {
+        Deps::Without => store.extract_to(&key, Path::new(dir), output, overwrite)?,
+        Deps::With => store.render_to(&key, Path::new(dir), output, overwrite)?,
+    }
     Ok(ExitCode::SUCCESS)
 }

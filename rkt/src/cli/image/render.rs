@@ -1,13 +1,12 @@
 //! `rkt image render IMAGE DIR`: write the image rendered with its dependencies into a new directory.
 
-use std::path::Path;
 use std::process::ExitCode;
 
 use argh::FromArgs;
 
+use super::extract::{to_dir, Deps};
 use crate::config::Config;
 use crate::error::Error;
-use crate::store::{Output, Overwrite, Store};
 
 #[derive(FromArgs, Debug)]
 /// render a stored image to a directory with all its dependencies
@@ -28,18 +27,13 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(args: Args, config: &Config) -> Result<ExitCode, Error> {
-    let store = Store::open(&config.data_dir)?;
-    let key = store.resolve(&args.image)?;
-    let output = if args.rootfs_only {
-        Output::RootfsOnly
-    } else {
-        Output::Full
-    };
-    let overwrite = if args.overwrite {
-        Overwrite::Yes
-    } else {
-        Overwrite::No
-    };
-    store.render_to(&key, Path::new(&args.dir), output, overwrite)?;
-    Ok(ExitCode::SUCCESS)
+    let (image, dir) = (&args.image, &args.dir);
+    to_dir(
+        config,
+        image,
+        dir,
+        args.rootfs_only,
+        args.overwrite,
+        Deps::With,
+    )
 }
