@@ -47,6 +47,9 @@ pub struct Launch {
     no_new_privs: bool,
     pre_start: Vec<CString>,
     post_stop: Vec<CString>,
+    /// The slave of the pod's pty for the interactive app (fds 0-2, controlling terminal);
+    /// `None` for the others, and once the app has started.
+    tty: Option<std::os::fd::OwnedFd>,
 }
 
 /// A started app.
@@ -57,7 +60,7 @@ pub struct Started {
 
 impl Launch {
     /// Prepares the launch of `app`; `last_cap` is /proc/sys/kernel/cap_last_cap.
-    pub fn new(app: &App, last_cap: u8) -> Result<Self> {
+    pub fn new(app: &App, last_cap: u8, tty: Option<std::os::fd::OwnedFd>) -> Result<Self> {
         let cstr = |s: &[u8]| {
             CString::new(s)
                 .map_err(|_| Error::sys("exec", &app.argv[0], Errno::INVAL).in_app(&app.name))
@@ -92,7 +95,13 @@ impl Launch {
                 .iter()
                 .map(|a| cstr(a.as_bytes()))
                 .collect::<Result<_>>()?,
+            tty,
         })
+    }
+
+    /// Closes PID 1's copy of the app's terminal (the app has its own).
+    pub fn release_tty(&mut self) {
+        self.tty = None;
     }
 
     /// The app's name.
@@ -158,8 +167,16 @@ impl Launch {
     /// The child's side; returns only on failure.
     fn child(&self) -> Result<Infallible> {
         self.enter_rootfs()?;
-        no_stdin()?;
+        match &self.tty {
+            Some(tty) => crate::tty::install(tty)?,
+            None => no_stdin()?,
+        }
         self.confine()?;
+        if self.tty.is_some() {
+            // After confine's setsid (a session leader without a terminal may take one) and
+            // before the pre-start handler, which then shares the app's terminal.
+            crate::tty::make_controlling()?;
+        }
         if !self.pre_start.is_empty() {
             // appc: the handler runs in the same rootfs instance, as the app, and must succeed.
             let code = self.run_handler(&self.pre_start)?;
@@ -354,7 +371,8 @@ fn wait_for(pid: libc::pid_t) -> Result<i32> {
 }
 
 /// Replaces stdin with the pod's /dev/null: as rkt, apps read no input unless `--interactive`
-/// (not implemented yet), so a pod never competes with the user's shell for the terminal.
+/// (then `tty::install` gives the app the pod's pty), so a pod never competes with the user's
+/// shell for the terminal.
 fn no_stdin() -> Result<()> {
     use std::os::fd::AsRawFd;
     let how = rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::CLOEXEC;

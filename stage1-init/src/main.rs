@@ -38,6 +38,7 @@ mod protect;
 mod reaper;
 mod rootfs;
 mod signals;
+mod tty;
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 use stage1_init::EXIT_FAILED as FAILED;
@@ -82,7 +83,7 @@ fn main() -> ExitCode {
     if let Err(msg) = inherited_fd(ENV_LOCK_FD) {
         return fail(&msg);
     }
-    let pod = match pod::setup(&plan_path) {
+    let mut pod = match pod::setup(&plan_path) {
         Ok(pod) => pod,
         Err(e) => {
             // Report once, over the socket; stderr only if rkt cannot hear us.
@@ -92,7 +93,11 @@ fn main() -> ExitCode {
             return ExitCode::from(FAILED);
         }
     };
-    if let Err(e) = sync.ready().and_then(|()| sync.wait_go()) {
+    if let Err(e) = sync.ready(pod.master()) {
+        return fail(&e.to_string());
+    }
+    pod.drop_master();
+    if let Err(e) = sync.wait_go() {
         return fail(&e.to_string());
     }
     // The socket's job is done: rkt now only waits for PID 1's exit status. Closing it also

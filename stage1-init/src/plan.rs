@@ -24,7 +24,7 @@
 //!
 //! Pod keys come first: `uuid hostname pod-dir net hosts resolv`. Each `app <name>` record then
 //! opens an app whose keys follow: `lower rootfs [upper work] argv+ env* uid gid supp-gid* cwd
-//! cap* readonly protect-kernel no-new-privs mount* pre-start* post-stop*`. `argv`, `env`,
+//! cap* readonly protect-kernel no-new-privs interactive mount* pre-start* post-stop*`. `argv`, `env`,
 //! `supp-gid`, `cap`, `mount`, `pre-start` and `post-stop` repeat, in order. A
 //! `mount` value is `ro|rw` `,` `rbind|bind`, a NUL, the source, a NUL, the target.
 
@@ -238,6 +238,9 @@ pub struct App {
     pub protect_kernel: bool,
     /// `PR_SET_NO_NEW_PRIVS` before exec (isolator `os/linux/no-new-privileges`).
     pub no_new_privs: bool,
+    /// `rkt run --interactive`: the app gets a terminal from the pod's own devpts as fds 0-2
+    /// and controlling tty, whose master stage1-init hands to rkt. At most one app per pod.
+    pub interactive: bool,
     /// appc `pre-start` event handler (empty: none): runs in the app's rootfs with its
     /// environment, ids and confinement, and must exit 0 before the app starts.
     pub pre_start: Vec<String>,
@@ -320,6 +323,10 @@ impl Plan {
         if self.apps.is_empty() {
             return Err(invalid("a pod needs at least one app"));
         }
+        // One terminal per pod (rkt 1.30: "interactive option only supports one image").
+        if self.apps.iter().filter(|a| a.interactive).count() > 1 {
+            return Err(invalid("more than one interactive app"));
+        }
         for (i, app) in self.apps.iter().enumerate() {
             app.validate()?;
             if self.apps[..i].iter().any(|a| a.name == app.name) {
@@ -392,6 +399,7 @@ impl Plan {
             w.text("readonly", flag(app.readonly_rootfs));
             w.text("protect-kernel", flag(app.protect_kernel));
             w.text("no-new-privs", flag(app.no_new_privs));
+            w.text("interactive", flag(app.interactive));
             for a in &app.pre_start {
                 w.text("pre-start", a);
             }

@@ -1,7 +1,7 @@
 //! The two phases of PID 1: `setup` (before `Ready`: namespaces' contents, pivot, hostname,
 //! network, `rkt/` files) and `run` (after `Go`: start the apps, supervise, exit status).
 
-use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
 
 use rustix::io::{fcntl_getfd, fcntl_setfd, Errno, FdFlags};
@@ -13,7 +13,7 @@ use crate::approot::{self, AppRoot};
 use crate::error::{Context, Error, Result};
 use crate::reaper::{self, Tracked};
 use crate::signals::Blocked;
-use crate::{net, rootfs};
+use crate::{net, rootfs, tty};
 
 /// Inside the pivoted stage1 root: where the status and env files go.
 const STATUS_DIR: &str = "/rkt/status";
@@ -22,6 +22,21 @@ const ENV_DIR: &str = "/rkt/env";
 /// A pod whose setup is done: what `run` needs.
 pub struct Pod {
     launches: Vec<Launch>,
+    /// The master of the interactive app's pty, until it is handed to rkt with `Ready`.
+    master: Option<OwnedFd>,
+}
+
+impl Pod {
+    /// The pty master to hand to rkt, if the pod is interactive.
+    pub fn master(&self) -> Option<BorrowedFd<'_>> {
+        self.master.as_ref().map(AsFd::as_fd)
+    }
+
+    /// Closes PID 1's copy of the master once rkt has its own: the only reader of the app's
+    /// terminal is then rkt, and rkt sees EIO exactly when the pod's last slave fd is gone.
+    pub fn drop_master(&mut self) {
+        self.master = None;
+    }
 }
 
 /// Everything before `Ready`. Any error here becomes the one `E` frame.
@@ -50,10 +65,18 @@ pub fn setup(plan_path: &Path) -> Result<Pod> {
         plan.apps.len()
     );
 
-    let console = console();
     let root = plan.stage1_rootfs();
     rootfs::isolate_propagation(&root)?;
-    rootfs::apply(&rootfs::ops(&plan, console.as_deref()))?;
+    rootfs::apply(&rootfs::ops(&plan))?;
+    let interactive = plan.apps.iter().find(|a| a.interactive);
+    let mut pty = match interactive {
+        Some(app) => Some(tty::open(&root.join("dev/pts"), app.uid)?),
+        None => None,
+    };
+    rootfs::apply_one(&rootfs::console_op(
+        &plan,
+        pty.as_ref().map(|p| p.slave_path.as_path()),
+    ))?;
     for app in &plan.apps {
         let app_root = AppRoot::open(&root.join(app_rootfs_rel(&app.name)))?;
         approot::prepare(&plan, &app_root, &root.join("proc"))?;
@@ -75,18 +98,27 @@ pub fn setup(plan_path: &Path) -> Result<Pod> {
         let env: String = app.env.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
         write_atomic(&Path::new(ENV_DIR).join(&app.name), env.as_bytes())?;
         touch(&status_marker(&app.name, "created"))?;
-        launches.push(Launch::new(app, last_cap)?);
+        let tty = match &mut pty {
+            Some(p) if app.interactive => p.slave.take(),
+            _ => None,
+        };
+        launches.push(Launch::new(app, last_cap, tty)?);
     }
-    Ok(Pod { launches })
+    Ok(Pod {
+        launches,
+        master: pty.map(|p| p.master),
+    })
 }
 
 /// Everything after `Go`: returns the pod's exit status. An error here is printed by `main`
 /// (there is no sync socket any more); apps already started are killed with the pod.
-pub fn run(pod: Pod, signals: &Blocked) -> Result<i32> {
+pub fn run(mut pod: Pod, signals: &Blocked) -> Result<i32> {
     cloexec_all()?;
     let mut apps = Vec::with_capacity(pod.launches.len());
-    for (index, launch) in pod.launches.iter().enumerate() {
+    for (index, launch) in pod.launches.iter_mut().enumerate() {
         let started = launch.start()?;
+        // The app has its terminal; PID 1 keeps no fd of it (see `Pod::drop_master`).
+        launch.release_tty();
         touch(&status_marker(launch.name(), "started"))?;
         apps.push(Tracked {
             index,
@@ -105,24 +137,6 @@ pub fn run(pod: Pod, signals: &Blocked) -> Result<i32> {
 /// `rkt/status/<app>-<what>`: empty files whose mtimes are the app's created/started times.
 fn status_marker(app: &str, what: &str) -> PathBuf {
     Path::new(STATUS_DIR).join(format!("{app}-{what}"))
-}
-
-/// The terminal rkt runs on (stdin, stdout or stderr, in that order), for `/dev/console`.
-/// Read before any mount, in the host's view.
-fn console() -> Option<PathBuf> {
-    for fd in 0..3 {
-        // SAFETY: 0-2 stay open for PID 1's whole life (std guarantees them at startup).
-        let fd = unsafe { BorrowedFd::borrow_raw(fd) };
-        if rustix::termios::isatty(fd) {
-            let link = format!("/proc/self/fd/{}", fd.as_raw_fd());
-            if let Ok(tty) = std::fs::read_link(link) {
-                if tty.starts_with("/dev/") && tty.exists() {
-                    return Some(tty);
-                }
-            }
-        }
-    }
-    None
 }
 
 /// The highest capability number this kernel knows.

@@ -23,21 +23,28 @@
 //!
 //! | tag   | direction   | payload                                                     |
 //! |-------|-------------|-------------------------------------------------------------|
-//! | `R`   | init -> rkt | none                                                        |
+//! | `R`   | init -> rkt | none; with `--interactive`, the pty master as SCM_RIGHTS   |
 //! | `G`   | rkt -> init | none                                                        |
 //! | `E`   | init -> rkt | `i32` errno (little endian) + UTF-8 message (<= 4 KiB)      |
+//!
+//! The pty master rides on the `R` frame because it must exist before `Go` (rkt sets the
+//! window size before the app starts) and after the pivot (it comes from the pod's own devpts).
+//! rkt receives with `MSG_CMSG_CLOEXEC`, so the fd never leaks into another child of rkt.
 //!
 //! The `E` message is the context ("mount `proc` on `/proc`"); the errno's text is *not* in it:
 //! rkt rebuilds the error from both (crun `send_error_to_sync_socket_and_die`), so callers can
 //! still match on the errno. An errno of 0 means "no syscall failed" (e.g. a malformed plan).
 
 use std::fmt;
-use std::io;
+use std::io::{self, IoSlice, IoSliceMut};
+use std::mem::MaybeUninit;
 use std::os::fd::{AsFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
 use rustix::io::Errno;
 use rustix::net::{
-    recv, send, socketpair, AddressFamily, RecvFlags, SendFlags, SocketFlags, SocketType,
+    recvmsg, sendmsg, socketpair, AddressFamily, RecvAncillaryBuffer, RecvAncillaryMessage,
+    RecvFlags, ReturnFlags, SendAncillaryBuffer, SendAncillaryMessage, SendFlags, SocketFlags,
+    SocketType,
 };
 
 /// Name of the environment variable that carries the child end's fd number.
@@ -200,11 +207,12 @@ impl ParentEnd {
     }
 
     /// Blocks until stage1-init says `Ready`. An `E` frame becomes `ProtoError::Child`, EOF
-    /// becomes `ProtoError::ChildDied`.
-    pub fn wait_ready(&self) -> Result<(), ProtoError> {
-        let frame = recv_frame(self.fd.as_fd(), ProtoError::ChildDied)?;
+    /// becomes `ProtoError::ChildDied`. Returns the fd that came with `Ready` (the pty master
+    /// of an interactive pod), if any.
+    pub fn wait_ready(&self) -> Result<Option<OwnedFd>, ProtoError> {
+        let (frame, fd) = recv_frame(self.fd.as_fd(), ProtoError::ChildDied)?;
         match frame.first().copied() {
-            Some(b'R') if frame.len() == 1 => Ok(()),
+            Some(b'R') if frame.len() == 1 => Ok(fd),
             Some(b'R') => Err(ProtoError::Malformed {
                 tag: Tag::Ready,
                 len: frame.len(),
@@ -252,14 +260,16 @@ impl ChildEnd {
         ChildEnd { fd }
     }
 
-    /// Setup is done; stage1-init now waits for `Go`.
-    pub fn ready(&self) -> Result<(), ProtoError> {
-        send_frame(self.fd.as_fd(), &[Tag::Ready.byte()])
+    /// Setup is done; stage1-init now waits for `Go`. `fd` (the pty master of an interactive
+    /// pod) travels with the frame; the caller may close its copy afterwards.
+    pub fn ready(&self, fd: Option<BorrowedFd<'_>>) -> Result<(), ProtoError> {
+        send_frame_with(self.fd.as_fd(), &[Tag::Ready.byte()], fd)
     }
 
     /// Blocks until rkt says `Go`. EOF becomes `ProtoError::ParentDied`.
     pub fn wait_go(&self) -> Result<(), ProtoError> {
-        let frame = recv_frame(self.fd.as_fd(), ProtoError::ParentDied)?;
+        // rkt never sends an fd; one that came anyway is closed right here.
+        let (frame, _) = recv_frame(self.fd.as_fd(), ProtoError::ParentDied)?;
         match frame.first().copied() {
             Some(b'G') if frame.len() == 1 => Ok(()),
             Some(b'G') | None => Err(ProtoError::Malformed {
@@ -313,9 +323,30 @@ fn decode_error(frame: &[u8]) -> ProtoError {
 }
 
 fn send_frame(fd: BorrowedFd<'_>, frame: &[u8]) -> Result<(), ProtoError> {
+    send_frame_with(fd, frame, None)
+}
+
+/// Sends one frame, with `pass` as SCM_RIGHTS when given.
+fn send_frame_with(
+    fd: BorrowedFd<'_>,
+    frame: &[u8],
+    pass: Option<BorrowedFd<'_>>,
+) -> Result<(), ProtoError> {
+    let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
+    let passed = pass.map(|p| [p]);
     // NOSIGNAL: a peer that died must give EPIPE here, not kill PID 1 (or rkt) with SIGPIPE.
     loop {
-        match send(fd, frame, SendFlags::NOSIGNAL) {
+        let mut control = SendAncillaryBuffer::new(&mut space);
+        if let Some(fds) = &passed {
+            // Cannot fail: the buffer is sized for exactly one fd.
+            control.push(SendAncillaryMessage::ScmRights(fds));
+        }
+        match sendmsg(
+            fd,
+            &[IoSlice::new(frame)],
+            &mut control,
+            SendFlags::NOSIGNAL,
+        ) {
             Ok(_) => return Ok(()),
             Err(Errno::INTR) => continue,
             Err(source) => return Err(ProtoError::Io { op: "send", source }),
@@ -323,25 +354,45 @@ fn send_frame(fd: BorrowedFd<'_>, frame: &[u8]) -> Result<(), ProtoError> {
     }
 }
 
-/// Receives one frame; `eof` is the error for a closed peer. TRUNC makes recv return the
-/// real datagram length, so an oversized frame is caught instead of silently cut.
-fn recv_frame(fd: BorrowedFd<'_>, eof: ProtoError) -> Result<Vec<u8>, ProtoError> {
+/// Receives one frame and the fd that came with it; `eof` is the error for a closed peer.
+/// TRUNC makes recv return the real datagram length, so an oversized frame is caught instead
+/// of silently cut. Received fds are CLOEXEC; any beyond the first is closed.
+fn recv_frame(
+    fd: BorrowedFd<'_>,
+    eof: ProtoError,
+) -> Result<(Vec<u8>, Option<OwnedFd>), ProtoError> {
     let mut buf = vec![0u8; BUF];
+    let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
     loop {
-        match recv(fd, &mut buf[..], RecvFlags::TRUNC) {
+        let mut control = RecvAncillaryBuffer::new(&mut space);
+        let got = recvmsg(
+            fd,
+            &mut [IoSliceMut::new(&mut buf[..])],
+            &mut control,
+            RecvFlags::TRUNC | RecvFlags::CMSG_CLOEXEC,
+        );
+        let mut passed = None;
+        for msg in control.drain() {
+            if let RecvAncillaryMessage::ScmRights(fds) = msg {
+                for f in fds {
+                    passed.get_or_insert(f);
+                }
+            }
+        }
+        match got {
             // SEQPACKET reports an orderly shutdown of the peer as a 0-byte read.
-            Ok((_, 0)) => return Err(eof),
-            Ok((_, len)) if len > BUF - 1 => {
+            Ok(m) if m.bytes == 0 => return Err(eof),
+            Ok(m) if m.bytes > BUF - 1 || m.flags.contains(ReturnFlags::CTRUNC) => {
                 let tag = match buf[0] {
                     b'R' => Tag::Ready,
                     b'G' => Tag::Go,
                     _ => Tag::Error,
                 };
-                return Err(ProtoError::Malformed { tag, len });
+                return Err(ProtoError::Malformed { tag, len: m.bytes });
             }
-            Ok((_, len)) => {
-                buf.truncate(len);
-                return Ok(buf);
+            Ok(m) => {
+                buf.truncate(m.bytes);
+                return Ok((buf, passed));
             }
             Err(Errno::INTR) => continue,
             // ECONNRESET: the peer died with unread data queued; that is EOF too.
@@ -358,10 +409,26 @@ mod tests {
     #[test]
     fn ready_then_go() {
         let (parent, child) = pair().unwrap();
-        child.ready().unwrap();
-        parent.wait_ready().unwrap();
+        child.ready(None).unwrap();
+        assert!(parent.wait_ready().unwrap().is_none());
         parent.go().unwrap();
         child.wait_go().unwrap();
+    }
+
+    #[test]
+    fn ready_carries_an_fd() {
+        let (parent, child) = pair().unwrap();
+        let (r, w) = rustix::pipe::pipe().unwrap();
+        child.ready(Some(w.as_fd())).unwrap();
+        drop(w);
+        let got = parent.wait_ready().unwrap().expect("an fd with Ready");
+        let flags = rustix::io::fcntl_getfd(&got).unwrap();
+        assert!(flags.contains(rustix::io::FdFlags::CLOEXEC));
+        rustix::io::write(&got, b"via scm_rights").unwrap();
+        drop(got);
+        let mut buf = [0u8; 32];
+        let n = rustix::io::read(&r, &mut buf).unwrap();
+        assert_eq!(&buf[..n], b"via scm_rights");
     }
 
     #[test]
@@ -466,7 +533,7 @@ mod tests {
         let (parent, child) = pair().unwrap();
         drop(parent);
         assert!(matches!(
-            child.ready(),
+            child.ready(None),
             Err(ProtoError::Io {
                 op: "send",
                 source: Errno::PIPE

@@ -71,10 +71,10 @@ const DEVICES: [(&str, u32, u32); 6] = [
     ("tty", 5, 0),
 ];
 
-/// The mounts of a pod, in order, before the per-app `/etc` work and the pivot. `console` is
-/// the terminal rkt runs on, which `/dev/console` binds to; without one, `/dev/console` is the
-/// pod's own `/dev/null` (the host may have no /dev at all: rkt run in a chroot).
-pub fn ops(plan: &Plan, console: Option<&Path>) -> Vec<MountOp> {
+/// The mounts of a pod, in order, before the per-app `/etc` work and the pivot. `/dev/console`
+/// is only created here: what it becomes ([`console_op`]) depends on a pty that can only be
+/// opened once the pod's devpts is mounted.
+pub fn ops(plan: &Plan) -> Vec<MountOp> {
     use MountOp::*;
     let root = plan.stage1_rootfs();
     let at = |rel: &str| root.join(rel);
@@ -138,11 +138,6 @@ pub fn ops(plan: &Plan, console: Option<&Path>) -> Vec<MountOp> {
         File {
             path: at("dev/console"),
             mode: 0o600,
-        },
-        Bind {
-            src: console.map_or_else(|| at("dev/null"), Path::to_path_buf),
-            dst: at("dev/console"),
-            rec: false,
         },
         Dir {
             path: at("dev/pts"),
@@ -209,6 +204,19 @@ pub fn ops(plan: &Plan, console: Option<&Path>) -> Vec<MountOp> {
     ops
 }
 
+/// What `/dev/console` becomes: the interactive app's terminal (`pty`, a slave of the pod's
+/// own devpts), else the pod's `/dev/null`. Never the terminal rkt runs on: a host tty inside
+/// the pod would let any app write to the user's terminal, and read from it or push input
+/// into it (TIOCSTI, security-checklist §5 case 42) wherever the kernel allows that.
+pub fn console_op(plan: &Plan, pty: Option<&Path>) -> MountOp {
+    let root = plan.stage1_rootfs();
+    MountOp::Bind {
+        src: pty.map_or_else(|| root.join("dev/null"), Path::to_path_buf),
+        dst: root.join("dev/console"),
+        rec: false,
+    }
+}
+
 /// The mounts that must come after the per-app `/etc` work: read-only app roots.
 pub fn final_ops(plan: &Plan) -> Vec<MountOp> {
     let root = plan.stage1_rootfs();
@@ -227,7 +235,8 @@ pub fn apply(ops: &[MountOp]) -> Result<()> {
     ops.iter().try_for_each(apply_one)
 }
 
-fn apply_one(op: &MountOp) -> Result<()> {
+/// Carries out one op.
+pub fn apply_one(op: &MountOp) -> Result<()> {
     match op {
         MountOp::Dir { path, mode } => mkdir_p(path, *mode),
         MountOp::File { path, mode } => {

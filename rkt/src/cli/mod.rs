@@ -48,6 +48,7 @@ pub(crate) static COMMANDS: &[CommandSpec] = &[
             ("dns-domain", Kind::Value),
             ("hosts-entry", Kind::Value),
             ("pod-manifest", Kind::Value),
+            ("interactive", Kind::Switch),
             // Per-app flags before the first image apply to every app.
             ("user", Kind::Value),
             ("group", Kind::Value),

@@ -11,7 +11,6 @@ use crate::stage0::{self, applist, Net, RunOptions};
 
 /// rkt 1.30's pod flags that this build does not implement yet; each fails naming itself.
 pub(crate) const PENDING_FLAGS: &[&str] = &[
-    "interactive",
     "port",
     "private-users",
     "mds-register",
@@ -113,6 +112,9 @@ pub(crate) struct Args {
     /// run this appc PodManifest (apps, volumes, mounts, annotations); no images then
     #[argh(option)]
     pod_manifest: Option<String>,
+    /// give the one app a terminal (stdin and a tty of the pod's own) relayed to rkt's
+    #[argh(switch)]
+    interactive: bool,
     /// the image list: IMAGE [--exec=PATH] [--name=N] [--user=U] [--group=G]
     /// [--supplementary-gids=N,..] [--working-dir=D] [--readonly-rootfs] [--environment=K=V]
     /// [--annotation=K=V] [--user-annotation=K=V] [--user-label=K=V] [--mount=volume=V,target=P]
@@ -184,6 +186,11 @@ pub(crate) fn run(args: Args, config: &Config) -> Result<ExitCode, Error> {
             "run: must provide at least one image or specify the pod manifest".into(),
         ));
     }
+    // rkt 1.30 runRun, before anything touches the store; a pod manifest's apps count too.
+    let app_count = apps.len() + pod_manifest.as_ref().map_or(0, |pm| pm.apps.len());
+    if args.interactive && app_count > 1 {
+        return Err(Error::Usage(stage0::plan::INTERACTIVE_ONE_IMAGE.into()));
+    }
     let mut set_env = Vec::new();
     if let Some(file) = &set_env_file {
         set_env = read_env_file(file)?;
@@ -230,6 +237,7 @@ pub(crate) fn run(args: Args, config: &Config) -> Result<ExitCode, Error> {
         })
         .map_err(|e| Error::Usage(format!("run: {e}")))?,
         pod_manifest,
+        interactive: args.interactive,
         hosts: stage0::dns::parse_hosts(&args.hosts_entry, stage0::plan::LOCALHOST)
             .map_err(|e| Error::Usage(format!("run: {e}")))?,
     };

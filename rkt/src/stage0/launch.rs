@@ -159,6 +159,7 @@ pub(crate) fn run(data_dir: &Path, opts: &RunOptions) -> Result<u8, Error> {
         set_env: opts.set_env.clone(),
         dns: opts.dns.clone(),
         hosts: opts.hosts.clone(),
+        interactive: opts.interactive,
     };
     let planned = plan::compute(&pod_input, &inputs).map_err(Error::Plan)?;
     for w in &planned.warnings {
@@ -203,11 +204,23 @@ pub(crate) fn run(data_dir: &Path, opts: &RunOptions) -> Result<u8, Error> {
     // From here a TERM to rkt reaches the pod; before Go, stage1-init's apps do not exist yet.
     spawn::forward_signals(pid as i32).map_err(Error::Spawn)?;
 
-    if let Err(e) = parent.wait_ready() {
-        // stage1-init exits 254 after an E frame; reap it before reporting.
-        let _ = child.wait();
-        return Err(Error::Stage1(e));
-    }
+    let master = match parent.wait_ready() {
+        Ok(master) => master,
+        Err(e) => {
+            // stage1-init exits 254 after an E frame; reap it before reporting.
+            let _ = child.wait();
+            return Err(Error::Stage1(e));
+        }
+    };
+    // --interactive: the pod's terminal (its pty master came with Ready), relayed below.
+    let terminal = match super::tty::Terminal::expect(opts.interactive, master) {
+        Ok(t) => t,
+        Err(e) => {
+            drop(parent);
+            let _ = child.wait();
+            return Err(e);
+        }
+    };
     let pid_path = paths::pod_pid(&dir);
     let persisted = write_atomic(
         &pid_path,
@@ -229,6 +242,9 @@ pub(crate) fn run(data_dir: &Path, opts: &RunOptions) -> Result<u8, Error> {
         return Err(Error::Stage1(e));
     }
     drop(parent);
+    if let Some(t) = terminal {
+        t.relay().map_err(Error::Tty)?;
+    }
     let status = child.wait().map_err(Error::Spawn)?;
     Ok(exit_code(status))
 }

@@ -10,6 +10,7 @@ pub(crate) mod dns;
 mod launch;
 pub(crate) mod plan;
 mod rootfs;
+mod tty;
 pub(crate) mod volumes;
 
 use std::fmt;
@@ -43,6 +44,8 @@ pub(crate) struct RunOptions {
     pub(crate) hosts: dns::Hosts,
     /// `--pod-manifest`: the apps and volumes come from it (`apps` and `volumes` are empty).
     pub(crate) pod_manifest: Option<crate::appc::PodManifest>,
+    /// `--interactive`: the one app gets a terminal that rkt relays (see [`tty`]).
+    pub(crate) interactive: bool,
 }
 
 /// Why a pod could not be run.
@@ -68,6 +71,8 @@ pub(crate) enum Error {
     Apps(String),
     /// Starting stage1-init failed.
     Spawn(std::io::Error),
+    /// The pod's terminal (`--interactive`) could not be set up or relayed.
+    Tty(std::io::Error),
 }
 
 impl fmt::Display for Error {
@@ -81,6 +86,7 @@ impl fmt::Display for Error {
             Error::Stage1(e) => write!(f, "stage1: {e}"),
             Error::Apps(msg) => f.write_str(msg),
             Error::Spawn(_) => f.write_str("start stage1-init"),
+            Error::Tty(_) => f.write_str("interactive terminal"),
         }
     }
 }
@@ -90,7 +96,7 @@ impl std::error::Error for Error {
         match self {
             Error::Store(e) => e.source(),
             Error::Pod(e) => e.source(),
-            Error::Io { source, .. } | Error::Spawn(source) => Some(source),
+            Error::Io { source, .. } | Error::Spawn(source) | Error::Tty(source) => Some(source),
             _ => None,
         }
     }

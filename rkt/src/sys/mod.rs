@@ -9,3 +9,4 @@ pub(crate) mod fs;
 pub(crate) mod lock;
 pub(crate) mod resolve;
 pub(crate) mod spawn;
+pub(crate) mod tty;

@@ -73,6 +73,7 @@ struct AppDecoder {
     readonly: Option<bool>,
     protect_kernel: Option<bool>,
     no_new_privs: Option<bool>,
+    interactive: Option<bool>,
     mounts: Vec<Mount>,
     pre_start: Vec<String>,
     post_stop: Vec<String>,
@@ -212,6 +213,7 @@ impl Decoder {
             }
             "protect-kernel" => set(&mut app.protect_kernel, boolean(v)?),
             "no-new-privs" => set(&mut app.no_new_privs, boolean(v)?),
+            "interactive" => set(&mut app.interactive, boolean(v)?),
             _ => Err("unknown app key (or pod key after the first app)".into()),
         }
     }
@@ -248,6 +250,7 @@ impl Decoder {
                 readonly_rootfs: a.readonly.ok_or_else(|| ctx("readonly"))?,
                 protect_kernel: a.protect_kernel.ok_or_else(|| ctx("protect-kernel"))?,
                 no_new_privs: a.no_new_privs.ok_or_else(|| ctx("no-new-privs"))?,
+                interactive: a.interactive.ok_or_else(|| ctx("interactive"))?,
                 mounts: a.mounts,
                 pre_start: a.pre_start,
                 post_stop: a.post_stop,

@@ -32,6 +32,7 @@ pub(crate) fn sample() -> Plan {
                 readonly_rootfs: false,
                 protect_kernel: true,
                 no_new_privs: false,
+                interactive: false,
                 pre_start: vec!["/bin/prep".into(), "--now".into()],
                 post_stop: vec!["/bin/clean".into()],
                 mounts: vec![
@@ -63,6 +64,7 @@ pub(crate) fn sample() -> Plan {
                 readonly_rootfs: true,
                 protect_kernel: false,
                 no_new_privs: true,
+                interactive: true,
                 pre_start: vec![],
                 post_stop: vec![],
                 mounts: vec![],
@@ -77,6 +79,27 @@ fn round_trip() {
     let bytes = plan.encode().unwrap();
     assert!(bytes.starts_with(b"rkt-stage1-plan 1\nuuid 36\n6f1f0d3c-"));
     assert_eq!(Plan::decode(&bytes).unwrap(), plan);
+}
+
+#[test]
+fn interactive_bit_round_trips_and_is_required() {
+    let text = String::from_utf8(sample().encode().unwrap()).unwrap();
+    assert!(text.contains("no-new-privs 5\nfalse\ninteractive 5\nfalse\n"));
+    assert!(text.contains("no-new-privs 4\ntrue\ninteractive 4\ntrue\n"));
+    let back = Plan::decode(text.as_bytes()).unwrap();
+    assert!(!back.apps[0].interactive && back.apps[1].interactive);
+    rejects(
+        &replace("interactive 5\nfalse\n", ""),
+        "app \"redis\": missing interactive",
+    );
+    rejects(
+        &replace("interactive 5\nfalse\n", "interactive 3\nyes\n"),
+        "interactive: expected true or false",
+    );
+    rejects(
+        &replace("interactive 5\nfalse\n", "interactive 4\ntrue\n"),
+        "more than one interactive app",
+    );
 }
 
 #[test]

@@ -142,6 +142,7 @@ impl Fixture {
                 readonly_rootfs: false,
                 protect_kernel: true,
                 no_new_privs: false,
+                interactive: false,
                 pre_start: vec![],
                 post_stop: vec![],
                 mounts: vec![],
@@ -286,7 +287,8 @@ rc=$?; cat /proc/self/mountinfo >"$m.after"; exit $rc"#;
     }
     let proc = cmd.spawn().expect("spawn unshare");
     drop((child_fd, lock));
-    let ready = parent.wait_ready();
+    // A non-interactive plan never sends an fd with Ready.
+    let ready = parent.wait_ready().map(|fd| assert!(fd.is_none()));
     if ready.is_ok() {
         parent.go().unwrap();
         during(proc.id());

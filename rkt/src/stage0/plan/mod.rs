@@ -45,7 +45,12 @@ pub(crate) struct PodInput {
     /// `--dns*` and `--hosts-entry` (see `super::dns`).
     pub(crate) dns: Dns,
     pub(crate) hosts: Hosts,
+    /// `--interactive`: the pod's one app gets a terminal (see `stage1_init::plan::App`).
+    pub(crate) interactive: bool,
 }
+
+/// rkt 1.30's refusal of `--interactive` with several apps, word for word.
+pub(crate) const INTERACTIVE_ONE_IMAGE: &str = "interactive option only supports one image";
 
 /// One app's inputs: the resolved app section (CLI overrides applied) and its rootfs.
 #[derive(Debug, Clone)]
@@ -122,6 +127,9 @@ pub(crate) fn compute(
     pod: &PodInput,
     apps: &[(AppInput, &dyn RootfsView)],
 ) -> Result<Planned, PlanError> {
+    if pod.interactive && apps.len() != 1 {
+        return Err(PlanError::Invalid(INTERACTIVE_ONE_IMAGE.into()));
+    }
     let mut warnings = Vec::new();
     let mut out = Vec::new();
     for (input, view) in apps {
@@ -271,6 +279,7 @@ fn plan_app(
         readonly_rootfs: input.readonly_rootfs,
         protect_kernel: pod.protect_kernel,
         no_new_privs,
+        interactive: pod.interactive,
         pre_start: Vec::new(),
         post_stop: Vec::new(),
         mounts: input.mounts.clone(),

@@ -68,6 +68,7 @@ fn pod() -> PodInput {
         set_env: Vec::new(),
         dns: Dns::Default,
         hosts: Hosts::Default,
+        interactive: false,
     }
 }
 
@@ -122,6 +123,36 @@ fn exec_is_searched_in_path_and_env_has_defaults_then_image() {
     assert_eq!(p.plan.hostname, format!("rkt-{}", pod().uuid));
     assert_eq!(p.plan.hosts, EtcFile::Bind("/etc/hosts".into()));
     assert_eq!(p.plan.resolv, EtcFile::Keep);
+}
+
+#[test]
+fn interactive_marks_the_one_app_and_refuses_two() {
+    let f = fake();
+    let mut pod = pod();
+    pod.interactive = true;
+    let p = compute(
+        &pod,
+        &[(input(&["/usr/bin/probe"], "0", "0"), &f as &dyn RootfsView)],
+    )
+    .unwrap();
+    assert!(p.plan.apps[0].interactive);
+    assert!(
+        !one(input(&["/usr/bin/probe"], "0", "0"), &f)
+            .unwrap()
+            .plan
+            .apps[0]
+            .interactive
+    );
+    let mut second = input(&["/usr/bin/probe"], "0", "0");
+    second.name = "other".into();
+    let two = [
+        (input(&["/usr/bin/probe"], "0", "0"), &f as &dyn RootfsView),
+        (second, &f as &dyn RootfsView),
+    ];
+    assert_eq!(
+        compute(&pod, &two).unwrap_err(),
+        PlanError::Invalid(INTERACTIVE_ONE_IMAGE.into())
+    );
 }
 
 #[test]
