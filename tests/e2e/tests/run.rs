@@ -252,10 +252,6 @@ fn unimplemented_flags_fail_naming_themselves() {
     for (args, needle) in [
         (vec!["run", "--port=http:80", "example.com/probe"], "--port"),
         (vec!["run", "--cpu=100m", "example.com/probe"], "--cpu"),
-        (
-            vec!["run", "--interactive", "example.com/probe"],
-            "--interactive",
-        ),
         (vec!["run", "example.com/probe", "--memory=1G"], "--memory"),
         (vec!["run", "example.com/probe", "--bogus"], "--bogus"),
     ] {

@@ -7,7 +7,8 @@
 //!
 //! Subcommands: `true`, `exit N`, `kill-self SIG`, `pid`, `hostname`, `mounts`, `env`, `id`,
 //! `caps`, `signals`, `cwd`, `fds`, `orphans N`, `zombies`, `write PATH DATA`, `cat PATH`, `open-write PATH`,
-//! `ls PATH`, `sleep SECS`.
+//! `ls PATH`, `sleep SECS`, `tty`, `readline`, `tiocsti FD TEXT`,
+//! `try-write PATH...`.
 
 use std::io::{self, Write};
 use std::process::ExitCode;
@@ -138,6 +139,26 @@ fn run(cmd: &[String], out: &mut impl Write) -> io::Result<u8> {
                 io::Error::new(io::ErrorKind::InvalidInput, "not a number")
             })?))
         }
+        "tty" => tty_info(out)?,
+        "readline" => {
+            let mut line = String::new();
+            io::stdin().read_line(&mut line)?;
+            writeln!(out, "got={}", line.trim_end_matches(['\r', '\n']))?;
+        }
+        "tiocsti" => tiocsti(out, num(1)? as usize, arg(2)?)?,
+        "try-write" => {
+            // Never fails: a racing test wants every outcome, one line per path.
+            for path in &cmd[1..] {
+                match std::fs::write(path, "w") {
+                    Ok(()) => writeln!(out, "try-write {path} ok")?,
+                    Err(e) => writeln!(
+                        out,
+                        "try-write {path} errno {}",
+                        e.raw_os_error().unwrap_or(0)
+                    )?,
+                }
+            }
+        }
         other => {
             writeln!(out, "unknown subcommand {other:?}")?;
             return Ok(2);
@@ -208,6 +229,71 @@ fn zombies() -> io::Result<usize> {
     Ok(count)
 }
 
+/// `tty`: what terminal fd 0 is, for `run --interactive` tests: `isatty=`, `ttyname=`,
+/// `tty_dev=` (the device of the devpts holding it: compared with the host's by the test),
+/// `same_devpts=` (the one mounted on this pod's /dev/pts), `ctty=` (it is the controlling
+/// terminal), `tty_rdev=` and `console_rdev=` (MAJOR:MINOR of fd 0 and /dev/console),
+/// `winsize=ROWSxCOLS`.
+fn tty_info(out: &mut impl Write) -> io::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let mut ws = [0u16; 4];
+    // SAFETY: TIOCGWINSZ writes one struct winsize (four u16) into `ws`.
+    let rc = unsafe { syscall(SYS_IOCTL, 0, TIOCGWINSZ, ws.as_mut_ptr() as usize) };
+    writeln!(out, "isatty={}", rc == 0)?;
+    let name = std::fs::read_link("/proc/self/fd/0").unwrap_or_default();
+    writeln!(out, "ttyname={}", name.display())?;
+    let fd0 = std::fs::metadata("/proc/self/fd/0")?;
+    writeln!(out, "tty_dev={}", fd0.dev())?;
+    let pts = std::fs::metadata("/dev/pts/ptmx").map(|m| m.dev()).ok();
+    writeln!(out, "same_devpts={}", pts == Some(fd0.dev()))?;
+    // /proc/self/stat field 7 is tty_nr, the controlling terminal's device number.
+    let stat = std::fs::read_to_string("/proc/self/stat")?;
+    let after_comm = stat.rsplit_once(") ").map_or("", |(_, rest)| rest);
+    let tty_nr: u64 = after_comm
+        .split_whitespace()
+        .nth(4)
+        .and_then(|f| f.parse().ok())
+        .unwrap_or(0);
+    writeln!(out, "ctty={}", tty_nr != 0 && tty_nr == fd0.rdev())?;
+    writeln!(out, "tty_rdev={}", major_minor(fd0.rdev()))?;
+    let console = std::fs::metadata("/dev/console").map(|m| m.rdev());
+    writeln!(
+        out,
+        "console_rdev={}",
+        console.map_or("none".into(), major_minor)
+    )?;
+    if rc == 0 {
+        writeln!(out, "winsize={}x{}", ws[0], ws[1])?;
+    }
+    Ok(())
+}
+
+/// Linux's `dev_t` encoding (`MAJOR`/`MINOR` in glibc's sys/sysmacros.h).
+fn major_minor(dev: u64) -> String {
+    let major = ((dev >> 8) & 0xfff) | ((dev >> 32) & !0xfff);
+    let minor = (dev & 0xff) | ((dev >> 12) & !0xff);
+    format!("{major}:{minor}")
+}
+
+/// `tiocsti FD TEXT`: pushes TEXT into the input of the terminal on FD, one byte per
+/// `ioctl(FD, TIOCSTI)`, as an attacker would (CVE-2016-9016); prints `tiocsti=ok` or
+/// `tiocsti=errno N`.
+fn tiocsti(out: &mut impl Write, fd: usize, text: &str) -> io::Result<()> {
+    for b in text.bytes() {
+        // SAFETY: TIOCSTI reads one byte from the pointer, which points at `b`.
+        let rc = unsafe { syscall(SYS_IOCTL, fd, TIOCSTI, &b as *const u8 as usize) };
+        if rc < 0 {
+            writeln!(out, "tiocsti=errno {}", -rc)?;
+            return Ok(());
+        }
+    }
+    writeln!(out, "tiocsti=ok")?;
+    Ok(())
+}
+
+const SYS_IOCTL: usize = 16;
+const TIOCSTI: usize = 0x5412;
+const TIOCGWINSZ: usize = 0x5413;
 const SYS_FORK: usize = 57;
 const SYS_EXIT_GROUP: usize = 231;
 const SYS_WAIT4: usize = 61;

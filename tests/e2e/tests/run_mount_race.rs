@@ -1,0 +1,153 @@
+//! security-checklist §5 case 41 (mount race, CVE-2021-30465 class): a volume whose mount
+//! target lies inside another, shared, host volume, while a host thread swaps that target
+//! between a directory and a symlink pointing outside (`RENAME_EXCHANGE`, so the name is never
+//! missing) as stage1-init mounts it. Whatever the interleaving: no mount outside the pod's
+//! rootfs (the host's mount table and the sentinel directory stay as they were) and the
+//! read-only volume is never writable from the pod.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use e2e::require_root;
+use e2e::store::{stderr, stdout, StoreDir};
+use rustix::fs::{renameat_with, RenameFlags, CWD};
+
+const ITERATIONS: usize = 200;
+
+fn entries(dir: &Path) -> BTreeSet<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect()
+}
+
+/// Mount points of this (the host's) mount namespace.
+fn host_mounts() -> BTreeSet<String> {
+    std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.split(' ').nth(4).map(str::to_string))
+        .collect()
+}
+
+#[test]
+fn case41_mount_target_swapped_during_setup_never_escapes() {
+    require_root();
+    let t = StoreDir::new("mount-race");
+    t.probe_image();
+    let shared = t.join("shared");
+    let sub = shared.join("sub");
+    let evil = shared.join("evil");
+    let sentinel = t.join("sentinel");
+    let ro = t.join("ro-volume");
+    for d in [&shared, &sub, &sentinel, &ro] {
+        std::fs::create_dir_all(d).unwrap();
+    }
+    std::fs::write(sentinel.join("keep"), "sentinel\n").unwrap();
+    std::fs::write(ro.join("ro-marker"), "ro\n").unwrap();
+    let mounts_before = host_mounts();
+    let (mut ok_runs, mut refused_runs) = (0, 0);
+    let swaps = Arc::new(AtomicU64::new(0));
+
+    for i in 0..ITERATIONS {
+        // Both forms of "outside": the sentinel by absolute path, and the climb out.
+        let _ = std::fs::remove_file(&evil);
+        let target = if i % 2 == 0 {
+            sentinel.to_string_lossy().into_owned()
+        } else {
+            "../../../../../../..".to_string()
+        };
+        std::os::unix::fs::symlink(&target, &evil).unwrap();
+
+        let stop = Arc::new(AtomicBool::new(false));
+        let swapper = {
+            let (stop, swaps, shared) = (Arc::clone(&stop), Arc::clone(&swaps), shared.clone());
+            std::thread::spawn(move || {
+                let (a, b) = (shared.join("sub"), shared.join("evil"));
+                let mut n = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    renameat_with(CWD, &a, CWD, &b, RenameFlags::EXCHANGE).expect("exchange");
+                    n += 1;
+                }
+                // An even count leaves `sub` the directory again.
+                if n % 2 == 1 {
+                    renameat_with(CWD, &a, CWD, &b, RenameFlags::EXCHANGE).expect("exchange");
+                    n += 1;
+                }
+                swaps.fetch_add(n, Ordering::Relaxed);
+            })
+        };
+        let out = t.rkt(&[
+            "run",
+            &format!("--volume=shared,kind=host,source={}", shared.display()),
+            &format!(
+                "--volume=ro,kind=host,source={},readOnly=true",
+                ro.display()
+            ),
+            "example.com/probe",
+            "--mount=volume=shared,target=/data",
+            "--mount=volume=ro,target=/data/sub",
+            "--",
+            "try-write",
+            "/data/sub/w",
+            "/data/evil/w",
+            "/data/sub/ro-marker",
+            "/data/evil/ro-marker",
+        ]);
+        stop.store(true, Ordering::Relaxed);
+        swapper.join().unwrap();
+
+        let (so, se) = (stdout(&out), stderr(&out));
+        match out.status.code() {
+            // The app ran: wherever the read-only volume showed up, it was read-only.
+            Some(0) => ok_runs += 1,
+            // stage1-init refused the swapped target (or the app could not start where the
+            // mount hid its rootfs): one clean error line.
+            Some(254) => {
+                assert_eq!(se.lines().count(), 1, "iteration {i}: {se}");
+                assert!(se.starts_with("rkt: "), "iteration {i}: {se}");
+                refused_runs += 1;
+            }
+            other => panic!("iteration {i}: exit {other:?}\nstdout:\n{so}\nstderr:\n{se}"),
+        }
+        assert_eq!(
+            entries(&ro),
+            BTreeSet::from(["ro-marker".to_string()]),
+            "iteration {i}: the read-only volume was written\n{so}{se}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(ro.join("ro-marker")).unwrap(),
+            "ro\n"
+        );
+        assert_eq!(
+            entries(&sentinel),
+            BTreeSet::from(["keep".to_string()]),
+            "iteration {i}: the sentinel outside the pod changed\n{so}{se}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(sentinel.join("keep")).unwrap(),
+            "sentinel\n"
+        );
+        assert!(sub.is_dir() && evil.is_symlink(), "iteration {i}");
+        // What the app wrote into the shared (writable) volume is allowed; start clean.
+        let _ = std::fs::remove_file(sub.join("w"));
+    }
+    assert_eq!(
+        host_mounts(),
+        mounts_before,
+        "a pod mount reached the host's mount table"
+    );
+    assert!(
+        swaps.load(Ordering::Relaxed) >= ITERATIONS as u64,
+        "the swapper did not run"
+    );
+    eprintln!(
+        "case 41: {ok_runs} pods ran, {refused_runs} refused the swapped target, {} swaps",
+        swaps.load(Ordering::Relaxed)
+    );
+    assert_eq!(ok_runs + refused_runs, ITERATIONS);
+    let gc = t.rkt(&["gc", "--grace-period=0s"]);
+    assert_eq!(gc.status.code(), Some(0), "{}", stderr(&gc));
+}
