@@ -189,29 +189,37 @@ pub fn mount_volumes(app: &App, root: &AppRoot, proc: &Path) -> Result<()> {
     for m in &app.mounts {
         let rel = m.target.trim_start_matches('/');
         let shown = root.shown(rel);
-        let is_dir = FileType::from_raw_mode(
-            stat(&m.source)
-                .ctx("stat volume source", &m.source)?
-                .st_mode,
-        ) == FileType::Directory;
+        let source = stat(&m.source).ctx("stat volume source", &m.source)?;
+        let is_dir = FileType::from_raw_mode(source.st_mode) == FileType::Directory;
         let target = if is_dir {
             root.dir_all(rel)?
         } else {
             root.file(rel)?
         };
+        // Plan validation refuses `/` as a target, so only a symlink on the way (`..`s that
+        // climb to the top, which RESOLVE_IN_ROOT stops at the rootfs) leads here: a volume
+        // over the whole rootfs would hide the image, so refuse rather than follow.
+        let (t, r) = (
+            fstat(&target).ctx("stat", &shown)?,
+            fstat(&root.fd).ctx("stat", &root.path)?,
+        );
+        if (t.st_dev, t.st_ino) == (r.st_dev, r.st_ino) {
+            return Err(Error::other(
+                "mount volume onto",
+                &shown,
+                "the target resolves to the app's root directory".into(),
+            ));
+        }
         let at = AppRoot::fd_path(proc, &target);
         if m.recursive {
             mount_bind_recursive(&m.source, &at).ctx("mount volume onto", &shown)?;
         } else {
             mount_bind(&m.source, &at).ctx("mount volume onto", &shown)?;
         }
+        // Verify, through the new mount, that the target still names it: the read-only remount
+        // goes through this fd, so it can only ever hit the volume just mounted.
+        let mounted = verify_mounted(root, rel, &source, &shown)?;
         if m.readonly {
-            // Re-open through the new mount, so that the remount hits it.
-            let mounted = if is_dir {
-                root.dir(rel, false)?
-            } else {
-                root.file(rel)?
-            };
             let have = fstatvfs(&mounted).ctx("statfs", &shown)?.f_flag;
             let mut flags = MountFlags::BIND | MountFlags::RDONLY;
             for (st, ms) in [
@@ -228,6 +236,39 @@ pub fn mount_volumes(app: &App, root: &AppRoot, proc: &Path) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Opens `rel` again after a volume was bound onto it and checks that it is the root of a
+/// mount of `source` (security-checklist §5 case 41, CVE-2021-30465). The bind itself went
+/// onto the dentry opened beforehand (inside the rootfs, RESOLVE_IN_ROOT), but a process
+/// sharing a host volume on the path can swap a directory and a symlink there
+/// (RENAME_EXCHANGE) between that open and the mount: the volume then sits on a renamed
+/// dentry, or on the rootfs itself when the symlink climbed to `/`, and `rel` shows
+/// something else. Such a pod is refused; its mount namespace, and the misplaced mount with
+/// it, goes away with PID 1.
+fn verify_mounted(
+    root: &AppRoot,
+    rel: &str,
+    source: &rustix::fs::Stat,
+    shown: &Path,
+) -> Result<OwnedFd> {
+    use rustix::fs::{statx, StatxAttributes, StatxFlags};
+    let fd = root.lookup(rel).ctx("open", shown)?;
+    let st = statx(&fd, "", AtFlags::EMPTY_PATH, StatxFlags::BASIC_STATS).ctx("statx", shown)?;
+    let dev = rustix::fs::makedev(st.stx_dev_major, st.stx_dev_minor);
+    let same_file = dev == source.st_dev && st.stx_ino == source.st_ino;
+    // STATX_ATTR_MOUNT_ROOT (Linux 5.8); where the kernel cannot tell, the identity check
+    // alone decides.
+    let mount_root = !st.stx_attributes_mask.contains(StatxAttributes::MOUNT_ROOT)
+        || st.stx_attributes.contains(StatxAttributes::MOUNT_ROOT);
+    if same_file && mount_root {
+        return Ok(fd);
+    }
+    Err(Error::other(
+        "mount volume onto",
+        shown,
+        "the target changed while the volume was mounted (swapped for a symlink?)".into(),
+    ))
 }
 
 /// Writes `data` to `dir/name` through a temporary file and a rename: whatever `name` was (a

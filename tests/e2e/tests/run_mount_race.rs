@@ -49,6 +49,7 @@ fn case41_mount_target_swapped_during_setup_never_escapes() {
     std::fs::write(ro.join("ro-marker"), "ro\n").unwrap();
     let mounts_before = host_mounts();
     let (mut ok_runs, mut refused_runs) = (0, 0);
+    let mut reasons = std::collections::BTreeMap::<String, usize>::new();
     let swaps = Arc::new(AtomicU64::new(0));
 
     for i in 0..ITERATIONS {
@@ -109,6 +110,9 @@ fn case41_mount_target_swapped_during_setup_never_escapes() {
                 assert_eq!(se.lines().count(), 1, "iteration {i}: {se}");
                 assert!(se.starts_with("rkt: "), "iteration {i}: {se}");
                 refused_runs += 1;
+                // The reason, without the per-pod path, for the summary.
+                let reason = se.rsplit_once("`: ").map_or(se.as_str(), |(_, r)| r);
+                *reasons.entry(reason.trim().to_string()).or_insert(0) += 1;
             }
             other => panic!("iteration {i}: exit {other:?}\nstdout:\n{so}\nstderr:\n{se}"),
         }
@@ -144,7 +148,8 @@ fn case41_mount_target_swapped_during_setup_never_escapes() {
         "the swapper did not run"
     );
     eprintln!(
-        "case 41: {ok_runs} pods ran, {refused_runs} refused the swapped target, {} swaps",
+        "case 41: {ok_runs} pods ran, {refused_runs} refused the swapped target ({reasons:?}), \
+         {} swaps",
         swaps.load(Ordering::Relaxed)
     );
     assert_eq!(ok_runs + refused_runs, ITERATIONS);
