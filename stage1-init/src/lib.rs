@@ -14,7 +14,10 @@
 //!   (`stage1_init::proto::pair`), required. `RKT_LOCK_FD=<n>`: the pod's flock fd, optional;
 //!   held open until PID 1 exits, never inherited by apps (CLOEXEC). stage0 clears CLOEXEC on
 //!   exactly these fds in the child; every other fd above 2 is marked CLOEXEC before apps start.
-//! - **fds 0-2**: inherited by the apps; `/dev/console` is the terminal among them, if any.
+//! - **fds 0-2**: stdout and stderr are inherited by the apps, stdin is `/dev/null`; the
+//!   interactive app (plan `interactive`) gets a pty of the pod's own devpts as fds 0-2 and
+//!   controlling terminal instead, and its master travels to rkt with `Ready` (SCM_RIGHTS).
+//!   `/dev/console` is that pty, else the pod's `/dev/null` (never a host terminal).
 //! - **Before**: stage0 creates the pod dir, the overlay upper/work dirs and the rendered trees;
 //!   stage1-init creates `<pod>/stage1/rootfs/{rkt/status,rkt/env,opt/stage2/<app>/rootfs,...}`.
 //! - **Handshake**: `Ready` after the pivot, then it waits for `Go`; a setup failure is one
