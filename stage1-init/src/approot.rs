@@ -4,7 +4,7 @@
 //! (security checklist case 12; runc CVE-2025-31133, crun CVE-2025-24965). So nothing here uses
 //! a path string below the rootfs:
 //! - directories are opened with `openat2(RESOLVE_IN_ROOT)` relative to an fd of the rootfs, so
-//!   `..` and absolute symlinks resolve as if the rootfs were `/` (openat2(2));
+//!   `..` and absolute symlinks resolve as if the rootfs were `/` (openat2(2), retried on EAGAIN);
 //! - files we write are created under a temporary name with `O_EXCL|O_NOFOLLOW` and renamed over
 //!   the final name: rename(2) replaces a symlink, it never writes through it;
 //! - mounts target `/proc/self/fd/N` of an `O_PATH|O_NOFOLLOW` fd (runc's CVE-2021-30465 fix),
@@ -14,8 +14,8 @@ use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use rustix::fs::{
-    fchmod, fstat, fstatvfs, mkdirat, open, openat, openat2, renameat, stat, statat, symlinkat,
-    unlinkat, AtFlags, FileType, Mode, OFlags, ResolveFlags, StatVfsMountFlags,
+    fchmod, fstat, fstatvfs, mkdirat, open, openat, renameat, stat, statat, symlinkat, unlinkat,
+    AtFlags, FileType, Mode, OFlags, ResolveFlags, StatVfsMountFlags,
 };
 use rustix::io::Errno;
 use rustix::mount::{mount_bind, mount_bind_recursive, mount_remount, MountFlags};
@@ -55,7 +55,7 @@ impl AppRoot {
     pub fn dir(&self, rel: &str, create: bool) -> Result<OwnedFd> {
         let how = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
         let resolve = ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS;
-        match openat2(&self.fd, rel, how, Mode::empty(), resolve) {
+        match openat2_retry(&self.fd, rel, how, Mode::empty(), resolve) {
             Err(Errno::NOENT) if create => {
                 let (parent, name) = match rel.rsplit_once('/') {
                     Some((p, n)) => (Some(self.dir(p, false)?), n),
@@ -71,7 +71,8 @@ impl AppRoot {
                     }
                     err
                 })?;
-                openat2(&self.fd, rel, how, Mode::empty(), resolve).ctx("open", self.shown(rel))
+                openat2_retry(&self.fd, rel, how, Mode::empty(), resolve)
+                    .ctx("open", self.shown(rel))
             }
             other => other.ctx("open", self.shown(rel)),
         }
@@ -80,7 +81,7 @@ impl AppRoot {
     /// Opens `rel` (any type) inside the rootfs as `O_PATH`, without creating anything.
     pub fn lookup(&self, rel: &str) -> std::result::Result<OwnedFd, Errno> {
         let resolve = ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS;
-        openat2(
+        openat2_retry(
             &self.fd,
             rel,
             OFlags::PATH | OFlags::CLOEXEC,
@@ -111,7 +112,7 @@ impl AppRoot {
         let parent = self.dir_all(parent)?;
         let resolve = ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS;
         let how = OFlags::PATH | OFlags::CLOEXEC;
-        let fd = match openat2(&self.fd, rel, how, Mode::empty(), resolve) {
+        let fd = match openat2_retry(&self.fd, rel, how, Mode::empty(), resolve) {
             Err(Errno::NOENT) => {
                 // EXCL|NOFOLLOW: a dangling symlink at `name` fails here instead of creating
                 // its target somewhere.
@@ -124,7 +125,7 @@ impl AppRoot {
                     openat(&parent, name, create, Mode::from_raw_mode(0o644))
                         .ctx("create", self.shown(rel))?,
                 );
-                openat2(&self.fd, rel, how, Mode::empty(), resolve)
+                openat2_retry(&self.fd, rel, how, Mode::empty(), resolve)
             }
             other => other,
         }
@@ -144,6 +145,25 @@ impl AppRoot {
     /// The magic link naming `fd` under the procfs at `proc`, to mount onto.
     pub fn fd_path(proc: &Path, fd: &OwnedFd) -> PathBuf {
         proc.join("self/fd").join(fd.as_raw_fd().to_string())
+    }
+}
+
+/// `openat2(2)`, retried a few times on EAGAIN: with RESOLVE_IN_ROOT the kernel gives EAGAIN
+/// when a rename anywhere raced with a `..` it resolved ("the caller may choose to retry"). A
+/// racer that keeps it up still gets a refusal, never a wrong answer.
+fn openat2_retry<Fd: AsFd>(
+    dir: Fd,
+    path: &str,
+    how: OFlags,
+    mode: Mode,
+    resolve: ResolveFlags,
+) -> std::result::Result<OwnedFd, Errno> {
+    let mut tries = 0;
+    loop {
+        match rustix::fs::openat2(dir.as_fd(), path, how, mode, resolve) {
+            Err(Errno::AGAIN) if tries < 8 => tries += 1,
+            other => return other,
+        }
     }
 }
 
