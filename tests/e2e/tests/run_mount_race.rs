@@ -2,16 +2,18 @@
 //! target lies inside another, shared, host volume, while a host thread swaps that target
 //! between a directory and a symlink pointing outside (`RENAME_EXCHANGE`, so the name is never
 //! missing) as stage1-init mounts it. Whatever the interleaving: no mount outside the pod's
-//! rootfs (the host's mount table and the sentinel directory stay as they were) and the
-//! read-only volume is never writable from the pod.
+//! rootfs (the mount table of a shared-propagation namespace around rkt, the host's, and the
+//! sentinel directory stay as they were) and the read-only volume is never writable from the
+//! pod.
 
 use std::collections::BTreeSet;
 use std::path::Path;
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
-use e2e::require_root;
 use e2e::store::{stderr, stdout, StoreDir};
+use e2e::{require_root, rkt_bin};
 use rustix::fs::{renameat_with, RenameFlags, CWD};
 
 const ITERATIONS: usize = 200;
@@ -23,13 +25,17 @@ fn entries(dir: &Path) -> BTreeSet<String> {
         .collect()
 }
 
-/// Mount points of this (the host's) mount namespace.
-fn host_mounts() -> BTreeSet<String> {
-    std::fs::read_to_string("/proc/self/mountinfo")
-        .unwrap()
+/// The mount points of a mountinfo table.
+fn mount_points(mountinfo: &str) -> BTreeSet<String> {
+    mountinfo
         .lines()
         .filter_map(|l| l.split(' ').nth(4).map(str::to_string))
         .collect()
+}
+
+/// Mount points of this (the host's) mount namespace.
+fn host_mounts() -> BTreeSet<String> {
+    mount_points(&std::fs::read_to_string("/proc/self/mountinfo").unwrap())
 }
 
 #[test]
@@ -80,7 +86,20 @@ fn case41_mount_target_swapped_during_setup_never_escapes() {
                 swaps.fetch_add(n, Ordering::Relaxed);
             })
         };
-        let out = t.rkt(&[
+        // Inside `unshare -m --propagation shared`: were stage1-init's mounts not cut off
+        // (slave), any of them, misplaced or not, would show up in this namespace's table.
+        let (before, after) = (t.join("mountinfo.before"), t.join("mountinfo.after"));
+        let mut cmd = Command::new("unshare");
+        cmd.args(["-m", "--propagation", "shared", "--", "sh", "-c"]);
+        cmd.arg(
+            "cat /proc/self/mountinfo > \"$1\"; a=$2; shift 2; \"$@\"; rc=$?; \
+             cat /proc/self/mountinfo > \"$a\"; exit $rc",
+        );
+        cmd.arg("sh").arg(&before).arg(&after);
+        cmd.env_remove("RKT_FAILPOINT");
+        cmd.arg(rkt_bin())
+            .arg(format!("--dir={}", t.store().display()));
+        cmd.args([
             "run",
             &format!("--volume=shared,kind=host,source={}", shared.display()),
             &format!(
@@ -97,6 +116,7 @@ fn case41_mount_target_swapped_during_setup_never_escapes() {
             "/data/sub/ro-marker",
             "/data/evil/ro-marker",
         ]);
+        let out = cmd.output().expect("run unshare");
         stop.store(true, Ordering::Relaxed);
         swapper.join().unwrap();
 
@@ -133,6 +153,16 @@ fn case41_mount_target_swapped_during_setup_never_escapes() {
         assert_eq!(
             std::fs::read_to_string(sentinel.join("keep")).unwrap(),
             "sentinel\n"
+        );
+        let table = std::fs::read_to_string(&before).unwrap();
+        assert!(
+            table.lines().any(|l| l.contains(" shared:")),
+            "iteration {i}: the namespace around rkt has no shared mounts:\n{table}"
+        );
+        assert_eq!(
+            mount_points(&std::fs::read_to_string(&after).unwrap()),
+            mount_points(&std::fs::read_to_string(&before).unwrap()),
+            "iteration {i}: a pod mount propagated out of the pod\n{so}{se}"
         );
         assert!(sub.is_dir() && evil.is_symlink(), "iteration {i}");
         // What the app wrote into the shared (writable) volume is allowed; start clean.
