@@ -112,10 +112,17 @@ impl Terminal {
 
     /// Takes the master and gives the pod's terminal rkt's window size (before `Go`, so the
     /// app starts with the right size).
+    ///
+    /// When rkt's stdin is not a terminal (input piped in), the pod's terminal does not echo:
+    /// nobody is typing, and the output should be the app's, not the input twice. The app may
+    /// turn echo on again, as on any terminal.
     pub(crate) fn attach(master: OwnedFd) -> io::Result<Terminal> {
         systty::set_nonblocking(master.as_fd())?;
         if let Some(tty) = systty::controlling_std_fd() {
             systty::copy_winsize(tty, master.as_fd())?;
+        }
+        if !systty::stdin_is_tty() {
+            systty::set_echo(master.as_fd(), false)?;
         }
         Ok(Terminal { master })
     }
@@ -274,6 +281,31 @@ mod tests {
         assert!(r.interest().0.read);
         r.wrote(usize::MAX);
         assert!(r.pending.is_empty() && !r.interest().1.write);
+    }
+
+    #[test]
+    fn echo_set_through_the_master_is_the_slaves() {
+        use rustix::pty::{openpt, unlockpt, OpenptFlags};
+        use rustix::termios::LocalModes;
+        let master =
+            openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY | OpenptFlags::CLOEXEC).expect("openpt");
+        unlockpt(&master).unwrap();
+        let slave = rustix::pty::ioctl_tiocgptpeer(
+            &master,
+            OpenptFlags::RDWR | OpenptFlags::NOCTTY | OpenptFlags::CLOEXEC,
+        )
+        .unwrap();
+        let echo = |fd: &OwnedFd| {
+            rustix::termios::tcgetattr(fd)
+                .unwrap()
+                .local_modes
+                .contains(LocalModes::ECHO)
+        };
+        assert!(echo(&slave));
+        systty::set_echo(master.as_fd(), false).unwrap();
+        assert!(!echo(&slave));
+        systty::set_echo(master.as_fd(), true).unwrap();
+        assert!(echo(&slave));
     }
 
     /// The real loop on a host pty: piped input reaches the slave, the slave's output reaches

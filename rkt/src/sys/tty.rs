@@ -152,7 +152,28 @@ pub(crate) fn set_nonblocking(fd: BorrowedFd<'_>) -> io::Result<()> {
     Ok(())
 }
 
-/// The VEOF character of the terminal `fd` (normally ^D).
+/// Whether fd 0 is a terminal.
+pub(crate) fn stdin_is_tty() -> bool {
+    // SAFETY: fd 0 stays open for rkt's whole life.
+    termios::isatty(unsafe { BorrowedFd::borrow_raw(0) })
+}
+
+/// Turns ECHO (and the echo of erase/kill/newline) on or off. On a pty master, termios calls
+/// act on the slave's settings (Linux `tty_mode_ioctl`), which are the ones the app sees.
+pub(crate) fn set_echo(fd: BorrowedFd<'_>, on: bool) -> io::Result<()> {
+    use termios::LocalModes;
+    let mut t = termios::tcgetattr(fd)?;
+    let echo = LocalModes::ECHO | LocalModes::ECHOE | LocalModes::ECHOK | LocalModes::ECHONL;
+    if on {
+        t.local_modes |= LocalModes::ECHO | LocalModes::ECHOE | LocalModes::ECHOK;
+    } else {
+        t.local_modes -= echo;
+    }
+    termios::tcsetattr(fd, OptionalActions::Now, &t)?;
+    Ok(())
+}
+
+/// The VEOF character of the terminal `fd` (normally ^D; on a pty master, the slave's).
 pub(crate) fn eof_char(fd: impl AsFd) -> io::Result<u8> {
     let t = termios::tcgetattr(fd.as_fd())?;
     Ok(t.special_codes[termios::SpecialCodeIndex::VEOF])
