@@ -7,6 +7,7 @@ mod gc;
 mod image;
 mod rm;
 mod run;
+mod trust;
 mod version;
 
 use std::process::ExitCode;
@@ -67,7 +68,11 @@ pub(crate) static COMMANDS: &[CommandSpec] = &[
     },
     spec(&["prepare"], &[], false),
     spec(&["run-prepared"], &[], false),
-    spec(&["fetch"], &[("full", Kind::Switch)], true),
+    spec(
+        &["fetch"],
+        &[("full", Kind::Switch), ("signature", Kind::Value)],
+        true,
+    ),
     spec(&["enter"], &[], false),
     spec(&["list"], &[], false),
     spec(&["status"], &[], false),
@@ -82,7 +87,16 @@ pub(crate) static COMMANDS: &[CommandSpec] = &[
     },
     spec(&["cat-manifest"], &[], false),
     spec(&["export"], &[], false),
-    spec(&["trust"], &[], false),
+    spec(
+        &["trust"],
+        &[
+            ("prefix", Kind::Value),
+            ("root", Kind::Switch),
+            ("skip-fingerprint-review", Kind::Switch),
+            ("insecure-allow-http", Kind::Switch),
+        ],
+        true,
+    ),
     spec(&["config"], &[], false),
     spec(&["metadata-service"], &[], false),
     spec(&["api-service"], &[], false),
@@ -117,7 +131,11 @@ pub(crate) static COMMANDS: &[CommandSpec] = &[
         &[("pretty-print", Kind::Bool)],
         true,
     ),
-    spec(&["image", "fetch"], &[("full", Kind::Switch)], true),
+    spec(
+        &["image", "fetch"],
+        &[("full", Kind::Switch), ("signature", Kind::Value)],
+        true,
+    ),
 ];
 
 const fn spec(
@@ -174,6 +192,7 @@ enum Command {
     Run(run::Args),
     Rm(rm::Args),
     Gc(gc::Args),
+    Trust(trust::Args),
 }
 
 /// Parses `argv` (without the program name), runs the command, and returns its exit code.
@@ -219,6 +238,7 @@ pub(crate) fn run(argv: Vec<String>) -> Result<ExitCode, Error> {
         Command::Run(a) => run::run(a, &config),
         Command::Rm(a) => rm::run(a, &config),
         Command::Gc(a) => gc::run(a, &config),
+        Command::Trust(a) => trust::run(a, &config),
     }
 }
 

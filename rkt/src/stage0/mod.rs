@@ -27,6 +27,8 @@ pub(crate) struct RunOptions {
     pub(crate) uuid_file_save: Option<PathBuf>,
     /// `--insecure-options=image`: importing an unsigned image file is allowed.
     pub(crate) insecure_image: bool,
+    /// The config dirs whose trusted keys verify image files.
+    pub(crate) trust: crate::trust::TrustDirs,
     /// `--insecure-options=paths`: no kernel-tunable protection (read-only/masked /proc, /sys).
     pub(crate) insecure_paths: bool,
     pub(crate) debug: bool,
@@ -68,6 +70,11 @@ pub(crate) enum Error {
     Apps(String),
     /// Starting stage1-init failed.
     Spawn(std::io::Error),
+    /// An image file's signature check refused it.
+    Trust {
+        image: String,
+        source: crate::trust::Error,
+    },
 }
 
 impl fmt::Display for Error {
@@ -81,6 +88,7 @@ impl fmt::Display for Error {
             Error::Stage1(e) => write!(f, "stage1: {e}"),
             Error::Apps(msg) => f.write_str(msg),
             Error::Spawn(_) => f.write_str("start stage1-init"),
+            Error::Trust { image, source } => write!(f, "image {image:?}: {source}"),
         }
     }
 }
@@ -91,6 +99,7 @@ impl std::error::Error for Error {
             Error::Store(e) => e.source(),
             Error::Pod(e) => e.source(),
             Error::Io { source, .. } | Error::Spawn(source) => Some(source),
+            Error::Trust { source, .. } => std::error::Error::source(source),
             _ => None,
         }
     }
