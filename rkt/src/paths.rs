@@ -235,7 +235,12 @@ pub(crate) fn trusted_root_keys(config_dir: &Path) -> PathBuf {
 /// `<config>/trustedkeys/prefix.d/<prefix>`: keys trusted for names under `prefix`, an AC
 /// Identifier the caller has validated (no `.`, `..` or empty components, not absolute).
 pub(crate) fn trusted_prefix_keys(config_dir: &Path, prefix: &str) -> PathBuf {
-    let mut dir = config_dir.join("trustedkeys").join("prefix.d");
+    let mut dir = trusted_prefixes(config_dir);
     dir.extend(prefix.split('/'));
     dir
+}
+
+/// `<config>/trustedkeys/prefix.d`: one directory tree per trusted prefix.
+pub(crate) fn trusted_prefixes(config_dir: &Path) -> PathBuf {
+    config_dir.join("trustedkeys").join("prefix.d")
 }

@@ -133,8 +133,7 @@ pub(crate) fn all_prefixes(dirs: &TrustDirs) -> Result<Vec<String>, Error> {
     }
     let mut out = Vec::new();
     for config in [&dirs.system, &dirs.local] {
-        let base = paths::trusted_prefix_keys(config, "");
-        walk(base.parent().unwrap_or(&base), "", &mut out)?;
+        walk(&paths::trusted_prefixes(config), "", &mut out)?;
     }
     out.sort();
     out.dedup();

@@ -5,9 +5,11 @@
 //! fails; locally it fails too, telling what to run.
 
 pub mod aci;
+pub mod gpg;
 pub mod pod;
 pub mod snapshot;
 pub mod store;
+pub mod trust;
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
