@@ -178,7 +178,15 @@ mod tests {
     #[test]
     fn signatures_follow_their_image() {
         let (list, full) = image_args(&args(
-            &["a.aci", "--signature", "a.asc", "b.aci", "c.aci", "--signature=c.asc", "--full"],
+            &[
+                "a.aci",
+                "--signature",
+                "a.asc",
+                "b.aci",
+                "c.aci",
+                "--signature=c.asc",
+                "--full",
+            ],
             &[],
         ))
         .unwrap();
@@ -187,9 +195,18 @@ mod tests {
         assert_eq!(
             list,
             vec![
-                ImageArg { image: "a.aci".into(), signature: sig("a.asc") },
-                ImageArg { image: "b.aci".into(), signature: None },
-                ImageArg { image: "c.aci".into(), signature: sig("c.asc") },
+                ImageArg {
+                    image: "a.aci".into(),
+                    signature: sig("a.asc")
+                },
+                ImageArg {
+                    image: "b.aci".into(),
+                    signature: None
+                },
+                ImageArg {
+                    image: "c.aci".into(),
+                    signature: sig("c.asc")
+                },
             ]
         );
         assert!(image_args(&args(&["a"], &["x"])).is_err());

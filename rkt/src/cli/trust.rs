@@ -38,11 +38,7 @@ pub(crate) fn run(args: Args, config: &Config) -> Result<ExitCode, Error> {
                 "trust: --root and --prefix are mutually exclusive".into(),
             ))
         }
-        (None, false) => {
-            return Err(Error::Usage(
-                "trust: --prefix or --root is required".into(),
-            ))
-        }
+        (None, false) => return Err(Error::Usage("trust: --prefix or --root is required".into())),
         (None, true) => Scope::Root,
         (Some(p), false) => Scope::prefix(p).map_err(Error::Trust)?,
     };

@@ -326,7 +326,15 @@ mod tests {
 
     #[test]
     fn signature_belongs_to_the_image_before_it() {
-        let apps = p(&["a.aci", "--signature=a.asc", "b.aci", "--signature", "b.asc", "c"]).unwrap();
+        let apps = p(&[
+            "a.aci",
+            "--signature=a.asc",
+            "b.aci",
+            "--signature",
+            "b.asc",
+            "c",
+        ])
+        .unwrap();
         assert_eq!(apps[0].signature.as_deref(), Some("a.asc"));
         assert_eq!(apps[1].signature.as_deref(), Some("b.asc"));
         assert_eq!(apps[2].signature, None);

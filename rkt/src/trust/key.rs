@@ -30,6 +30,12 @@ pub(crate) fn parse_all(bytes: &[u8], what: &str) -> Result<Vec<Key>, Error> {
     };
     let mut keys = Vec::new();
     let text = std::str::from_utf8(bytes).ok();
+    if let Some(block) = text.and_then(|t| t.trim_start().strip_prefix("-----BEGIN PGP ")) {
+        if !text.is_some_and(|t| t.contains(ARMOR_BEGIN)) {
+            let kind = block.split("-----").next().unwrap_or("");
+            return Err(bad(format!("not a public key (an armored {kind})")));
+        }
+    }
     match text.filter(|t| t.contains(ARMOR_BEGIN)) {
         Some(text) => {
             let starts: Vec<usize> = text.match_indices(ARMOR_BEGIN).map(|(i, _)| i).collect();
@@ -172,7 +178,9 @@ impl Key {
         let revoked = details
             .revocation_signatures
             .iter()
-            .find(|s| s.typ() == Some(SignatureType::KeyRevocation) && s.verify_key(primary).is_ok())
+            .find(|s| {
+                s.typ() == Some(SignatureType::KeyRevocation) && s.verify_key(primary).is_ok()
+            })
             .map(reason);
         Ok(Validity {
             expires: expiry(primary.created_at().as_secs(), self_sig),
@@ -242,5 +250,11 @@ mod tests {
         ));
         let armored = format!("{ARMOR_BEGIN}\n\nAAAA\n-----END PGP PUBLIC KEY BLOCK-----\n");
         assert!(parse_all(armored.as_bytes(), "x").is_err());
+        let sig = "-----BEGIN PGP SIGNATURE-----\n\nAAAA\n-----END PGP SIGNATURE-----\n";
+        let err = parse_all(sig.as_bytes(), "x").unwrap_err().to_string();
+        assert!(
+            err.contains("not a public key (an armored SIGNATURE)"),
+            "{err}"
+        );
     }
 }

@@ -15,8 +15,8 @@ mod verify;
 
 use std::path::{Path, PathBuf};
 
-pub(crate) use error::Error;
 use error::io_err;
+pub(crate) use error::Error;
 pub(crate) use store::Scope;
 pub(crate) use verify::Verified;
 

@@ -69,7 +69,17 @@ mod tests {
 
     #[test]
     fn prefixes_stay_inside_prefix_d() {
-        for bad in ["a/../../x", "/abs", "..", ".", "a//b", "a/./b", "", "A.com", "a/"] {
+        for bad in [
+            "a/../../x",
+            "/abs",
+            "..",
+            ".",
+            "a//b",
+            "a/./b",
+            "",
+            "A.com",
+            "a/",
+        ] {
             assert!(
                 matches!(Scope::prefix(bad), Err(Error::BadPrefix { .. })),
                 "{bad:?}"

@@ -100,10 +100,16 @@ impl Gpg {
 
     /// Revokes the primary key by importing the revocation certificate gpg made with it.
     pub fn revoke(&self, fpr: &str) {
-        let rev = self.home.join("openpgp-revocs.d").join(format!("{fpr}.rev"));
+        let rev = self
+            .home
+            .join("openpgp-revocs.d")
+            .join(format!("{fpr}.rev"));
         let text = std::fs::read_to_string(&rev).expect("revocation certificate");
         // gpg guards the stored certificate with a leading ':' on the armor line.
-        let cert = text.replace(":-----BEGIN PGP PUBLIC KEY BLOCK-----", "-----BEGIN PGP PUBLIC KEY BLOCK-----");
+        let cert = text.replace(
+            ":-----BEGIN PGP PUBLIC KEY BLOCK-----",
+            "-----BEGIN PGP PUBLIC KEY BLOCK-----",
+        );
         let path = self.home.join("rev.asc");
         std::fs::write(&path, cert).unwrap();
         self.run(&["--import", path.to_str().unwrap()]);
@@ -169,7 +175,13 @@ pub mod rpgp {
     }
 
     /// A fresh key, created at `created`; the primary signs unless a subkey is the signer.
-    pub fn generate(alg: Alg, uid: &str, created: u32, primary_signs: bool, sub: Option<Sub>) -> Key {
+    pub fn generate(
+        alg: Alg,
+        uid: &str,
+        created: u32,
+        primary_signs: bool,
+        sub: Option<Sub>,
+    ) -> Key {
         let mut rng = rand::thread_rng();
         let mut params = SecretKeyParamsBuilder::default();
         params
@@ -236,16 +248,28 @@ pub mod rpgp {
         /// A new, newer self-signature saying the primary key expires `secs` after creation.
         pub fn expire_primary(&mut self, secs: u32) {
             let pk = self.secret.primary_key.public_key();
-            let mut config =
-                SignatureConfig::v4(SignatureType::CertPositive, pk.algorithm(), HashAlgorithm::Sha256);
+            let mut config = SignatureConfig::v4(
+                SignatureType::CertPositive,
+                pk.algorithm(),
+                HashAlgorithm::Sha256,
+            );
             let (mut hashed, unhashed) = subpackets(now(), pk);
-            hashed.push(Subpacket::regular(SubpacketData::KeyExpirationTime(Duration::from_secs(secs))).unwrap());
+            hashed.push(
+                Subpacket::regular(SubpacketData::KeyExpirationTime(Duration::from_secs(secs)))
+                    .unwrap(),
+            );
             hashed.push(Subpacket::regular(SubpacketData::KeyFlags(sign_flags())).unwrap());
             config.hashed_subpackets = hashed;
             config.unhashed_subpackets = unhashed;
             let user = &self.public.details.users[0];
             let sig = config
-                .sign_certification(&self.secret.primary_key, pk, &Password::empty(), Tag::UserId, &user.id)
+                .sign_certification(
+                    &self.secret.primary_key,
+                    pk,
+                    &Password::empty(),
+                    Tag::UserId,
+                    &user.id,
+                )
                 .unwrap();
             self.public.details.users[0].signatures.push(sig);
         }
@@ -253,8 +277,11 @@ pub mod rpgp {
         /// A key revocation signature.
         pub fn revoke_primary(&mut self) {
             let pk = self.secret.primary_key.public_key();
-            let mut config =
-                SignatureConfig::v4(SignatureType::KeyRevocation, pk.algorithm(), HashAlgorithm::Sha256);
+            let mut config = SignatureConfig::v4(
+                SignatureType::KeyRevocation,
+                pk.algorithm(),
+                HashAlgorithm::Sha256,
+            );
             let (hashed, unhashed) = subpackets(now(), pk);
             config.hashed_subpackets = hashed;
             config.unhashed_subpackets = unhashed;
@@ -288,22 +315,33 @@ pub mod rpgp {
             let pk = self.secret.primary_key.public_key();
             let sub_secret = &self.secret.secret_subkeys[0].key;
             let sub = sub_secret.public_key();
-            let mut back =
-                SignatureConfig::v4(SignatureType::KeyBinding, sub.algorithm(), HashAlgorithm::Sha256);
+            let mut back = SignatureConfig::v4(
+                SignatureType::KeyBinding,
+                sub.algorithm(),
+                HashAlgorithm::Sha256,
+            );
             let (hashed, unhashed) = subpackets(now(), sub);
             back.hashed_subpackets = hashed;
             back.unhashed_subpackets = unhashed;
             let backsig = back
                 .sign_primary_key_binding(sub_secret, sub, &Password::empty(), pk)
                 .unwrap();
-            let mut config =
-                SignatureConfig::v4(SignatureType::SubkeyBinding, pk.algorithm(), HashAlgorithm::Sha256);
+            let mut config = SignatureConfig::v4(
+                SignatureType::SubkeyBinding,
+                pk.algorithm(),
+                HashAlgorithm::Sha256,
+            );
             let (mut hashed, mut unhashed) = subpackets(now(), pk);
             let mut flags = KeyFlags::default();
             flags.set_sign(true);
             hashed.push(Subpacket::regular(SubpacketData::KeyFlags(flags)).unwrap());
-            hashed.push(Subpacket::regular(SubpacketData::KeyExpirationTime(Duration::from_secs(secs))).unwrap());
-            unhashed.push(Subpacket::regular(SubpacketData::EmbeddedSignature(Box::new(backsig))).unwrap());
+            hashed.push(
+                Subpacket::regular(SubpacketData::KeyExpirationTime(Duration::from_secs(secs)))
+                    .unwrap(),
+            );
+            unhashed.push(
+                Subpacket::regular(SubpacketData::EmbeddedSignature(Box::new(backsig))).unwrap(),
+            );
             config.hashed_subpackets = hashed;
             config.unhashed_subpackets = unhashed;
             let sig = config
@@ -314,7 +352,14 @@ pub mod rpgp {
 
         /// A detached signature over `data` by the primary (`subkey: false`) or the first
         /// subkey, with the given digest and creation time.
-        pub fn sign(&self, data: &[u8], subkey: bool, hash: HashAlgorithm, created: u32, armor: bool) -> Vec<u8> {
+        pub fn sign(
+            &self,
+            data: &[u8],
+            subkey: bool,
+            hash: HashAlgorithm,
+            created: u32,
+            armor: bool,
+        ) -> Vec<u8> {
             let sig = if subkey {
                 let key = &self.secret.secret_subkeys[0].key;
                 let mut config = SignatureConfig::v4(SignatureType::Binary, key.algorithm(), hash);

@@ -26,7 +26,9 @@ fn write(env: &TrustEnv, name: &str, bytes: &[u8]) -> PathBuf {
 /// Every file under `dir`, relative, sorted.
 fn files(dir: &Path) -> Vec<String> {
     fn walk(base: &Path, dir: &Path, out: &mut Vec<String>) {
-        let Ok(rd) = std::fs::read_dir(dir) else { return };
+        let Ok(rd) = std::fs::read_dir(dir) else {
+            return;
+        };
         for e in rd {
             let e = e.unwrap();
             if e.file_type().unwrap().is_dir() {
@@ -54,13 +56,26 @@ fn trust_on_pty(env: &TrustEnv, args: &[&str], input: &str) -> (String, i32) {
     ];
     cmd.extend(args.iter().map(|s| s.to_string()));
     let mut child = Command::new("timeout")
-        .args(["60", "script", "--quiet", "--return", "--command", &cmd.join(" "), "/dev/null"])
+        .args([
+            "60",
+            "script",
+            "--quiet",
+            "--return",
+            "--command",
+            &cmd.join(" "),
+            "/dev/null",
+        ])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("run script (util-linux)");
-    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     (
         String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n"),
@@ -80,13 +95,19 @@ fn review_on_a_terminal_yes_stores_no_declines() {
     assert!(out.contains(&format!("Prefix: \"{APP}\"")), "{out}");
     assert!(out.contains("GPG key fingerprint is: "), "{out}");
     assert!(out.contains("\tReviewed <rev@trust.example>"), "{out}");
-    assert!(out.contains("Are you sure you want to trust this key (yes/no)?"), "{out}");
+    assert!(
+        out.contains("Are you sure you want to trust this key (yes/no)?"),
+        "{out}"
+    );
     assert!(out.contains("Not trusting"), "{out}");
     assert!(files(&env.local).is_empty(), "declined key stored");
 
     // A wrong answer asks again; then yes.
-    let (out, code) =
-        trust_on_pty(&env, &["--prefix", APP, file.to_str().unwrap()], "maybe\nyes\n");
+    let (out, code) = trust_on_pty(
+        &env,
+        &["--prefix", APP, file.to_str().unwrap()],
+        "maybe\nyes\n",
+    );
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("Please enter 'yes' or 'no'"), "{out}");
     assert!(out.contains("after fingerprint review."), "{out}");
@@ -103,7 +124,10 @@ fn review_on_a_terminal_yes_stores_no_declines() {
     // The stored key now verifies images of the prefix.
     let img = env.image(APP, "a.aci");
     let bytes = std::fs::read(&img).unwrap();
-    env.sign_beside(&img, &key.sign(&bytes, false, rpgp::Hash::Sha256, now(), true));
+    env.sign_beside(
+        &img,
+        &key.sign(&bytes, false, rpgp::Hash::Sha256, now(), true),
+    );
     env.accepted(&img, None, "rev@trust.example");
 }
 
@@ -112,23 +136,43 @@ fn skip_review_prefix_and_root() {
     let env = TrustEnv::new("trust-skip");
     let key = ed("Skipped <skip@trust.example>");
     let file = write(&env, "k.gpg", &key.binary());
-    let out = env.rkt(&["trust", "--prefix=example.com", "--skip-fingerprint-review", file.to_str().unwrap()]);
+    let out = env.rkt(&[
+        "trust",
+        "--prefix=example.com",
+        "--skip-fingerprint-review",
+        file.to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(stderr(&out).contains("without fingerprint review."), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("without fingerprint review."),
+        "{}",
+        stderr(&out)
+    );
     let rel = format!("trustedkeys/prefix.d/example.com/{}", key.fingerprint());
     assert_eq!(
         stdout(&out),
-        format!("Added key for prefix \"example.com\" at \"{}\"\n", env.local.join(&rel).display())
+        format!(
+            "Added key for prefix \"example.com\" at \"{}\"\n",
+            env.local.join(&rel).display()
+        )
     );
 
     let root = ed("Root <root@trust.example>");
     let file = write(&env, "r.asc", &root.armored());
-    let out = env.rkt(&["trust", "--root", "--skip-fingerprint-review", file.to_str().unwrap()]);
+    let out = env.rkt(&[
+        "trust",
+        "--root",
+        "--skip-fingerprint-review",
+        file.to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let root_rel = format!("trustedkeys/root.d/{}", root.fingerprint());
     assert_eq!(
         stdout(&out),
-        format!("Added root key at \"{}\"\n", env.local.join(&root_rel).display())
+        format!(
+            "Added root key at \"{}\"\n",
+            env.local.join(&root_rel).display()
+        )
     );
     let mut want = vec![rel, root_rel];
     want.sort();
@@ -137,7 +181,10 @@ fn skip_review_prefix_and_root() {
     // A root key verifies any name.
     let img = env.image("other.org/thing", "t.aci");
     let bytes = std::fs::read(&img).unwrap();
-    env.sign_beside(&img, &root.sign(&bytes, false, rpgp::Hash::Sha256, now(), true));
+    env.sign_beside(
+        &img,
+        &root.sign(&bytes, false, rpgp::Hash::Sha256, now(), true),
+    );
     env.accepted(&img, None, "root@trust.example");
 }
 
@@ -155,7 +202,13 @@ fn a_file_with_several_keys_is_stored_one_file_per_key() {
         .unwrap();
     assert!(out.status.success());
     let file = write(&env, "both.asc", &out.stdout);
-    let run = env.rkt(&["trust", "--prefix", APP, "--skip-fingerprint-review", file.to_str().unwrap()]);
+    let run = env.rkt(&[
+        "trust",
+        "--prefix",
+        APP,
+        "--skip-fingerprint-review",
+        file.to_str().unwrap(),
+    ]);
     assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
     assert_eq!(stdout(&run).lines().count(), 2, "{}", stdout(&run));
     let dir = format!("trustedkeys/prefix.d/{APP}");
@@ -171,7 +224,13 @@ fn a_file_with_several_keys_is_stored_one_file_per_key() {
     let mut cat = gpg.export(&k1, true);
     cat.extend(gpg.export(&k2, true));
     let file = write(&env, "cat.asc", &cat);
-    let run = env.rkt(&["trust", "--prefix", APP, "--skip-fingerprint-review", file.to_str().unwrap()]);
+    let run = env.rkt(&[
+        "trust",
+        "--prefix",
+        APP,
+        "--skip-fingerprint-review",
+        file.to_str().unwrap(),
+    ]);
     assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
     assert_eq!(files(&env.local), want);
 
@@ -187,12 +246,28 @@ fn prefixes_are_validated_and_nothing_escapes_trustedkeys() {
     let key = ed("P <p@trust.example>");
     let file = write(&env, "k.asc", &key.armored());
     let parent: Vec<String> = files(&env.t.path);
-    for bad in ["a/../../x", "/etc/evil", "..", "a/./b", "Example.com", "a//b", ""] {
-        let out = env.rkt(&["trust", &format!("--prefix={bad}"), "--skip-fingerprint-review", file.to_str().unwrap()]);
+    for bad in [
+        "a/../../x",
+        "/etc/evil",
+        "..",
+        "a/./b",
+        "Example.com",
+        "a//b",
+        "",
+    ] {
+        let out = env.rkt(&[
+            "trust",
+            &format!("--prefix={bad}"),
+            "--skip-fingerprint-review",
+            file.to_str().unwrap(),
+        ]);
         assert_eq!(out.status.code(), Some(254), "{bad:?}: {}", stderr(&out));
         let e = stderr(&out);
         assert_eq!(e.lines().count(), 1, "{e}");
-        assert!(e.starts_with("rkt: trust: invalid --prefix"), "{bad:?}: {e}");
+        assert!(
+            e.starts_with("rkt: trust: invalid --prefix"),
+            "{bad:?}: {e}"
+        );
     }
     assert_eq!(files(&env.t.path), parent, "something was written");
 }
@@ -205,15 +280,49 @@ fn usage_errors_are_clear() {
     let f = file.to_str().unwrap();
     let cases: &[(&[&str], &str)] = &[
         (&["trust", "--prefix", APP, f], "needs a terminal"),
-        (&["trust", "--skip-fingerprint-review", f], "--prefix or --root is required"),
-        (&["trust", "--root", "--prefix", APP, "--skip-fingerprint-review", f], "mutually exclusive"),
-        (&["trust", "--root", "--skip-fingerprint-review"], "--root needs a key file"),
         (
-            &["trust", "--prefix", APP, "--skip-fingerprint-review", "https://example.com/key.gpg"],
+            &["trust", "--skip-fingerprint-review", f],
+            "--prefix or --root is required",
+        ),
+        (
+            &[
+                "trust",
+                "--root",
+                "--prefix",
+                APP,
+                "--skip-fingerprint-review",
+                f,
+            ],
+            "mutually exclusive",
+        ),
+        (
+            &["trust", "--root", "--skip-fingerprint-review"],
+            "--root needs a key file",
+        ),
+        (
+            &[
+                "trust",
+                "--prefix",
+                APP,
+                "--skip-fingerprint-review",
+                "https://example.com/key.gpg",
+            ],
             "fetching keys over HTTPS is not implemented yet",
         ),
-        (&["trust", "--prefix", APP, "--skip-fingerprint-review"], "is not implemented yet"),
-        (&["trust", "--prefix", APP, "--skip-fingerprint-review", "/nonexistent/key"], "/nonexistent/key"),
+        (
+            &["trust", "--prefix", APP, "--skip-fingerprint-review"],
+            "is not implemented yet",
+        ),
+        (
+            &[
+                "trust",
+                "--prefix",
+                APP,
+                "--skip-fingerprint-review",
+                "/nonexistent/key",
+            ],
+            "/nonexistent/key",
+        ),
     ];
     for (args, needle) in cases {
         let out = env.rkt(args);
@@ -224,8 +333,17 @@ fn usage_errors_are_clear() {
     }
     // A file that is not a key at all.
     let junk = write(&env, "junk", b"not a key\n");
-    let out = env.rkt(&["trust", "--root", "--skip-fingerprint-review", junk.to_str().unwrap()]);
+    let out = env.rkt(&[
+        "trust",
+        "--root",
+        "--skip-fingerprint-review",
+        junk.to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(254));
-    assert!(stderr(&out).contains("no OpenPGP public key found") || stderr(&out).contains("key `"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no OpenPGP public key found") || stderr(&out).contains("key `"),
+        "{}",
+        stderr(&out)
+    );
     assert!(files(&env.local).is_empty());
 }

@@ -40,7 +40,12 @@ fn ed25519_signing_subkey_of_a_certify_only_primary() {
     let gpg = Gpg::new();
     let fpr = gpg.gen_key("Ed Signer <ed@example.com>", "ed25519", "cert", "never");
     let sub = gpg.add_subkey(&fpr, "ed25519", "sign", "never");
-    env.place_key(Config::Local, Some("example.com"), &fpr, &gpg.export(&fpr, true));
+    env.place_key(
+        Config::Local,
+        Some("example.com"),
+        &fpr,
+        &gpg.export(&fpr, true),
+    );
     let img = env.image(APP, "sub.aci");
     env.sign_beside(&img, &gpg.sign(&img, &format!("{sub}!"), true, None));
     env.accepted(&img, None, "Ed Signer <ed@example.com>");
@@ -114,25 +119,65 @@ fn expired_and_revoked_gpg_keys_are_refused() {
     // A key made "in 2020" that expired a day later, and a signature dated then.
     let fpr = {
         let out = std::process::Command::new("timeout")
-            .args(["60", "gpg", "--batch", "--quiet", "--pinentry-mode", "loopback"])
-            .args(["--passphrase", "", "--faked-system-time", "20200101T000000!"])
-            .args(["--quick-gen-key", "Expired <exp@example.com>", "rsa2048", "sign", "1d"])
+            .args([
+                "60",
+                "gpg",
+                "--batch",
+                "--quiet",
+                "--pinentry-mode",
+                "loopback",
+            ])
+            .args([
+                "--passphrase",
+                "",
+                "--faked-system-time",
+                "20200101T000000!",
+            ])
+            .args([
+                "--quick-gen-key",
+                "Expired <exp@example.com>",
+                "rsa2048",
+                "sign",
+                "1d",
+            ])
             .env("GNUPGHOME", gpg.home())
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         gpg.fingerprints("exp@example.com")[0].clone()
     };
     env.place_key(Config::Local, Some(APP), &fpr, &gpg.export(&fpr, true));
     let img = env.image(APP, "exp.aci");
     let sig = std::process::Command::new("timeout")
-        .args(["60", "gpg", "--batch", "--quiet", "--faked-system-time", "20200101T060000!"])
-        .args(["--local-user", &fpr, "--armor", "--detach-sign", "--output", "-"])
+        .args([
+            "60",
+            "gpg",
+            "--batch",
+            "--quiet",
+            "--faked-system-time",
+            "20200101T060000!",
+        ])
+        .args([
+            "--local-user",
+            &fpr,
+            "--armor",
+            "--detach-sign",
+            "--output",
+            "-",
+        ])
         .arg(&img)
         .env("GNUPGHOME", gpg.home())
         .output()
         .unwrap();
-    assert!(sig.status.success(), "{}", String::from_utf8_lossy(&sig.stderr));
+    assert!(
+        sig.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sig.stderr)
+    );
     env.sign_beside(&img, &sig.stdout);
     env.refused(&img, None, "primary key");
     env.refused(&img, None, "expired on 2020-01-02");

@@ -8,7 +8,14 @@ use e2e::trust::{Config, TrustEnv};
 const APP: &str = "example.com/app";
 
 /// Trusts `key` for APP, writes an image signed as told beside it, and returns the image.
-fn signed(env: &TrustEnv, key: &rpgp::Key, file: &str, subkey: bool, hash: Hash, created: u32) -> std::path::PathBuf {
+fn signed(
+    env: &TrustEnv,
+    key: &rpgp::Key,
+    file: &str,
+    subkey: bool,
+    hash: Hash,
+    created: u32,
+) -> std::path::PathBuf {
     env.place_key(Config::Local, Some(APP), &key.fingerprint(), &key.armored());
     let img = env.image(APP, file);
     let bytes = std::fs::read(&img).unwrap();
@@ -28,7 +35,10 @@ fn rsa_primary_and_ed25519_subkey_sign() {
         "Ed <ed@rpgp.example>",
         now() - 60,
         false,
-        Some(Sub { alg: Alg::Ed25519, sign: true }),
+        Some(Sub {
+            alg: Alg::Ed25519,
+            sign: true,
+        }),
     );
     let img = signed(&env, &ed, "ed.aci", true, Hash::Sha512, now());
     env.accepted(&img, None, "Ed <ed@rpgp.example>");
@@ -38,14 +48,30 @@ fn rsa_primary_and_ed25519_subkey_sign() {
     env.place_key(Config::Local, Some(APP), &ed.fingerprint(), &ed.binary());
     let img = env.image(APP, "bin.aci");
     let sig = env.t.join("bin.sig");
-    std::fs::write(&sig, ed.sign(&std::fs::read(&img).unwrap(), true, Hash::Sha256, now(), false)).unwrap();
+    std::fs::write(
+        &sig,
+        ed.sign(
+            &std::fs::read(&img).unwrap(),
+            true,
+            Hash::Sha256,
+            now(),
+            false,
+        ),
+    )
+    .unwrap();
     env.accepted(&img, Some(&sig), "ed@rpgp.example");
 }
 
 #[test]
 fn expired_primary_and_expired_subkey() {
     let env = TrustEnv::new("rpgp-expired");
-    let mut key = rpgp::generate(Alg::Ed25519, "Old <old@rpgp.example>", now() - 1000, true, None);
+    let mut key = rpgp::generate(
+        Alg::Ed25519,
+        "Old <old@rpgp.example>",
+        now() - 1000,
+        true,
+        None,
+    );
     key.expire_primary(100);
     let img = signed(&env, &key, "exp.aci", false, Hash::Sha256, now() - 950);
     env.refused(&img, None, "the primary key");
@@ -56,7 +82,10 @@ fn expired_primary_and_expired_subkey() {
         "Sub <sub@rpgp.example>",
         now() - 1000,
         false,
-        Some(Sub { alg: Alg::Ed25519, sign: true }),
+        Some(Sub {
+            alg: Alg::Ed25519,
+            sign: true,
+        }),
     );
     key.expire_subkey(100);
     let img = signed(&env, &key, "subexp.aci", true, Hash::Sha256, now() - 950);
@@ -78,7 +107,10 @@ fn revoked_primary_and_revoked_subkey() {
         "Sub <sub@rpgp.example>",
         now() - 60,
         false,
-        Some(Sub { alg: Alg::Ed25519, sign: true }),
+        Some(Sub {
+            alg: Alg::Ed25519,
+            sign: true,
+        }),
     );
     key.revoke_subkey();
     let img = signed(&env, &key, "subrev.aci", true, Hash::Sha256, now());
@@ -94,7 +126,10 @@ fn subkey_without_the_sign_flag_and_primary_without_it() {
         "Auth <auth@rpgp.example>",
         now() - 60,
         true,
-        Some(Sub { alg: Alg::Ed25519, sign: false }),
+        Some(Sub {
+            alg: Alg::Ed25519,
+            sign: false,
+        }),
     );
     let img = signed(&env, &key, "auth.aci", true, Hash::Sha256, now());
     env.refused(&img, None, "may not sign images");
@@ -105,7 +140,10 @@ fn subkey_without_the_sign_flag_and_primary_without_it() {
         "Cert <cert@rpgp.example>",
         now() - 60,
         false,
-        Some(Sub { alg: Alg::Ed25519, sign: true }),
+        Some(Sub {
+            alg: Alg::Ed25519,
+            sign: true,
+        }),
     );
     let img = signed(&env, &key, "cert.aci", false, Hash::Sha256, now());
     env.refused(&img, None, "the primary key lacks the sign flag");
@@ -114,12 +152,20 @@ fn subkey_without_the_sign_flag_and_primary_without_it() {
 #[test]
 fn future_signatures_beyond_the_skew_and_sha1() {
     let env = TrustEnv::new("rpgp-time");
-    let key = rpgp::generate(Alg::Ed25519, "Clock <clock@rpgp.example>", now() - 60, true, None);
+    let key = rpgp::generate(
+        Alg::Ed25519,
+        "Clock <clock@rpgp.example>",
+        now() - 60,
+        true,
+        None,
+    );
     let img = signed(&env, &key, "future.aci", false, Hash::Sha256, now() + 3600);
     env.refused(&img, None, "made in the future");
     // A minute ahead is clock skew, not the future.
     let img = signed(&env, &key, "skew.aci", false, Hash::Sha256, now() + 60);
     env.accepted(&img, None, "clock@rpgp.example");
-    let img = signed(&env, &key, "sha1.aci", false, Hash::Sha1, now());
+    // rpgp itself will not make an Ed25519 signature over SHA-1; RSA it will.
+    let rsa = rpgp::generate(Alg::Rsa, "Sha1 <sha1@rpgp.example>", now() - 60, true, None);
+    let img = signed(&env, &rsa, "sha1.aci", false, Hash::Sha1, now());
     env.refused(&img, None, "broken digest SHA1");
 }
