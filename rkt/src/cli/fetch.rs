@@ -130,12 +130,16 @@ pub(crate) fn run(args: Args, config: &Config) -> Result<ExitCode, Error> {
                     std::path::Path::new(path),
                     signature,
                 );
-                if let Err(e) = checked {
-                    super::report_error("fetch", arg, &e);
-                    errored = true;
-                    continue;
-                }
+                let checked = match checked {
+                    Ok(c) => c,
+                    Err(e) => {
+                        super::report_error("fetch", arg, &e);
+                        errored = true;
+                        continue;
+                    }
+                };
                 store.import(std::path::Path::new(path)).map(|imported| {
+                    checked.report();
                     if imported.existed {
                         crate::log::debug!(
                             "{arg}: image {} was already in the store",

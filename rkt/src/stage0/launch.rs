@@ -260,7 +260,7 @@ fn resolve_app(store: &Store, arg: &AppArg, opts: &RunOptions) -> Result<Resolve
     };
     let key = match is_file_arg(&arg.image) {
         Some(path) => {
-            crate::trust::check_local_image(
+            let checked = crate::trust::check_local_image(
                 &opts.trust,
                 opts.insecure_image,
                 Path::new(path),
@@ -268,9 +268,11 @@ fn resolve_app(store: &Store, arg: &AppArg, opts: &RunOptions) -> Result<Resolve
             )
             .map_err(|e| Error::Trust {
                 image: arg.image.clone(),
-                source: e,
+                source: Box::new(e),
             })?;
-            store.import(Path::new(path))?.key
+            let key = store.import(Path::new(path))?.key;
+            checked.report();
+            key
         }
         None if arg.signature.is_some() => {
             return Err(image_err(

@@ -73,7 +73,7 @@ pub(crate) enum Error {
     /// An image file's signature check refused it.
     Trust {
         image: String,
-        source: crate::trust::Error,
+        source: Box<crate::trust::Error>,
     },
 }
 
@@ -99,7 +99,7 @@ impl std::error::Error for Error {
             Error::Store(e) => e.source(),
             Error::Pod(e) => e.source(),
             Error::Io { source, .. } | Error::Spawn(source) => Some(source),
-            Error::Trust { source, .. } => std::error::Error::source(source),
+            Error::Trust { source, .. } => std::error::Error::source(source.as_ref()),
             _ => None,
         }
     }

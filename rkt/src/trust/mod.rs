@@ -5,7 +5,8 @@
 //! rpgp's `verify` is purely cryptographic: expiry, revocation, key flags, digest strength and
 //! signature time are enforced here ([`key`], [`verify`]). Prefixes are whole path components:
 //! a key for `example.com/app` does not cover `example.com/apple`. Errors are returned, never
-//! printed; [`check_local_image`] alone tells the user the outcome of a check (on stderr).
+//! printed; [`Checked::report`] alone tells the user the outcome of a check (on stderr), once
+//! the caller has stored the image, so that a refusal stays one line.
 
 mod error;
 pub(crate) mod key;
@@ -70,19 +71,15 @@ pub(crate) fn default_signature_path(image: &Path) -> PathBuf {
 
 /// Verifies a local image file before it is imported: the signature from `signature` or beside
 /// the file, the name from the image's own manifest. `--insecure-options=image` skips the
-/// check with a warning. On success the key's identities go to stderr (stdout is the caller's).
+/// check (the caller reports it with a warning through [`Checked::report`]).
 pub(crate) fn check_local_image(
     dirs: &TrustDirs,
     insecure_image: bool,
     image: &Path,
     signature: Option<&Path>,
-) -> Result<(), Error> {
+) -> Result<Checked, Error> {
     if insecure_image {
-        crate::log::warning!(
-            "signature verification has been disabled for `{}`",
-            image.display()
-        );
-        return Ok(());
+        return Ok(Checked::Skipped(image.to_path_buf()));
     }
     let sig_path = match signature {
         Some(p) => p.to_path_buf(),
@@ -103,11 +100,34 @@ pub(crate) fn check_local_image(
         image.display(),
         verified.fingerprint
     );
-    eprintln!("image: signature verified:");
-    for id in &verified.identities {
-        eprintln!("  {id}");
+    Ok(Checked::Verified(verified))
+}
+
+/// The outcome of [`check_local_image`] that let the image in.
+#[derive(Debug)]
+pub(crate) enum Checked {
+    Verified(Verified),
+    /// `--insecure-options=image`: not checked.
+    Skipped(PathBuf),
+}
+
+impl Checked {
+    /// Tells the user on stderr (stdout carries image IDs): rkt's `signature verified:` and the
+    /// key's identities, or the warning that verification was disabled.
+    pub(crate) fn report(&self) {
+        match self {
+            Checked::Verified(v) => {
+                eprintln!("image: signature verified:");
+                for id in &v.identities {
+                    eprintln!("  {id}");
+                }
+            }
+            Checked::Skipped(image) => crate::log::warning!(
+                "signature verification has been disabled for `{}`",
+                image.display()
+            ),
+        }
     }
-    Ok(())
 }
 
 /// The keys a `rkt trust` argument (a file or a URL) holds, each checked to be usable (a valid
