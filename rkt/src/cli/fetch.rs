@@ -121,6 +121,15 @@ pub(crate) fn run(args: Args, config: &Config) -> Result<ExitCode, Error> {
     for ImageArg { image, signature } in &images {
         let arg = image;
         let key = match classify(arg) {
+            Source::Stored if signature.is_some() => {
+                super::report_message(
+                    "fetch",
+                    arg,
+                    "--signature applies to image files only; this image is in the store",
+                );
+                errored = true;
+                continue;
+            }
             Source::Stored => store.resolve(arg),
             Source::File(path) => {
                 let signature = signature.as_deref().map(std::path::Path::new);

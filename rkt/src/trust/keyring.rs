@@ -48,8 +48,9 @@ fn key_files(dir: &Path) -> Result<Vec<(String, PathBuf)>, Error> {
     let mut files = Vec::new();
     for entry in entries {
         let entry = entry.map_err(io_err("read directory", dir))?;
-        let kind = entry.file_type().map_err(io_err("stat", entry.path()))?;
-        if !kind.is_file() {
+        // Followed: an administrator may link a key file into place.
+        let meta = std::fs::metadata(entry.path()).map_err(io_err("stat", entry.path()))?;
+        if !meta.is_file() {
             continue;
         }
         if let Some(name) = entry.file_name().to_str() {

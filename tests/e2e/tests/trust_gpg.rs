@@ -200,6 +200,17 @@ fn missing_signature_and_insecure_option() {
     let out = env.rkt(&["fetch", "--insecure-options=image", img.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(stderr(&out).contains("signature verification has been disabled"));
+    // A signature for an image already in the store (by ID) makes no sense: refused.
+    let id = e2e::store::stdout(&out).trim().to_string();
+    let sig = env.t.join("x.asc");
+    std::fs::write(&sig, b"x").unwrap();
+    let out = env.rkt(&["fetch", &id, "--signature", sig.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(254));
+    assert!(
+        stderr(&out).contains("--signature applies to image files only"),
+        "{}",
+        stderr(&out)
+    );
     // An explicit --signature that does not exist is an error naming it.
     let missing = env.t.join("missing.asc");
     env.refused(&img, Some(&missing), "missing.asc");
