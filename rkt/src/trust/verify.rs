@@ -239,3 +239,112 @@ fn not_trusted(dirs: &TrustDirs, sig: &Signature, name: &str) -> Error {
         None => unknown,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pgp::composed::{KeyType, SecretKeyParamsBuilder, SignedSecretKey};
+    use pgp::packet::{SignatureConfig, Subpacket, SubpacketData};
+    use pgp::types::{Password, Timestamp};
+
+    const NOW: u32 = 1_800_000_000;
+
+    fn key(uid: &str) -> SignedSecretKey {
+        let mut params = SecretKeyParamsBuilder::default();
+        params
+            .key_type(KeyType::Ed25519Legacy)
+            .can_certify(true)
+            .can_sign(true)
+            .primary_user_id(uid.to_string())
+            .created_at(Timestamp::from_secs(NOW - 1000));
+        params
+            .build()
+            .unwrap()
+            .generate(rand::thread_rng())
+            .unwrap()
+    }
+
+    fn sign(key: &SignedSecretKey, data: &[u8], created: u32) -> Vec<u8> {
+        let k = &key.primary_key;
+        let mut config =
+            SignatureConfig::v4(SignatureType::Binary, k.algorithm(), HashAlgorithm::Sha256);
+        config.hashed_subpackets = vec![
+            Subpacket::regular(SubpacketData::SignatureCreationTime(Timestamp::from_secs(
+                created,
+            )))
+            .unwrap(),
+            Subpacket::regular(SubpacketData::IssuerFingerprint(k.fingerprint())).unwrap(),
+        ];
+        let sig = config.sign(k, &Password::empty(), data).unwrap();
+        DetachedSignature::new(sig)
+            .to_armored_bytes(Default::default())
+            .unwrap()
+    }
+
+    struct Scratch(std::path::PathBuf);
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn trust(dirs: &TrustDirs, prefix: &str, key: &SignedSecretKey) {
+        let public = key.to_public_key();
+        let fp = fingerprint_hex(&public.primary_key.fingerprint());
+        let dir = crate::paths::trusted_prefix_keys(&dirs.local, prefix);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join(fp),
+            public.to_armored_bytes(Default::default()).unwrap(),
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn signature_time_checks_allow_clock_skew() {
+        let k = key("T <t@x>");
+        let sig = |created| parse_signature(&sign(&k, b"data", created)).unwrap();
+        assert!(check_signature(&sig(NOW), NOW).is_ok());
+        assert!(check_signature(&sig(NOW + CLOCK_SKEW), NOW).is_ok());
+        assert!(matches!(
+            check_signature(&sig(NOW + CLOCK_SKEW + 1), NOW),
+            Err(Error::FutureSignature { .. })
+        ));
+        assert!(matches!(
+            parse_signature(b"garbage"),
+            Err(Error::BadSignature(_))
+        ));
+    }
+
+    #[test]
+    fn verify_by_prefix_and_bytes() {
+        let base = std::env::temp_dir().join(format!("rkt-verify-{}", std::process::id()));
+        let _guard = Scratch(base.clone());
+        let dirs = TrustDirs {
+            system: base.join("sys"),
+            local: base.join("local"),
+        };
+        std::fs::create_dir_all(&base).unwrap();
+        let image = base.join("img.aci");
+        std::fs::write(&image, b"image bytes").unwrap();
+        let k = key("Signer <s@x>");
+        let sig = sign(&k, b"image bytes", NOW);
+
+        assert!(matches!(
+            verify_at(&dirs, "example.com/app", &image, &sig, NOW),
+            Err(Error::UnknownKey { .. })
+        ));
+        trust(&dirs, "example.com/app", &k);
+        let ok = verify_at(&dirs, "example.com/app/x", &image, &sig, NOW).unwrap();
+        assert_eq!(ok.identities, vec!["Signer <s@x>".to_string()]);
+        assert!(matches!(
+            verify_at(&dirs, "example.com/apple", &image, &sig, NOW),
+            Err(Error::WrongPrefix { .. })
+        ));
+        std::fs::write(&image, b"image bytez").unwrap();
+        assert!(matches!(
+            verify_at(&dirs, "example.com/app", &image, &sig, NOW),
+            Err(Error::Modified { .. })
+        ));
+    }
+}
