@@ -60,6 +60,8 @@ pub(crate) static COMMANDS: &[CommandSpec] = &[
             ("user-annotation", Kind::Value),
             ("user-label", Kind::Value),
             ("mount", Kind::Value),
+            // Only to say it must follow its image (stage0::applist takes it there).
+            ("signature", Kind::Value),
         ],
         // Everything from the first image on is the image list (stage0::applist).
         verbatim_after: Some(1),

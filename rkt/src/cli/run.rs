@@ -109,12 +109,15 @@ pub(crate) struct Args {
     /// an /etc/hosts entry IP=HOST (repeatable), or host (the host's /etc/hosts)
     #[argh(option)]
     hosts_entry: Vec<String>,
+    /// the detached signature of an image file: give it after that image
+    #[argh(option)]
+    signature: Vec<String>,
     /// run this appc PodManifest (apps, volumes, mounts, annotations); no images then
     #[argh(option)]
     pod_manifest: Option<String>,
     /// the image list: IMAGE [--exec=PATH] [--name=N] [--user=U] [--group=G]
-    /// [--supplementary-gids=N,..] [--working-dir=D] [--readonly-rootfs] [--environment=K=V]
-    /// [--annotation=K=V] [--user-annotation=K=V] [--user-label=K=V] [--mount=volume=V,target=P]
+    /// [--signature=FILE] [--supplementary-gids=N,..] [--working-dir=D] [--readonly-rootfs]
+    /// [--environment=K=V] [--annotation=K=V] [--user-annotation=K=V] [--user-label=K=V] [--mount=volume=V,target=P]
     /// [-- args... [---]] [IMAGE ...]
     #[argh(positional, greedy)]
     pub(super) images: Vec<String>,
@@ -131,6 +134,11 @@ pub(crate) fn run(args: Args, config: &Config) -> Result<ExitCode, Error> {
         }
     };
     let usage = |e: applist::ParseError| Error::Usage(format!("run: {e}"));
+    if !args.signature.is_empty() {
+        return Err(usage(applist::ParseError::FlagBeforeImage(
+            "signature".into(),
+        )));
+    }
     let defaults = app_defaults(&args).map_err(usage)?;
     let list = applist::parse_list(&image_list(&args.images)).map_err(usage)?;
     let (mut inherit_env, mut set_env_file, mut set_env_flags) = (

@@ -71,6 +71,11 @@ fn run_verifies_image_files() {
     // --signature must follow an image; in the store an image needs none.
     let out = env.rkt(&["run", "--signature", s, i]);
     assert_eq!(out.status.code(), Some(254));
+    assert!(
+        stderr(&out).contains("--signature must follow the image"),
+        "{}",
+        stderr(&out)
+    );
     let out = env.rkt(&["run", "example.com/probe", "--signature", s]);
     assert_eq!(out.status.code(), Some(254));
     assert!(
