@@ -164,15 +164,24 @@ mod tests {
         assert!(name_prefixes("/abs").is_empty());
     }
 
-    fn scratch(name: &str) -> PathBuf {
+    /// A temp dir removed on drop, even when an assertion fails.
+    struct Scratch(PathBuf);
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn scratch(name: &str) -> Scratch {
         let d = std::env::temp_dir().join(format!("rkt-trust-{}-{name}", std::process::id()));
         let _ = std::fs::remove_dir_all(&d);
-        d
+        Scratch(d)
     }
 
     #[test]
     fn local_files_replace_and_empty_files_mask_system_files() {
-        let base = scratch("mask");
+        let guard = scratch("mask");
+        let base = &guard.0;
         let dirs = TrustDirs {
             system: base.join("sys"),
             local: base.join("local"),
@@ -190,6 +199,5 @@ mod tests {
         std::fs::create_dir_all(paths::trusted_prefix_keys(&dirs.local, "x/y")).unwrap();
         assert!(for_name(&dirs, "x").unwrap().is_empty());
         assert_eq!(all_prefixes(&dirs).unwrap(), vec!["x", "x/y"]);
-        std::fs::remove_dir_all(&base).unwrap();
     }
 }
