@@ -26,6 +26,8 @@ pub(crate) enum Error {
     Run(crate::stage0::Error),
     /// A pod operation (`rm`, `gc`) failed as a whole.
     Pod(crate::pod::Error),
+    /// `rkt trust` failed (displayed as `trust: ...`).
+    Trust(crate::trust::Error),
 }
 
 impl Error {
@@ -63,6 +65,7 @@ impl fmt::Display for Error {
             Error::Image(e) => e.fmt(f),
             Error::Run(e) => write!(f, "run: {e}"),
             Error::Pod(e) => e.fmt(f),
+            Error::Trust(e) => write!(f, "trust: {e}"),
         }
     }
 }
@@ -76,6 +79,7 @@ impl StdError for Error {
             Error::Image(e) => e.source(),
             Error::Run(e) => e.source(),
             Error::Pod(e) => e.source(),
+            Error::Trust(e) => e.source(),
             _ => None,
         }
     }

@@ -17,6 +17,7 @@ mod stage0;
 mod stage1;
 mod store;
 mod sys;
+mod trust;
 
 use std::process::ExitCode;
 

@@ -226,3 +226,21 @@ pub(crate) fn pod_overlay_work(pod: &Path, tree: &str, app: &str) -> PathBuf {
 pub(crate) fn prepare_lock(data_dir: &Path) -> PathBuf {
     data_dir.join("locks").join("prepareLock")
 }
+
+/// `<config>/trustedkeys/root.d`: keys trusted for every image name.
+pub(crate) fn trusted_root_keys(config_dir: &Path) -> PathBuf {
+    config_dir.join("trustedkeys").join("root.d")
+}
+
+/// `<config>/trustedkeys/prefix.d/<prefix>`: keys trusted for names under `prefix`, an AC
+/// Identifier the caller has validated (no `.`, `..` or empty components, not absolute).
+pub(crate) fn trusted_prefix_keys(config_dir: &Path, prefix: &str) -> PathBuf {
+    let mut dir = trusted_prefixes(config_dir);
+    dir.extend(prefix.split('/'));
+    dir
+}
+
+/// `<config>/trustedkeys/prefix.d`: one directory tree per trusted prefix.
+pub(crate) fn trusted_prefixes(config_dir: &Path) -> PathBuf {
+    config_dir.join("trustedkeys").join("prefix.d")
+}

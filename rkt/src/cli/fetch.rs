@@ -17,9 +17,68 @@ pub(crate) struct Args {
     /// print the full image hash after fetching
     #[argh(switch)]
     full: bool,
-    /// the images: a path to an .aci file, a file:// URL, or an image ID already in the store
+    /// the detached signature of the image it follows (default: <file>.aci.asc beside a file)
+    #[argh(option)]
+    signature: Vec<String>,
+    /// the images: a path to an .aci file, a file:// URL, or an image ID already in the store,
+    /// each optionally followed by --signature FILE
     #[argh(positional, greedy)]
     images: Vec<String>,
+}
+
+/// One image argument and the `--signature` that followed it.
+#[derive(Debug, PartialEq, Eq)]
+struct ImageArg {
+    image: String,
+    signature: Option<String>,
+}
+
+/// Splits the image list (argh keeps everything after the first image, in order) into images
+/// and their signatures: `--signature FILE` applies to the image before it, as in rkt.
+fn image_args(args: &Args) -> Result<(Vec<ImageArg>, bool), Error> {
+    if !args.signature.is_empty() {
+        return Err(Error::Usage(
+            "fetch: --signature must follow the image it applies to".into(),
+        ));
+    }
+    let mut out: Vec<ImageArg> = Vec::new();
+    let mut full = args.full;
+    let mut iter = args.images.iter();
+    while let Some(arg) = iter.next() {
+        let value = match arg.as_str() {
+            "--full" => {
+                full = true;
+                continue;
+            }
+            "--signature" => iter.next().cloned(),
+            other => match other.strip_prefix("--signature=") {
+                Some(v) => Some(v.to_string()),
+                None if other.starts_with("--") => {
+                    return Err(Error::Usage(format!("fetch: unknown flag: {other}")))
+                }
+                None => {
+                    out.push(ImageArg {
+                        image: other.to_string(),
+                        signature: None,
+                    });
+                    continue;
+                }
+            },
+        };
+        let value = value
+            .ok_or_else(|| Error::Usage("fetch: flag needs an argument: --signature".into()))?;
+        match out.last_mut() {
+            Some(last) if last.signature.is_none() => last.signature = Some(value),
+            Some(last) => {
+                return Err(Error::Usage(format!(
+                    "fetch: --signature given twice for {}",
+                    last.image
+                )))
+            }
+            None => unreachable!("argh puts flags before the first image in Args"),
+        }
+    }
+    Ok((out, full))
 }
 
 /// What a fetch argument names.
@@ -51,28 +110,45 @@ fn classify(arg: &str) -> Source<'_> {
 }
 
 pub(crate) fn run(args: Args, config: &Config) -> Result<ExitCode, Error> {
-    if args.images.is_empty() {
+    let (images, full) = image_args(&args)?;
+    if images.is_empty() {
         return Err(Error::Usage(
             "fetch: must provide at least one image".into(),
         ));
     }
     let store = Store::open(&config.data_dir)?;
     let mut errored = false;
-    for arg in &args.images {
+    for ImageArg { image, signature } in &images {
+        let arg = image;
         let key = match classify(arg) {
+            Source::Stored if signature.is_some() => {
+                super::report_message(
+                    "fetch",
+                    arg,
+                    "--signature applies to image files only; this image is in the store",
+                );
+                errored = true;
+                continue;
+            }
             Source::Stored => store.resolve(arg),
             Source::File(path) => {
-                if !config.insecure.contains(Insecure::IMAGE) {
-                    super::report_message(
-                        "fetch",
-                        arg,
-                        "signature verification is not implemented yet; use \
-                         --insecure-options=image to import unverified images",
-                    );
-                    errored = true;
-                    continue;
-                }
+                let signature = signature.as_deref().map(std::path::Path::new);
+                let checked = crate::trust::check_local_image(
+                    &crate::trust::TrustDirs::new(config),
+                    config.insecure.contains(Insecure::IMAGE),
+                    std::path::Path::new(path),
+                    signature,
+                );
+                let checked = match checked {
+                    Ok(c) => c,
+                    Err(e) => {
+                        super::report_error("fetch", arg, &e);
+                        errored = true;
+                        continue;
+                    }
+                };
                 store.import(std::path::Path::new(path)).map(|imported| {
+                    checked.report();
                     if imported.existed {
                         crate::log::debug!(
                             "{arg}: image {} was already in the store",
@@ -89,7 +165,7 @@ pub(crate) fn run(args: Args, config: &Config) -> Result<ExitCode, Error> {
             }
         };
         match key {
-            Ok(key) if args.full => super::print_line(key.as_str())?,
+            Ok(key) if full => super::print_line(key.as_str())?,
             Ok(key) => super::print_line(key.short())?,
             Err(e) => {
                 super::report_error("fetch", arg, &e);
@@ -98,4 +174,57 @@ pub(crate) fn run(args: Args, config: &Config) -> Result<ExitCode, Error> {
         }
     }
     Ok(super::exit(errored))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(images: &[&str], signature: &[&str]) -> Args {
+        Args {
+            full: false,
+            signature: signature.iter().map(|s| s.to_string()).collect(),
+            images: images.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn signatures_follow_their_image() {
+        let (list, full) = image_args(&args(
+            &[
+                "a.aci",
+                "--signature",
+                "a.asc",
+                "b.aci",
+                "c.aci",
+                "--signature=c.asc",
+                "--full",
+            ],
+            &[],
+        ))
+        .unwrap();
+        assert!(full);
+        let sig = |s: &str| Some(s.to_string());
+        assert_eq!(
+            list,
+            vec![
+                ImageArg {
+                    image: "a.aci".into(),
+                    signature: sig("a.asc")
+                },
+                ImageArg {
+                    image: "b.aci".into(),
+                    signature: None
+                },
+                ImageArg {
+                    image: "c.aci".into(),
+                    signature: sig("c.asc")
+                },
+            ]
+        );
+        assert!(image_args(&args(&["a"], &["x"])).is_err());
+        assert!(image_args(&args(&["a", "--signature"], &[])).is_err());
+        assert!(image_args(&args(&["a", "--signature=x", "--signature=y"], &[])).is_err());
+        assert!(image_args(&args(&["a", "--bogus"], &[])).is_err());
+    }
 }

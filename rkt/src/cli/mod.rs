@@ -7,6 +7,7 @@ mod gc;
 mod image;
 mod rm;
 mod run;
+mod trust;
 mod version;
 
 use std::process::ExitCode;
@@ -60,6 +61,8 @@ pub(crate) static COMMANDS: &[CommandSpec] = &[
             ("user-annotation", Kind::Value),
             ("user-label", Kind::Value),
             ("mount", Kind::Value),
+            // Only to say it must follow its image (stage0::applist takes it there).
+            ("signature", Kind::Value),
         ],
         // Everything from the first image on is the image list (stage0::applist).
         verbatim_after: Some(1),
@@ -68,7 +71,11 @@ pub(crate) static COMMANDS: &[CommandSpec] = &[
     },
     spec(&["prepare"], &[], false),
     spec(&["run-prepared"], &[], false),
-    spec(&["fetch"], &[("full", Kind::Switch)], true),
+    spec(
+        &["fetch"],
+        &[("full", Kind::Switch), ("signature", Kind::Value)],
+        true,
+    ),
     spec(&["enter"], &[], false),
     spec(&["list"], &[], false),
     spec(&["status"], &[], false),
@@ -83,7 +90,16 @@ pub(crate) static COMMANDS: &[CommandSpec] = &[
     },
     spec(&["cat-manifest"], &[], false),
     spec(&["export"], &[], false),
-    spec(&["trust"], &[], false),
+    spec(
+        &["trust"],
+        &[
+            ("prefix", Kind::Value),
+            ("root", Kind::Switch),
+            ("skip-fingerprint-review", Kind::Switch),
+            ("insecure-allow-http", Kind::Switch),
+        ],
+        true,
+    ),
     spec(&["config"], &[], false),
     spec(&["metadata-service"], &[], false),
     spec(&["api-service"], &[], false),
@@ -118,7 +134,11 @@ pub(crate) static COMMANDS: &[CommandSpec] = &[
         &[("pretty-print", Kind::Bool)],
         true,
     ),
-    spec(&["image", "fetch"], &[("full", Kind::Switch)], true),
+    spec(
+        &["image", "fetch"],
+        &[("full", Kind::Switch), ("signature", Kind::Value)],
+        true,
+    ),
 ];
 
 const fn spec(
@@ -175,6 +195,7 @@ enum Command {
     Run(run::Args),
     Rm(rm::Args),
     Gc(gc::Args),
+    Trust(trust::Args),
 }
 
 /// Parses `argv` (without the program name), runs the command, and returns its exit code.
@@ -220,6 +241,7 @@ pub(crate) fn run(argv: Vec<String>) -> Result<ExitCode, Error> {
         Command::Run(a) => run::run(a, &config),
         Command::Rm(a) => rm::run(a, &config),
         Command::Gc(a) => gc::run(a, &config),
+        Command::Trust(a) => trust::run(a, &config),
     }
 }
 

@@ -19,7 +19,6 @@ pub(crate) const PENDING_FLAGS: &[&str] = &[
     "stage1-name",
     "stage1-hash",
     "stage1-from-dir",
-    "signature",
     "pull-policy",
     "store-only",
     "no-store",
@@ -109,6 +108,9 @@ pub(crate) struct Args {
     /// an /etc/hosts entry IP=HOST (repeatable), or host (the host's /etc/hosts)
     #[argh(option)]
     hosts_entry: Vec<String>,
+    /// the detached signature of an image file: give it after that image
+    #[argh(option)]
+    signature: Vec<String>,
     /// run this appc PodManifest (apps, volumes, mounts, annotations); no images then
     #[argh(option)]
     pod_manifest: Option<String>,
@@ -116,8 +118,8 @@ pub(crate) struct Args {
     #[argh(switch)]
     interactive: bool,
     /// the image list: IMAGE [--exec=PATH] [--name=N] [--user=U] [--group=G]
-    /// [--supplementary-gids=N,..] [--working-dir=D] [--readonly-rootfs] [--environment=K=V]
-    /// [--annotation=K=V] [--user-annotation=K=V] [--user-label=K=V] [--mount=volume=V,target=P]
+    /// [--signature=FILE] [--supplementary-gids=N,..] [--working-dir=D] [--readonly-rootfs]
+    /// [--environment=K=V] [--annotation=K=V] [--user-annotation=K=V] [--user-label=K=V] [--mount=volume=V,target=P]
     /// [-- args... [---]] [IMAGE ...]
     #[argh(positional, greedy)]
     pub(super) images: Vec<String>,
@@ -134,6 +136,11 @@ pub(crate) fn run(args: Args, config: &Config) -> Result<ExitCode, Error> {
         }
     };
     let usage = |e: applist::ParseError| Error::Usage(format!("run: {e}"));
+    if !args.signature.is_empty() {
+        return Err(usage(applist::ParseError::FlagBeforeImage(
+            "signature".into(),
+        )));
+    }
     let defaults = app_defaults(&args).map_err(usage)?;
     let list = applist::parse_list(&image_list(&args.images)).map_err(usage)?;
     let (mut inherit_env, mut set_env_file, mut set_env_flags) = (
@@ -222,6 +229,7 @@ pub(crate) fn run(args: Args, config: &Config) -> Result<ExitCode, Error> {
         no_overlay: args.no_overlay,
         uuid_file_save: args.uuid_file_save.map(Into::into),
         insecure_image: config.insecure.contains(Insecure::IMAGE),
+        trust: crate::trust::TrustDirs::new(config),
         insecure_paths: config.insecure.contains(Insecure::PATHS),
         debug: config.debug,
         apps,

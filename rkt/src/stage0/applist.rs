@@ -31,6 +31,8 @@ pub(crate) struct AppArg {
     pub(crate) user_labels: Vec<(String, String)>,
     /// `--mount volume=V,target=PATH` (repeatable), as (volume, target).
     pub(crate) mounts: Vec<(String, String)>,
+    /// `--signature FILE`: the detached signature of an image file (only after an image).
+    pub(crate) signature: Option<String>,
 }
 
 /// A bad image list.
@@ -82,7 +84,6 @@ const PENDING: &[&str] = &[
     "stdin",
     "stdout",
     "stderr",
-    "signature",
     "port",
 ];
 
@@ -100,6 +101,7 @@ pub(crate) const APP_FLAGS: &[&str] = &[
     "user-annotation",
     "user-label",
     "mount",
+    "signature",
 ];
 
 /// Pod flags that rkt also accepts among the images (its `parseApps` re-parses with the whole
@@ -205,6 +207,8 @@ pub(crate) fn apply_flag(app: &mut AppArg, name: &str, value: &str) -> Result<()
     match name {
         "exec" => once(&mut app.exec, name, value.to_string()),
         "name" => once(&mut app.name, name, value.to_string()),
+        "signature" if value.is_empty() => Err(bad("empty")),
+        "signature" => once(&mut app.signature, name, value.to_string()),
         "user" | "group" | "working-dir" if value.is_empty() => Err(bad("empty")),
         "user" => once(&mut app.user, name, value.to_string()),
         "group" => once(&mut app.group, name, value.to_string()),
@@ -317,6 +321,30 @@ mod tests {
                 args: Some(vec!["-v".into(), "--exec".into(), "y".into()]),
                 ..AppArg::default()
             }]
+        );
+    }
+
+    #[test]
+    fn signature_belongs_to_the_image_before_it() {
+        let apps = p(&[
+            "a.aci",
+            "--signature=a.asc",
+            "b.aci",
+            "--signature",
+            "b.asc",
+            "c",
+        ])
+        .unwrap();
+        assert_eq!(apps[0].signature.as_deref(), Some("a.asc"));
+        assert_eq!(apps[1].signature.as_deref(), Some("b.asc"));
+        assert_eq!(apps[2].signature, None);
+        assert_eq!(
+            p(&["--signature=x", "a"]),
+            Err(ParseError::FlagBeforeImage("signature".into()))
+        );
+        assert_eq!(
+            p(&["a", "--signature=x", "--signature=y"]),
+            Err(ParseError::Repeated("signature".into()))
         );
     }
 

@@ -50,7 +50,7 @@ pub(crate) fn run(data_dir: &Path, opts: &RunOptions) -> Result<u8, Error> {
     let prepare = crate::pod::prepare_lock(data_dir, LockKind::Shared)?;
     let mut resolved = Vec::new();
     for arg in &opts.apps {
-        let r = resolve_app(&store, arg, opts.insecure_image)?;
+        let r = resolve_app(&store, arg, opts)?;
         // rkt 1.30 `apps.Validate`: app names are unique in a pod.
         if resolved.iter().any(|o: &Resolved| o.name == r.name) {
             return Err(Error::Apps(format!(
@@ -269,20 +269,32 @@ fn is_file_arg(arg: &str) -> Option<&str> {
         .then_some(arg)
 }
 
-fn resolve_app(store: &Store, arg: &AppArg, insecure_image: bool) -> Result<Resolved, Error> {
+fn resolve_app(store: &Store, arg: &AppArg, opts: &RunOptions) -> Result<Resolved, Error> {
     let image_err = |reason: String| Error::Image {
         image: arg.image.clone(),
         reason,
     };
     let key = match is_file_arg(&arg.image) {
-        Some(_) if !insecure_image => {
+        Some(path) => {
+            let checked = crate::trust::check_local_image(
+                &opts.trust,
+                opts.insecure_image,
+                Path::new(path),
+                arg.signature.as_deref().map(Path::new),
+            )
+            .map_err(|e| Error::Trust {
+                image: arg.image.clone(),
+                source: Box::new(e),
+            })?;
+            let key = store.import(Path::new(path))?.key;
+            checked.report();
+            key
+        }
+        None if arg.signature.is_some() => {
             return Err(image_err(
-                "signature verification is not implemented yet; use \
-                 --insecure-options=image to run unverified images"
-                    .into(),
+                "--signature applies to image files only; this image is in the store".into(),
             ))
         }
-        Some(path) => store.import(Path::new(path))?.key,
         None => store.resolve(&arg.image)?,
     };
     let manifest = store.manifest(&key)?;

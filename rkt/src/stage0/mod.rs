@@ -28,6 +28,8 @@ pub(crate) struct RunOptions {
     pub(crate) uuid_file_save: Option<PathBuf>,
     /// `--insecure-options=image`: importing an unsigned image file is allowed.
     pub(crate) insecure_image: bool,
+    /// The config dirs whose trusted keys verify image files.
+    pub(crate) trust: crate::trust::TrustDirs,
     /// `--insecure-options=paths`: no kernel-tunable protection (read-only/masked /proc, /sys).
     pub(crate) insecure_paths: bool,
     pub(crate) debug: bool,
@@ -73,6 +75,11 @@ pub(crate) enum Error {
     Spawn(std::io::Error),
     /// The pod's terminal (`--interactive`) could not be set up or relayed.
     Tty(std::io::Error),
+    /// An image file's signature check refused it.
+    Trust {
+        image: String,
+        source: Box<crate::trust::Error>,
+    },
 }
 
 impl fmt::Display for Error {
@@ -87,6 +94,7 @@ impl fmt::Display for Error {
             Error::Apps(msg) => f.write_str(msg),
             Error::Spawn(_) => f.write_str("start stage1-init"),
             Error::Tty(_) => f.write_str("interactive terminal"),
+            Error::Trust { image, source } => write!(f, "image {image:?}: {source}"),
         }
     }
 }
@@ -97,6 +105,7 @@ impl std::error::Error for Error {
             Error::Store(e) => e.source(),
             Error::Pod(e) => e.source(),
             Error::Io { source, .. } | Error::Spawn(source) | Error::Tty(source) => Some(source),
+            Error::Trust { source, .. } => std::error::Error::source(source.as_ref()),
             _ => None,
         }
     }

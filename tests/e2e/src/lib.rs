@@ -5,10 +5,12 @@
 //! fails; locally it fails too, telling what to run.
 
 pub mod aci;
+pub mod gpg;
 pub mod pod;
 pub mod pty;
 pub mod snapshot;
 pub mod store;
+pub mod trust;
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
