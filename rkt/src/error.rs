@@ -24,6 +24,8 @@ pub(crate) enum Error {
     Image(crate::image::Error),
     /// `rkt run` failed before the pod's apps started (displayed as `run: ...`).
     Run(crate::stage0::Error),
+    /// `prepare` or `run-prepared` failed (displayed as `<command>: ...`).
+    Launch(&'static str, Box<crate::stage0::Error>),
     /// A pod operation (`rm`, `gc`) failed as a whole.
     Pod(crate::pod::Error),
 }
@@ -62,6 +64,7 @@ impl fmt::Display for Error {
             Error::Store(e) => e.fmt(f),
             Error::Image(e) => e.fmt(f),
             Error::Run(e) => write!(f, "run: {e}"),
+            Error::Launch(cmd, e) => write!(f, "{cmd}: {e}"),
             Error::Pod(e) => e.fmt(f),
         }
     }
@@ -75,6 +78,7 @@ impl StdError for Error {
             Error::Store(e) => e.source(),
             Error::Image(e) => e.source(),
             Error::Run(e) => e.source(),
+            Error::Launch(_, e) => e.source(),
             Error::Pod(e) => e.source(),
             _ => None,
         }

@@ -7,5 +7,6 @@
 
 pub(crate) mod fs;
 pub(crate) mod lock;
+pub(crate) mod proc;
 pub(crate) mod resolve;
 pub(crate) mod spawn;
