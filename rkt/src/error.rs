@@ -26,6 +26,8 @@ pub(crate) enum Error {
     Run(crate::stage0::Error),
     /// `prepare` or `run-prepared` failed (displayed as `<command>: ...`).
     Launch(&'static str, Box<crate::stage0::Error>),
+    /// A pod command failed as a whole (displayed as `<command>: ...`).
+    PodOp(&'static str, Box<crate::pod::Error>),
     /// A pod operation (`rm`, `gc`) failed as a whole.
     Pod(crate::pod::Error),
 }
@@ -65,6 +67,7 @@ impl fmt::Display for Error {
             Error::Image(e) => e.fmt(f),
             Error::Run(e) => write!(f, "run: {e}"),
             Error::Launch(cmd, e) => write!(f, "{cmd}: {e}"),
+            Error::PodOp(cmd, e) => write!(f, "{cmd}: {e}"),
             Error::Pod(e) => e.fmt(f),
         }
     }
@@ -79,6 +82,7 @@ impl StdError for Error {
             Error::Image(e) => e.source(),
             Error::Run(e) => e.source(),
             Error::Launch(_, e) => e.source(),
+            Error::PodOp(_, e) => e.source(),
             Error::Pod(e) => e.source(),
             _ => None,
         }

@@ -30,7 +30,9 @@ pub(crate) fn run(args: Args, config: &Config) -> Result<ExitCode, Error> {
         args.uuid_file.as_deref(),
         config,
     )?;
-    let bytes = pod.manifest_bytes().map_err(Error::Pod)?;
+    let bytes = pod
+        .manifest_bytes()
+        .map_err(super::pod_err("cat-manifest"))?;
     let manifest = PodManifest::from_json(&bytes).map_err(|e| {
         Error::Usage(format!(
             "cat-manifest: pod {}: invalid pod manifest: {e}",

@@ -35,7 +35,7 @@ pub(crate) fn run(args: Args, config: &Config) -> Result<ExitCode, Error> {
         expire_prepared: duration("expire-prepared", &args.expire_prepared)?,
         mark_only: args.mark_only,
     };
-    let report = gc::gc(&config.data_dir, opts).map_err(Error::Pod)?;
+    let report = gc::gc(&config.data_dir, opts).map_err(super::pod_err("gc"))?;
     for uuid in &report.marked {
         eprintln!("rkt: moving pod {uuid:?} to garbage");
     }

@@ -29,12 +29,12 @@ pub(crate) fn run(args: Args, config: &Config) -> Result<ExitCode, Error> {
     let json = super::parse_format(&args.format)?;
     let mut infos = Vec::new();
     // rkt's `IncludeMostDirs`: every state but embryo.
-    for pod in Pod::list(&config.data_dir).map_err(Error::Pod)? {
+    for pod in Pod::list(&config.data_dir).map_err(super::pod_err("list"))? {
         if pod.dir == Dir::Embryo {
             continue;
         }
         // A pod removed by a concurrent gc is simply not listed.
-        if let Some(info) = pod.info().map_err(Error::Pod)? {
+        if let Some(info) = pod.info().map_err(super::pod_err("list"))? {
             infos.push(info);
         }
     }

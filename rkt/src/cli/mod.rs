@@ -350,7 +350,7 @@ pub(crate) fn print_json<T: serde::Serialize>(value: &T, pretty: bool) -> Result
 
 /// The one pod a command names, by UUID (prefix) or `--uuid-file`, not both.
 pub(crate) fn one_pod(
-    cmd: &str,
+    cmd: &'static str,
     uuid: Option<&str>,
     uuid_file: Option<&str>,
     config: &Config,
@@ -358,7 +358,7 @@ pub(crate) fn one_pod(
     let uuid = match (uuid, uuid_file) {
         (Some(u), None) => u.to_string(),
         (None, Some(f)) => {
-            crate::pod::read_uuid_file(std::path::Path::new(f)).map_err(Error::Pod)?
+            crate::pod::read_uuid_file(std::path::Path::new(f)).map_err(pod_err(cmd))?
         }
         (Some(_), Some(_)) => {
             return Err(Error::Usage(format!(
@@ -371,7 +371,12 @@ pub(crate) fn one_pod(
             )))
         }
     };
-    crate::pod::Pod::resolve(&config.data_dir, &uuid).map_err(Error::Pod)
+    crate::pod::Pod::resolve(&config.data_dir, &uuid).map_err(pod_err(cmd))
+}
+
+/// A pod error of command `cmd`, reported as `rkt: cmd: ...`.
+pub(crate) fn pod_err(cmd: &'static str) -> impl Fn(crate::pod::Error) -> Error {
+    move |e| Error::PodOp(cmd, Box::new(e))
 }
 
 /// The exit code of a multi-argument command: 254 if any argument failed.

@@ -77,10 +77,12 @@ pub(crate) fn run(args: Args, config: &Config) -> Result<ExitCode, Error> {
         } else {
             wait::wait_finished(&mut pod, timeout)
         };
-        res.map_err(Error::Pod)?;
+        res.map_err(super::pod_err("status"))?;
     }
-    let Some(info) = pod.info().map_err(Error::Pod)? else {
-        return Err(Error::Pod(crate::pod::Error::NotFound(pod.uuid)));
+    let Some(info) = pod.info().map_err(super::pod_err("status"))? else {
+        return Err(super::pod_err("status")(crate::pod::Error::NotFound(
+            pod.uuid,
+        )));
     };
     if let Some(pretty) = json {
         super::print_json(&info.to_v1(), pretty)?;
