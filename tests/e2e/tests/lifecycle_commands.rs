@@ -421,3 +421,42 @@ fn a_hundred_pods_at_once() {
     assert!(list.lines().all(|l| l.contains("\texited\t")), "{list}");
     t.gc_all();
 }
+
+/// A busy mount left under an exited pod (a process of the host sits in it) does not make gc
+/// fail: it is detached, the pod is removed, and the host data behind it survives.
+#[test]
+fn gc_detaches_busy_mounts_and_keeps_host_data() {
+    let t = setup("lc-gc-busy");
+    assert_ok(&t.run_probe(&[], &["true"]));
+    let uuid = t.pods_in("run")[0].clone();
+    let host = t.join("host-data");
+    std::fs::create_dir_all(&host).unwrap();
+    std::fs::write(host.join("keep"), b"precious").unwrap();
+    let mnt = t.pod_dir("run", &uuid).join("leftover-mount");
+    std::fs::create_dir_all(&mnt).unwrap();
+    let ok = Command::new("mount")
+        .args(["--bind"])
+        .arg(&host)
+        .arg(&mnt)
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    // Busy: a process with its working directory inside the mount.
+    let mut busy = Command::new("sleep")
+        .arg("60")
+        .current_dir(&mnt)
+        .spawn()
+        .unwrap();
+    let out = t.rkt(&["gc", "--grace-period=0s"]);
+    let _ = busy.kill();
+    let _ = busy.wait();
+    // Whatever happened, nothing stays mounted on the host.
+    let _ = Command::new("umount")
+        .arg("-l")
+        .arg(&mnt)
+        .stderr(Stdio::null())
+        .status();
+    assert_ok(&out);
+    assert_eq!(std::fs::read(host.join("keep")).unwrap(), b"precious");
+    t.gc_all();
+}
