@@ -185,8 +185,8 @@ bench_lifecycle() {
     cp "$PROBE_BIN" "$d/img/rootfs/bin/probe"
     echo '{"acKind":"ImageManifest","acVersion":"0.8.11","name":"example.com/probe","labels":[{"name":"os","value":"linux"},{"name":"arch","value":"amd64"}],"app":{"exec":["/bin/probe","true"],"user":"0","group":"0"}}' >"$d/img/manifest"
     tar -C "$d/img" -cf "$d/probe.aci" manifest rootfs
-    echo "| pods | rkt list ms | per pod us | ls -l + cat ms | list / (ls+cat) | list --format=json ms | rkt status ms | rkt gc (all exited) ms | gc per pod us |"
-    echo "|---|---|---|---|---|---|---|---|---|"
+    echo "| pods | rkt list ms | per pod us | ls -l + cat ms | list / (ls+cat) | list --format=json ms | rkt status ms | rkt gc (all exited) ms | gc per pod us | rm -rf of a copy ms | gc / rm -rf |"
+    echo "|---|---|---|---|---|---|---|---|---|---|---|"
     local n
     for n in 10 100 1000; do
         local data=$d/data-$n
@@ -213,10 +213,17 @@ PY
         r=$(median_ms "$d/list-$n.json" 1)
         j=$(median_ms "$d/list-$n.json" 2)
         st=$(median_ms "$d/list-$n.json" 3)
+        # The floor for gc: deleting the same trees with rm -rf (a copy, taken before gc).
+        cp -a "$data/pods/run" "$d/rm-ref"
+        sync
+        local rmr
+        rmr=$(python3 -c 'import subprocess,sys,time; t=time.perf_counter(); subprocess.run(sys.argv[1:], check=True); print("%.1f" % (1000*(time.perf_counter()-t)))' \
+            rm -rf "$d/rm-ref")
+        sync
         g=$(python3 -c 'import subprocess,sys,time; t=time.perf_counter(); subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True); print("%.1f" % (1000*(time.perf_counter()-t)))' \
             "$rkt" --dir="$data" gc --grace-period=0s)
         [ -z "$(find "$data/pods" -mindepth 2 -maxdepth 2)" ] || { echo "bench: gc left pods" >&2; exit 1; }
-        echo "| $n | $l | $(python3 -c "print('%.0f' % (1000*$l/$n))") | $r | $(ratio "$l" "$r")x | $j | $st | $g | $(python3 -c "print('%.0f' % (1000*$g/$n))") |"
+        echo "| $n | $l | $(python3 -c "print('%.0f' % (1000*$l/$n))") | $r | $(ratio "$l" "$r")x | $j | $st | $g | $(python3 -c "print('%.0f' % (1000*$g/$n))") | $rmr | $(ratio "$g" "$rmr")x |"
     done
 }
 

@@ -460,3 +460,37 @@ fn gc_detaches_busy_mounts_and_keeps_host_data() {
     assert_eq!(std::fs::read(host.join("keep")).unwrap(), b"precious");
     t.gc_all();
 }
+
+/// A run that fails during setup leaves an aborted prepare that list and status report as such
+/// (never preparing or running once rkt is gone) and gc removes.
+#[test]
+fn a_failed_start_reads_as_aborted_prepare_until_gc() {
+    let t = setup("lc-aborted");
+    let uuid_file = t.join("uuid");
+    let out = t.rkt(&[
+        "run",
+        &format!("--uuid-file-save={}", uuid_file.display()),
+        "example.com/probe",
+        "--exec=/nope",
+    ]);
+    assert_eq!(out.status.code(), Some(254), "{}", stderr(&out));
+    let uuid = read_uuid(&uuid_file);
+    assert_eq!(status(&t, &uuid)[0], "state=aborted prepare");
+    let list = stdout(&t.rkt(&["list", "--no-legend"]));
+    assert!(list.contains("aborted prepare"), "{list}");
+    let v = json(&t.rkt(&["status", "--format=json", &uuid]));
+    assert_eq!(v["apps"][0]["state"], "unknown");
+    // A prepared pod whose start fails before launch (the plan finds no /nope) stays
+    // prepared, untouched; gc expires it.
+    let out = t.rkt(&["prepare", "--quiet", "example.com/probe", "--exec=/nope"]);
+    assert_ok(&out);
+    let prepared = stdout(&out).trim().to_string();
+    let out = t.rkt(&["run-prepared", &prepared]);
+    assert_eq!(out.status.code(), Some(254), "{}", stderr(&out));
+    assert!(
+        stderr(&out).starts_with("rkt: run-prepared: "),
+        "{}",
+        stderr(&out)
+    );
+    t.gc_all_with(&["--expire-prepared=0s"]);
+}
