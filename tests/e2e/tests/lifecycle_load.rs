@@ -127,6 +127,14 @@ fn gc_and_image_gc_in_a_loop_never_break_a_run() {
         }
     }
     let mut long = Guard(long);
+    // The long pod holds the image in use before image gc first runs.
+    let start = std::time::Instant::now();
+    while !long_file.is_file() || e2e::pod::read_uuid(&long_file).is_empty() {
+        assert!(start.elapsed().as_secs() < 20, "no uuid file");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let uuid = e2e::pod::read_uuid(&long_file);
+    assert_ok(&t.rkt(&["status", "--wait-ready=20s", &uuid]));
     let stop = Arc::new(AtomicBool::new(false));
     let looper = {
         let stop = stop.clone();
@@ -163,7 +171,6 @@ fn gc_and_image_gc_in_a_loop_never_break_a_run() {
     stop.store(true, Ordering::Relaxed);
     let rounds = looper.join().unwrap();
     assert!(long.0.try_wait().unwrap().is_none(), "the long pod died");
-    let uuid = e2e::pod::read_uuid(&long_file);
     let st = stdout(&t.rkt(&["status", &uuid]));
     assert!(st.starts_with("state=running"), "{st}");
     assert_ok(&t.rkt(&["stop", &uuid]));
