@@ -36,7 +36,7 @@ pub(crate) fn run(args: Args, config: &Config) -> Result<ExitCode, Error> {
             "stop: must provide at least one pod UUID".into(),
         ));
     }
-    let mut failed = 0;
+    let mut failed = false;
     for arg in &uuids {
         let res = Pod::resolve(&config.data_dir, arg).and_then(|p| Ok((stop(&p, args.force)?, p)));
         match res {
@@ -46,12 +46,9 @@ pub(crate) fn run(args: Args, config: &Config) -> Result<ExitCode, Error> {
             }
             Err(e) => {
                 super::report_error("stop", arg, &e);
-                failed += 1;
+                failed = true;
             }
         }
     }
-    if failed > 0 {
-        eprintln!("rkt: stop: failed to stop {failed} pod(s)");
-    }
-    Ok(super::exit(failed > 0))
+    Ok(super::exit(failed))
 }

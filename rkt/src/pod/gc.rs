@@ -81,6 +81,7 @@ pub(crate) fn gc(data_dir: &std::path::Path, opts: Options) -> Result<Report> {
     if opts.mark_only {
         return Ok(report);
     }
+    crate::store::failpoint::hit("pods-marked");
     for pod in Pod::list_in(data_dir, Dir::ExitedGarbage)?
         .into_iter()
         .chain(Pod::list_in(data_dir, Dir::Garbage)?)

@@ -157,6 +157,7 @@ pub(crate) fn prepare(data_dir: &Path, opts: &RunOptions) -> Result<(Pod, FileLo
     let bytes = serde_json::to_vec(&record).map_err(|e| Error::Apps(e.to_string()))?;
     write_atomic(&path, &bytes, Durability::NoFsync).map_err(io_err("write", &path))?;
     drop(prepare);
+    crate::store::failpoint::hit("pod-prepared");
     Ok((pod, lock))
 }
 
@@ -368,6 +369,7 @@ pub(crate) fn start(
         let _ = child.wait();
         return Err(fail(pod, Error::Stage1(e)));
     }
+    crate::store::failpoint::hit("pod-ready");
     let pid_path = paths::pod_pid(&dir);
     let start_path = paths::pod_pid_starttime(&dir);
     // The start time tells `rkt stop` whether the process behind this PID is still the
@@ -400,6 +402,7 @@ pub(crate) fn start(
         let _ = child.wait();
         return Err(fail(pod, e));
     }
+    crate::store::failpoint::hit("pod-running");
     // PID 1 holds the pod lock from now on; rkt's copy of the fd can go.
     drop(lock);
     if let Err(e) = parent.go() {

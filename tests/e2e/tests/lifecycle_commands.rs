@@ -494,3 +494,55 @@ fn a_failed_start_reads_as_aborted_prepare_until_gc() {
     );
     t.gc_all_with(&["--expire-prepared=0s"]);
 }
+
+/// rkt killed (abort, as `kill -9`) at each step of run and of gc (security-checklist §5 case
+/// 47): PID 1 dies with it, `status` and `list` never say preparing or running afterwards, no
+/// process of the pod survives, and the next gc removes everything.
+#[test]
+fn crash_at_every_pod_failpoint_leaves_a_truthful_state_that_gc_cleans() {
+    let t = setup("lc-failpoints");
+    for (point, want) in [
+        ("pod-prepared", "aborted prepare"),
+        ("pod-ready", "aborted prepare"),
+        ("pod-running", "exited"),
+    ] {
+        let uuid_file = t.join(&format!("uuid-{point}"));
+        let out = t.rkt_env(
+            &[
+                "run",
+                &format!("--uuid-file-save={}", uuid_file.display()),
+                "example.com/probe",
+                "--",
+                "sleep",
+                "60",
+            ],
+            &[("RKT_FAILPOINT", point)],
+        );
+        assert_eq!(out.status.code(), None, "{point}: {}", stderr(&out));
+        let uuid = read_uuid(&uuid_file);
+        // PID 1 (if it was started) dies with rkt: wait until the lock is free.
+        let out = t.rkt(&["status", "--wait=20s", &uuid]);
+        assert_ok(&out);
+        let st: Vec<String> = stdout(&out).lines().map(String::from).collect();
+        assert_eq!(st[0], format!("state={want}"), "{point}: {st:?}");
+        if let Some(pid) = st.iter().find_map(|l| l.strip_prefix("pid=")) {
+            // Gone, or a zombie waiting for the host's init to reap it (rkt died first).
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            let alive = stat
+                .rsplit_once(") ")
+                .is_some_and(|(_, rest)| !rest.starts_with('Z'));
+            assert!(!alive, "{point}: PID 1 alive: {stat}");
+        }
+        let list = stdout(&t.rkt(&["list", "--no-legend"]));
+        assert!(
+            !list.contains("running") && !list.contains("preparing"),
+            "{list}"
+        );
+    }
+    // gc crashing after marking, then halfway through deleting a pod: the next gc finishes.
+    for point in ["pods-marked", "pod-half-removed"] {
+        let out = t.rkt_env(&["gc", "--grace-period=0s"], &[("RKT_FAILPOINT", point)]);
+        assert_eq!(out.status.code(), None, "{point}: {}", stderr(&out));
+    }
+    t.gc_all();
+}
