@@ -2,6 +2,7 @@
 //! --wait-ready, JSON), stop (security-checklist §5 case 44), cat-manifest, rm of prepared
 //! pods, gc --expire-prepared / --mark-only, and stop never signalling a reused PID.
 
+use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -518,7 +519,7 @@ fn crash_at_every_pod_failpoint_leaves_a_truthful_state_that_gc_cleans() {
             ],
             &[("RKT_FAILPOINT", point)],
         );
-        assert_eq!(out.status.code(), None, "{point}: {}", stderr(&out));
+        assert_eq!(out.status.signal(), Some(6), "{point}: {}", stderr(&out));
         let uuid = read_uuid(&uuid_file);
         // PID 1 (if it was started) dies with rkt: wait until the lock is free.
         let out = t.rkt(&["status", "--wait=20s", &uuid]);
@@ -542,7 +543,7 @@ fn crash_at_every_pod_failpoint_leaves_a_truthful_state_that_gc_cleans() {
     // gc crashing after marking, then halfway through deleting a pod: the next gc finishes.
     for point in ["pods-marked", "pod-half-removed"] {
         let out = t.rkt_env(&["gc", "--grace-period=0s"], &[("RKT_FAILPOINT", point)]);
-        assert_eq!(out.status.code(), None, "{point}: {}", stderr(&out));
+        assert_eq!(out.status.signal(), Some(6), "{point}: {}", stderr(&out));
     }
     t.gc_all();
 }
