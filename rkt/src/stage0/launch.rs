@@ -58,6 +58,8 @@ pub(crate) fn prepare_only(data_dir: &Path, opts: &RunOptions) -> Result<String,
 /// `rkt run-prepared`: takes a `prepared` pod's lock (refusing one another rkt is starting)
 /// and [`start`]s it.
 pub(crate) fn run_prepared(data_dir: &Path, uuid: &str, opts: &StartOptions) -> Result<u8, Error> {
+    // The pod's paths go into the plan, which stage1-init reads after chdir: absolute ones.
+    let data_dir = &std::path::absolute(data_dir).map_err(io_err("resolve", data_dir))?;
     let pod = Pod::resolve(data_dir, uuid)?;
     let state = pod.state()?;
     if state != crate::pod::State::Prepared {

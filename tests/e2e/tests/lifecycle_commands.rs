@@ -200,6 +200,16 @@ fn prepare_then_run_prepared_and_what_list_status_and_cat_manifest_say() {
     assert_eq!(l.as_array().unwrap().len(), 1);
     assert_eq!(l[0]["name"], uuid.as_str());
 
+    // A relative --dir works for run-prepared too (the plan's paths are made absolute).
+    let out = t.rkt(&["prepare", "--quiet", "example.com/probe", "--", "exit", "4"]);
+    let rel = stdout(&out).trim().to_string();
+    let out = Command::new(e2e::rkt_bin())
+        .current_dir(&t.path)
+        .args(["--dir=data", "run-prepared", &rel])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+
     // rm takes prepared pods too.
     let out = t.rkt(&["prepare", "--quiet", "example.com/probe"]);
     assert_ok(&out);
