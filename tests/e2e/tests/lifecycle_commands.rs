@@ -491,6 +491,9 @@ fn a_failed_start_reads_as_aborted_prepare_until_gc() {
     assert!(list.contains("aborted prepare"), "{list}");
     let v = json(&t.rkt(&["status", "--format=json", &uuid]));
     assert_eq!(v["apps"][0]["state"], "unknown");
+    // rm takes an aborted prepare (by a prefix).
+    assert_ok(&t.rkt(&["rm", &uuid[..8]]));
+    assert!(t.pods_in("prepare").is_empty());
     // A prepared pod whose start fails before launch (the plan finds no /nope) stays
     // prepared, untouched; gc expires it.
     let out = t.rkt(&["prepare", "--quiet", "example.com/probe", "--exec=/nope"]);
