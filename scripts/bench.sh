@@ -5,6 +5,8 @@
 #   scripts/bench.sh ids      image ID of a large gzip ACI vs `gzip -dc X | sha512sum`
 #   scripts/bench.sh import   import + render of it vs gzip | tee | sha512sum | tar -x (bench-store.sh)
 #   scripts/bench.sh run      `rkt run` of a stored image vs the floor (tests/floor) and crun
+#   scripts/bench.sh lifecycle  `rkt list`/`status` with 10, 100, 1000 pods on disk vs `ls -l` +
+#                             `cat` of their manifests; `rkt gc` of 10, 100, 1000 exited pods
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -172,9 +174,63 @@ PY
     echo "| rkt run peak RSS | ${rss} KiB | | |"
 }
 
+# Exited pods on disk: one real pod run to exit, copied under fresh UUIDs (what a busy host
+# accumulates between two gc runs).
+bench_lifecycle() {
+    local runs=${RUNS:-10}
+    [ -x "$rkt" ] || scripts/build.sh >/dev/null
+    eval "$(scripts/fixtures.sh)"
+    local d=$bench/lifecycle
+    rm -rf "$d" && mkdir -p "$d/img/rootfs/bin" "$d/img/rootfs/etc" "$d/img/rootfs/tmp"
+    cp "$PROBE_BIN" "$d/img/rootfs/bin/probe"
+    echo '{"acKind":"ImageManifest","acVersion":"0.8.11","name":"example.com/probe","labels":[{"name":"os","value":"linux"},{"name":"arch","value":"amd64"}],"app":{"exec":["/bin/probe","true"],"user":"0","group":"0"}}' >"$d/img/manifest"
+    tar -C "$d/img" -cf "$d/probe.aci" manifest rootfs
+    echo "| pods | rkt list ms | per pod us | ls -l + cat ms | list / (ls+cat) | list --format=json ms | rkt status ms | rkt gc (all exited) ms | gc per pod us | rm -rf of a copy ms | gc / rm -rf |"
+    echo "|---|---|---|---|---|---|---|---|---|---|---|"
+    local n
+    for n in 10 100 1000; do
+        local data=$d/data-$n
+        "$rkt" --dir="$data" fetch --insecure-options=image "$d/probe.aci" >/dev/null
+        "$rkt" --dir="$data" run --uuid-file-save="$d/uuid" example.com/probe >/dev/null
+        local first
+        first=$(cat "$d/uuid")
+        python3 - "$data/pods/run" "$first" "$n" <<'PY'
+import os, shutil, sys, uuid
+run, first, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+for _ in range(n - 1):
+    shutil.copytree(os.path.join(run, first), os.path.join(run, str(uuid.uuid4())), symlinks=True)
+PY
+        local last
+        last=$(ls "$data/pods/run" | tail -1)
+        printf 'ls -l %s >/dev/null\ncat %s/*/pod >/dev/null\n' "$data/pods/run" "$data/pods/run" >"$d/ref.sh"
+        python3 scripts/alternate.py "$runs" "$d/list-$n.json" \
+            "$rkt --dir=$data list" \
+            "sh $d/ref.sh" \
+            "$rkt --dir=$data list --format=json" \
+            "$rkt --dir=$data status $last"
+        local l r j st g
+        l=$(median_ms "$d/list-$n.json" 0)
+        r=$(median_ms "$d/list-$n.json" 1)
+        j=$(median_ms "$d/list-$n.json" 2)
+        st=$(median_ms "$d/list-$n.json" 3)
+        # The floor for gc: deleting the same trees with rm -rf (a copy, taken before gc).
+        cp -a "$data/pods/run" "$d/rm-ref"
+        sync
+        local rmr
+        rmr=$(python3 -c 'import subprocess,sys,time; t=time.perf_counter(); subprocess.run(sys.argv[1:], check=True); print("%.1f" % (1000*(time.perf_counter()-t)))' \
+            rm -rf "$d/rm-ref")
+        sync
+        g=$(python3 -c 'import subprocess,sys,time; t=time.perf_counter(); subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True); print("%.1f" % (1000*(time.perf_counter()-t)))' \
+            "$rkt" --dir="$data" gc --grace-period=0s)
+        [ -z "$(find "$data/pods" -mindepth 2 -maxdepth 2)" ] || { echo "bench: gc left pods" >&2; exit 1; }
+        echo "| $n | $l | $(python3 -c "print('%.0f' % (1000*$l/$n))") | $r | $(ratio "$l" "$r")x | $j | $st | $g | $(python3 -c "print('%.0f' % (1000*$g/$n))") | $rmr | $(ratio "$g" "$rmr")x |"
+    done
+}
+
 case "${1:-}" in
     ids) bench_ids ;;
     run) bench_run ;;
+    lifecycle) bench_lifecycle ;;
     import) exec scripts/bench-store.sh "${@:2}" ;;
-    *) echo "usage: scripts/bench.sh ids|import|run" >&2; exit 2 ;;
+    *) echo "usage: scripts/bench.sh ids|import|run|lifecycle" >&2; exit 2 ;;
 esac

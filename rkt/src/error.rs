@@ -24,6 +24,10 @@ pub(crate) enum Error {
     Image(crate::image::Error),
     /// `rkt run` failed before the pod's apps started (displayed as `run: ...`).
     Run(crate::stage0::Error),
+    /// `prepare` or `run-prepared` failed (displayed as `<command>: ...`).
+    Launch(&'static str, Box<crate::stage0::Error>),
+    /// A pod command failed as a whole (displayed as `<command>: ...`).
+    PodOp(&'static str, Box<crate::pod::Error>),
     /// A pod operation (`rm`, `gc`) failed as a whole.
     Pod(crate::pod::Error),
     /// `rkt trust` failed (displayed as `trust: ...`).
@@ -64,6 +68,8 @@ impl fmt::Display for Error {
             Error::Store(e) => e.fmt(f),
             Error::Image(e) => e.fmt(f),
             Error::Run(e) => write!(f, "run: {e}"),
+            Error::Launch(cmd, e) => write!(f, "{cmd}: {e}"),
+            Error::PodOp(cmd, e) => write!(f, "{cmd}: {e}"),
             Error::Pod(e) => e.fmt(f),
             Error::Trust(e) => write!(f, "trust: {e}"),
         }
@@ -78,6 +84,8 @@ impl StdError for Error {
             Error::Store(e) => e.source(),
             Error::Image(e) => e.source(),
             Error::Run(e) => e.source(),
+            Error::Launch(_, e) => e.source(),
+            Error::PodOp(_, e) => e.source(),
             Error::Pod(e) => e.source(),
             Error::Trust(e) => e.source(),
             _ => None,

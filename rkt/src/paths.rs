@@ -189,6 +189,29 @@ pub(crate) fn pod_pid(pod: &Path) -> PathBuf {
     pod.join("pid")
 }
 
+/// `<pod>/pid-starttime`: PID 1's start time (field 22 of `/proc/<pid>/stat`), written with
+/// `pid`; `rkt stop` signals the PID only while its start time still matches (PIDs are reused).
+pub(crate) fn pod_pid_starttime(pod: &Path) -> PathBuf {
+    pod.join("pid-starttime")
+}
+
+/// `<pod>/stage0-prepared`: the prepare-time options `run-prepared` needs to compute the plan
+/// (JSON, stage0's own; the pod manifest says the rest).
+pub(crate) fn pod_stage0_prepared(pod: &Path) -> PathBuf {
+    pod.join("stage0-prepared")
+}
+
+/// `<pod>/stage1/rootfs/rkt/supervisor-status`: a symlink to `ready` once stage1-init has
+/// started every app (rkt's `IsSupervisorReady`).
+pub(crate) fn pod_supervisor_status(pod: &Path) -> PathBuf {
+    stage1_init::plan::stage1_rootfs(pod).join("rkt/supervisor-status")
+}
+
+/// `<pod>/stage1/rootfs/rkt/status/<app>`: the app's decimal exit status.
+pub(crate) fn pod_app_status(pod: &Path, app: &str) -> PathBuf {
+    stage1_init::plan::status_file(pod, app)
+}
+
 /// `<pod>/gc-marked`: written when gc moves an exited pod to `exited-garbage`; its mtime is
 /// the mark time the grace period counts from.
 pub(crate) fn pod_gc_marked(pod: &Path) -> PathBuf {

@@ -74,7 +74,14 @@ pub fn supervise(
                     }
                 }
             }
-            Some(sig) => signal_running(apps, sig),
+            Some(sig) => {
+                signal_running(apps, sig);
+                // `rkt stop` (or a TERM to rkt): apps that ignore it are killed after the
+                // grace period, as systemd's stop timeout did for rkt's pods.
+                if sig == libc::SIGTERM && kill_at.is_none() {
+                    kill_at = Some(Instant::now() + GRACE);
+                }
+            }
             // The grace period is over.
             None => {
                 signal_running(apps, libc::SIGKILL);

@@ -19,8 +19,6 @@ pub(crate) enum Kind {
     /// Takes a value: `--x=v` or `--x v`.
     Value,
     /// Takes a value only with `=`; bare `--x` means the given value (`--wait`).
-    // The first user is `status --wait`, not implemented yet.
-    #[allow(dead_code)]
     Optional(&'static str),
 }
 

@@ -1,4 +1,5 @@
-//! `rkt gc [--grace-period=DURATION]`: mark exited pods, remove those marked long enough ago.
+//! `rkt gc [--grace-period=30m] [--expire-prepared=24h] [--mark-only]`: mark exited, aborted
+//! and expired prepared pods, then remove those marked long enough ago.
 
 use std::process::ExitCode;
 
@@ -16,12 +17,25 @@ pub(crate) struct Args {
     /// duration to wait before discarding inactive pods from garbage (default 30m0s)
     #[argh(option, default = "String::from(\"30m\")")]
     grace_period: String,
+    /// duration to wait before expiring prepared pods (default 24h0m0s)
+    #[argh(option, default = "String::from(\"24h\")")]
+    expire_prepared: String,
+    /// only move pods to the garbage; remove nothing
+    #[argh(switch)]
+    mark_only: bool,
 }
 
 pub(crate) fn run(args: Args, config: &Config) -> Result<ExitCode, Error> {
-    let grace = parse_go_duration(&args.grace_period)
-        .map_err(|e| Error::Usage(format!("invalid argument for \"--grace-period\" flag: {e}")))?;
-    let report = gc::gc(&config.data_dir, grace).map_err(Error::Pod)?;
+    let duration = |flag: &str, v: &str| {
+        parse_go_duration(v)
+            .map_err(|e| Error::Usage(format!("invalid argument for \"--{flag}\" flag: {e}")))
+    };
+    let opts = gc::Options {
+        grace: duration("grace-period", &args.grace_period)?,
+        expire_prepared: duration("expire-prepared", &args.expire_prepared)?,
+        mark_only: args.mark_only,
+    };
+    let report = gc::gc(&config.data_dir, opts).map_err(super::pod_err("gc"))?;
     for uuid in &report.marked {
         eprintln!("rkt: moving pod {uuid:?} to garbage");
     }
@@ -29,7 +43,15 @@ pub(crate) fn run(args: Args, config: &Config) -> Result<ExitCode, Error> {
         super::print_line(&format!("Garbage collecting pod {uuid:?}"))?;
     }
     for (uuid, e) in &report.errors {
-        super::report_error("gc: pod", uuid, e);
+        // The pod stays where it is (marked): the next gc tries again.
+        super::report_message(
+            "gc: pod",
+            uuid,
+            &format!(
+                "{}; left in place, the next gc retries it",
+                crate::error::chain(e)
+            ),
+        );
     }
     Ok(super::exit(!report.errors.is_empty()))
 }

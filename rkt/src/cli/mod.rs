@@ -2,11 +2,17 @@
 //! Each subcommand lives in its own thin file and consumes a resolved [`Config`].
 
 mod args;
+mod cat_manifest;
 mod fetch;
 mod gc;
 mod image;
+mod list;
+mod prepare;
 mod rm;
 mod run;
+mod run_prepared;
+mod status;
+mod stop;
 mod trust;
 mod version;
 
@@ -69,26 +75,94 @@ pub(crate) static COMMANDS: &[CommandSpec] = &[
         implemented: true,
         pending: run::PENDING_FLAGS,
     },
-    spec(&["prepare"], &[], false),
-    spec(&["run-prepared"], &[], false),
+    CommandSpec {
+        path: &["prepare"],
+        flags: &[
+            ("quiet", Kind::Switch),
+            ("no-overlay", Kind::Switch),
+            ("inherit-env", Kind::Switch),
+            ("set-env", Kind::Value),
+            ("set-env-file", Kind::Value),
+            ("volume", Kind::Value),
+            ("pod-manifest", Kind::Value),
+            ("user", Kind::Value),
+            ("group", Kind::Value),
+            ("supplementary-gids", Kind::Value),
+            ("working-dir", Kind::Value),
+            ("readonly-rootfs", Kind::Bool),
+            ("environment", Kind::Value),
+            ("annotation", Kind::Value),
+            ("user-annotation", Kind::Value),
+            ("user-label", Kind::Value),
+            ("mount", Kind::Value),
+            ("signature", Kind::Value),
+        ],
+        verbatim_after: Some(1),
+        implemented: true,
+        pending: prepare::PENDING_FLAGS,
+    },
+    CommandSpec {
+        path: &["run-prepared"],
+        flags: &[
+            ("net", Kind::Value),
+            ("hostname", Kind::Value),
+            ("mds-register", Kind::Bool),
+            ("dns", Kind::Value),
+            ("dns-search", Kind::Value),
+            ("dns-opt", Kind::Value),
+            ("dns-domain", Kind::Value),
+            ("hosts-entry", Kind::Value),
+            ("interactive", Kind::Switch),
+        ],
+        verbatim_after: None,
+        implemented: true,
+        pending: run_prepared::PENDING_FLAGS,
+    },
     spec(
         &["fetch"],
         &[("full", Kind::Switch), ("signature", Kind::Value)],
         true,
     ),
     spec(&["enter"], &[], false),
-    spec(&["list"], &[], false),
-    spec(&["status"], &[], false),
-    spec(&["stop"], &[], false),
+    spec(
+        &["list"],
+        &[
+            ("no-legend", Kind::Switch),
+            ("full", Kind::Switch),
+            ("format", Kind::Value),
+        ],
+        true,
+    ),
+    spec(
+        &["status"],
+        &[
+            ("wait", Kind::Optional("true")),
+            ("wait-ready", Kind::Optional("true")),
+            ("format", Kind::Value),
+            ("uuid-file", Kind::Value),
+        ],
+        true,
+    ),
+    spec(
+        &["stop"],
+        &[("force", Kind::Switch), ("uuid-file", Kind::Value)],
+        true,
+    ),
     spec(&["rm"], &[("uuid-file", Kind::Value)], true),
-    CommandSpec {
-        path: &["gc"],
-        flags: &[("grace-period", Kind::Value)],
-        verbatim_after: None,
-        implemented: true,
-        pending: &["expire-prepared", "mark-only"],
-    },
-    spec(&["cat-manifest"], &[], false),
+    spec(
+        &["gc"],
+        &[
+            ("grace-period", Kind::Value),
+            ("expire-prepared", Kind::Value),
+            ("mark-only", Kind::Switch),
+        ],
+        true,
+    ),
+    spec(
+        &["cat-manifest"],
+        &[("pretty-print", Kind::Bool), ("uuid-file", Kind::Value)],
+        true,
+    ),
     spec(&["export"], &[], false),
     spec(
         &["trust"],
@@ -193,6 +267,12 @@ enum Command {
     Fetch(fetch::Args),
     Image(image::Args),
     Run(run::Args),
+    Prepare(prepare::Args),
+    RunPrepared(run_prepared::Args),
+    List(list::Args),
+    Status(status::Args),
+    Stop(stop::Args),
+    CatManifest(cat_manifest::Args),
     Rm(rm::Args),
     Gc(gc::Args),
     Trust(trust::Args),
@@ -239,6 +319,12 @@ pub(crate) fn run(argv: Vec<String>) -> Result<ExitCode, Error> {
         Command::Fetch(a) => fetch::run(a, &config),
         Command::Image(a) => image::run(a, &config),
         Command::Run(a) => run::run(a, &config),
+        Command::Prepare(a) => prepare::run(a, &config),
+        Command::RunPrepared(a) => run_prepared::run(a, &config),
+        Command::List(a) => list::run(a, &config),
+        Command::Status(a) => status::run(a, &config),
+        Command::Stop(a) => stop::run(a, &config),
+        Command::CatManifest(a) => cat_manifest::run(a, &config),
         Command::Rm(a) => rm::run(a, &config),
         Command::Gc(a) => gc::run(a, &config),
         Command::Trust(a) => trust::run(a, &config),
@@ -261,6 +347,61 @@ pub(crate) fn report_error(op: &str, arg: &str, err: &dyn std::error::Error) {
 /// As [`report_error`], for a failure that is a plain message.
 pub(crate) fn report_message(op: &str, arg: &str, message: &str) {
     eprintln!("rkt: {op} {arg}: {message}");
+}
+
+/// `--format`: `None` for rkt's table, `Some(pretty)` for `json` / `json-pretty`.
+pub(crate) fn parse_format(format: &str) -> Result<Option<bool>, Error> {
+    match format {
+        "" => Ok(None),
+        "json" => Ok(Some(false)),
+        "json-pretty" => Ok(Some(true)),
+        other => Err(Error::Usage(format!("Invalid format option: {other}"))),
+    }
+}
+
+/// Prints `value` as rkt did: `json.Marshal`, or `json.MarshalIndent(v, "", "\t")`.
+pub(crate) fn print_json<T: serde::Serialize>(value: &T, pretty: bool) -> Result<(), Error> {
+    let json = if pretty {
+        let mut out = Vec::new();
+        let indent = serde_json::ser::PrettyFormatter::with_indent(b"\t");
+        let mut ser = serde_json::Serializer::with_formatter(&mut out, indent);
+        value.serialize(&mut ser).map(|()| out)
+    } else {
+        serde_json::to_vec(value)
+    };
+    let json = json.map_err(|e| Error::Output(e.into()))?;
+    print_line(&String::from_utf8_lossy(&json))
+}
+
+/// The one pod a command names, by UUID (prefix) or `--uuid-file`, not both.
+pub(crate) fn one_pod(
+    cmd: &'static str,
+    uuid: Option<&str>,
+    uuid_file: Option<&str>,
+    config: &Config,
+) -> Result<crate::pod::Pod, Error> {
+    let uuid = match (uuid, uuid_file) {
+        (Some(u), None) => u.to_string(),
+        (None, Some(f)) => {
+            crate::pod::read_uuid_file(std::path::Path::new(f)).map_err(pod_err(cmd))?
+        }
+        (Some(_), Some(_)) => {
+            return Err(Error::Usage(format!(
+                "{cmd}: give either a UUID or --uuid-file, not both"
+            )))
+        }
+        (None, None) => {
+            return Err(Error::Usage(format!(
+                "{cmd}: must provide a pod UUID or --uuid-file"
+            )))
+        }
+    };
+    crate::pod::Pod::resolve(&config.data_dir, &uuid).map_err(pod_err(cmd))
+}
+
+/// A pod error of command `cmd`, reported as `rkt: cmd: ...`.
+pub(crate) fn pod_err(cmd: &'static str) -> impl Fn(crate::pod::Error) -> Error {
+    move |e| Error::PodOp(cmd, Box::new(e))
 }
 
 /// The exit code of a multi-argument command: 254 if any argument failed.

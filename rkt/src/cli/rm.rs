@@ -23,7 +23,7 @@ pub(crate) struct Args {
 pub(crate) fn run(args: Args, config: &Config) -> Result<ExitCode, Error> {
     let mut uuids = args.uuids;
     if let Some(file) = &args.uuid_file {
-        uuids.push(pod::read_uuid_file(std::path::Path::new(file)).map_err(Error::Pod)?);
+        uuids.push(pod::read_uuid_file(std::path::Path::new(file)).map_err(super::pod_err("rm"))?);
     }
     if uuids.is_empty() {
         return Err(Error::Usage(

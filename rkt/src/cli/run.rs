@@ -7,7 +7,7 @@ use argh::FromArgs;
 
 use crate::config::{Config, Insecure};
 use crate::error::Error;
-use crate::stage0::{self, applist, Net, RunOptions};
+use crate::stage0::{self, applist, Net, RunOptions, StartOptions};
 
 /// rkt 1.30's pod flags that this build does not implement yet; each fails naming itself.
 pub(crate) const PENDING_FLAGS: &[&str] = &[
@@ -126,21 +126,116 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(args: Args, config: &Config) -> Result<ExitCode, Error> {
-    let net = match args.net.as_str() {
-        "host" => Net::Host,
-        "none" => Net::None,
-        other => {
-            return Err(Error::NotImplemented(format!(
-                "rkt run --net={other} (only host and none)"
-            )))
-        }
+    let start = StartFlags {
+        net: args.net,
+        hostname: args.hostname,
+        dns: stage0::dns::DnsFlags {
+            dns: args.dns,
+            search: args.dns_search,
+            opt: args.dns_opt,
+            domain: args.dns_domain,
+        },
+        hosts_entry: args.hosts_entry,
+        interactive: args.interactive,
     };
+    let start = start_options("run", start, config)?;
     let usage = |e: applist::ParseError| Error::Usage(format!("run: {e}"));
     if !args.signature.is_empty() {
         return Err(usage(applist::ParseError::FlagBeforeImage(
             "signature".into(),
         )));
     }
+    let prepare = PrepareFlags {
+        no_overlay: args.no_overlay,
+        inherit_env: args.inherit_env,
+        set_env: args.set_env,
+        set_env_file: args.set_env_file,
+        user: args.user,
+        group: args.group,
+        supplementary_gids: args.supplementary_gids,
+        working_dir: args.working_dir,
+        readonly_rootfs: args.readonly_rootfs,
+        environment: args.environment,
+        annotation: args.annotation,
+        user_annotation: args.user_annotation,
+        user_label: args.user_label,
+        volume: args.volume,
+        mount: args.mount,
+        pod_manifest: args.pod_manifest,
+        images: args.images,
+    };
+    let mut opts = run_options("run", prepare, start, config)?;
+    opts.uuid_file_save = args.uuid_file_save.map(Into::into);
+    let code = stage0::run(&config.data_dir, &opts).map_err(Error::Run)?;
+    Ok(ExitCode::from(code))
+}
+
+/// The pod flags given when a pod starts: `run`'s and `run-prepared`'s.
+#[derive(Debug, Default)]
+pub(super) struct StartFlags {
+    pub(super) net: String,
+    pub(super) hostname: Option<String>,
+    pub(super) dns: stage0::dns::DnsFlags,
+    pub(super) hosts_entry: Vec<String>,
+    pub(super) interactive: bool,
+}
+
+/// The image, app and prepare-time pod flags `run` and `prepare` share.
+#[derive(Debug, Default)]
+pub(super) struct PrepareFlags {
+    pub(super) no_overlay: bool,
+    pub(super) inherit_env: bool,
+    pub(super) set_env: Vec<String>,
+    pub(super) set_env_file: Option<String>,
+    pub(super) user: Option<String>,
+    pub(super) group: Option<String>,
+    pub(super) supplementary_gids: Option<String>,
+    pub(super) working_dir: Option<String>,
+    pub(super) readonly_rootfs: Option<bool>,
+    pub(super) environment: Vec<String>,
+    pub(super) annotation: Vec<String>,
+    pub(super) user_annotation: Vec<String>,
+    pub(super) user_label: Vec<String>,
+    pub(super) volume: Vec<String>,
+    pub(super) mount: Vec<String>,
+    pub(super) pod_manifest: Option<String>,
+    pub(super) images: Vec<String>,
+}
+
+/// Validates the start-time flags of `cmd`.
+pub(super) fn start_options(
+    cmd: &str,
+    flags: StartFlags,
+    config: &Config,
+) -> Result<StartOptions, Error> {
+    let net = match flags.net.as_str() {
+        "host" => Net::Host,
+        "none" => Net::None,
+        other => {
+            return Err(Error::NotImplemented(format!(
+                "rkt {cmd} --net={other} (only host and none)"
+            )))
+        }
+    };
+    Ok(StartOptions {
+        net,
+        hostname: flags.hostname,
+        debug: config.debug,
+        dns: stage0::dns::parse_dns(&flags.dns).map_err(|e| Error::Usage(format!("{cmd}: {e}")))?,
+        hosts: stage0::dns::parse_hosts(&flags.hosts_entry, stage0::plan::LOCALHOST)
+            .map_err(|e| Error::Usage(format!("{cmd}: {e}")))?,
+        interactive: flags.interactive,
+    })
+}
+
+/// Parses the image list and the prepare-time flags of `cmd` into the options of a pod.
+pub(super) fn run_options(
+    cmd: &str,
+    args: PrepareFlags,
+    start: StartOptions,
+    config: &Config,
+) -> Result<RunOptions, Error> {
+    let usage = |e: applist::ParseError| Error::Usage(format!("{cmd}: {e}"));
     let defaults = app_defaults(&args).map_err(usage)?;
     let list = applist::parse_list(&image_list(&args.images)).map_err(usage)?;
     let (mut inherit_env, mut set_env_file, mut set_env_flags) = (
@@ -176,26 +271,26 @@ pub(crate) fn run(args: Args, config: &Config) -> Result<ExitCode, Error> {
                 || !set_env_flags.is_empty()
                 || defaults_given
             {
-                return Err(Error::Usage(
-                    "run: conflicting flags set with --pod-manifest (see --help)".into(),
-                ));
+                return Err(Error::Usage(format!(
+                    "{cmd}: conflicting flags set with --pod-manifest (see --help)"
+                )));
             }
             let bytes = std::fs::read(file)
-                .map_err(|e| Error::Usage(format!("run: --pod-manifest: read `{file}`: {e}")))?;
+                .map_err(|e| Error::Usage(format!("{cmd}: --pod-manifest: read `{file}`: {e}")))?;
             Some(
                 crate::appc::PodManifest::from_json(&bytes)
-                    .map_err(|e| Error::Usage(format!("run: --pod-manifest `{file}`: {e}")))?,
+                    .map_err(|e| Error::Usage(format!("{cmd}: --pod-manifest `{file}`: {e}")))?,
             )
         }
     };
     if apps.is_empty() && pod_manifest.is_none() {
-        return Err(Error::Usage(
-            "run: must provide at least one image or specify the pod manifest".into(),
-        ));
+        return Err(Error::Usage(format!(
+            "{cmd}: must provide at least one image or specify the pod manifest"
+        )));
     }
     // rkt 1.30 runRun, before anything touches the store; a pod manifest's apps count too.
     let app_count = apps.len() + pod_manifest.as_ref().map_or(0, |pm| pm.apps.len());
-    if args.interactive && app_count > 1 {
+    if start.interactive && app_count > 1 {
         return Err(Error::Usage(stage0::plan::INTERACTIVE_ONE_IMAGE.into()));
     }
     let mut set_env = Vec::new();
@@ -210,7 +305,7 @@ pub(crate) fn run(args: Args, config: &Config) -> Result<ExitCode, Error> {
         .iter()
         .map(|v| {
             stage0::volumes::parse_volume(v)
-                .map_err(|e| Error::Usage(format!("run: invalid value for --volume {v:?}: {e}")))
+                .map_err(|e| Error::Usage(format!("{cmd}: invalid value for --volume {v:?}: {e}")))
         })
         .collect::<Result<Vec<_>, _>>()?;
     let inherited = if inherit_env {
@@ -223,38 +318,29 @@ pub(crate) fn run(args: Args, config: &Config) -> Result<ExitCode, Error> {
     } else {
         Vec::new()
     };
-    let opts = RunOptions {
-        net,
-        hostname: args.hostname,
+    Ok(RunOptions {
+        net: start.net,
+        hostname: start.hostname,
         no_overlay: args.no_overlay,
-        uuid_file_save: args.uuid_file_save.map(Into::into),
+        uuid_file_save: None,
         insecure_image: config.insecure.contains(Insecure::IMAGE),
         trust: crate::trust::TrustDirs::new(config),
         insecure_paths: config.insecure.contains(Insecure::PATHS),
-        debug: config.debug,
+        debug: start.debug,
         apps,
         inherit_env: inherited,
         set_env_file: set_env,
         set_env: env_flags,
         volumes,
-        dns: stage0::dns::parse_dns(&stage0::dns::DnsFlags {
-            dns: args.dns.clone(),
-            search: args.dns_search.clone(),
-            opt: args.dns_opt.clone(),
-            domain: args.dns_domain.clone(),
-        })
-        .map_err(|e| Error::Usage(format!("run: {e}")))?,
+        dns: start.dns,
         pod_manifest,
-        interactive: args.interactive,
-        hosts: stage0::dns::parse_hosts(&args.hosts_entry, stage0::plan::LOCALHOST)
-            .map_err(|e| Error::Usage(format!("run: {e}")))?,
-    };
-    let code = stage0::run(&config.data_dir, &opts).map_err(Error::Run)?;
-    Ok(ExitCode::from(code))
+        interactive: start.interactive,
+        hosts: start.hosts,
+    })
 }
 
 /// The per-app flags given before the first image, which apply to every app.
-fn app_defaults(args: &Args) -> Result<applist::AppArg, applist::ParseError> {
+fn app_defaults(args: &PrepareFlags) -> Result<applist::AppArg, applist::ParseError> {
     let mut d = applist::AppArg::default();
     let singles = [
         ("user", &args.user),

@@ -20,9 +20,42 @@ pub(crate) struct Report {
     pub(crate) errors: Vec<(String, Error)>,
 }
 
+/// What a gc run is asked for (`rkt gc` flags).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Options {
+    /// `--grace-period`: how long a pod stays marked before it is removed.
+    pub(crate) grace: Duration,
+    /// `--expire-prepared`: how long a prepared pod may wait for `run-prepared`.
+    pub(crate) expire_prepared: Duration,
+    /// `--mark-only`: mark, remove nothing.
+    pub(crate) mark_only: bool,
+}
+
 /// Marks, then sweeps what has been marked for at least `grace` (`0s`: both in one call).
-pub(crate) fn gc(data_dir: &std::path::Path, grace: Duration) -> Result<Report> {
+/// A pod that cannot be removed (a mount still busy) stays marked; the next gc retries it.
+pub(crate) fn gc(data_dir: &std::path::Path, opts: Options) -> Result<Report> {
     let mut report = Report::default();
+    let now = SystemTime::now();
+    // Prepared pods never run within `expire_prepared` go to garbage (rkt `renameExpired`);
+    // one being started by run-prepared holds its lock and is left alone.
+    for mut pod in Pod::list_in(data_dir, Dir::Prepared)? {
+        let created = paths::pod_created(&pod.path());
+        let Ok(at) = std::fs::metadata(&created).and_then(|m| m.modified()) else {
+            continue;
+        };
+        if now.duration_since(at).unwrap_or_default() < opts.expire_prepared {
+            continue;
+        }
+        let Some(lock) = pod.try_lock()? else {
+            continue;
+        };
+        let res = pod.move_to(Dir::Garbage);
+        drop(lock);
+        match res {
+            Ok(()) => report.marked.push(pod.uuid.clone()),
+            Err(e) => report.errors.push((pod.uuid.clone(), e)),
+        }
+    }
     for mut pod in Pod::list_in(data_dir, Dir::Run)?
         .into_iter()
         .chain(Pod::list_in(data_dir, Dir::Prepare)?)
@@ -45,7 +78,10 @@ pub(crate) fn gc(data_dir: &std::path::Path, grace: Duration) -> Result<Report> 
             Err(e) => report.errors.push((pod.uuid.clone(), e)),
         }
     }
-    let now = SystemTime::now();
+    if opts.mark_only {
+        return Ok(report);
+    }
+    crate::store::failpoint::hit("pods-marked");
     for pod in Pod::list_in(data_dir, Dir::ExitedGarbage)?
         .into_iter()
         .chain(Pod::list_in(data_dir, Dir::Garbage)?)
@@ -61,7 +97,7 @@ pub(crate) fn gc(data_dir: &std::path::Path, grace: Duration) -> Result<Report> 
                     now
                 }
             };
-            if now.duration_since(marked).unwrap_or_default() < grace {
+            if now.duration_since(marked).unwrap_or_default() < opts.grace {
                 continue;
             }
         }

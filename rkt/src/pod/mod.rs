@@ -6,7 +6,10 @@
 //! delete without crossing filesystems) and [`gc`] (mark and sweep).
 
 pub(crate) mod gc;
+pub(crate) mod info;
 pub(crate) mod remove;
+pub(crate) mod stop;
+pub(crate) mod wait;
 
 use std::fmt;
 use std::io::{self, Read};
@@ -97,6 +100,12 @@ pub(crate) enum Error {
     Busy { uuid: String, state: State },
     /// Removal would cross into another filesystem (a mount that could not be unmounted).
     CrossDevice(PathBuf),
+    /// The operation needs a running pod.
+    NotRunning { uuid: String, state: State },
+    /// The pod's lock is held, but its recorded PID 1 is gone or names another process.
+    StalePid { uuid: String, pid: i32 },
+    /// Waiting for the pod ran out of time, or the pod ended before what was awaited.
+    Wait { uuid: String, what: String },
 }
 
 impl fmt::Display for Error {
@@ -111,6 +120,12 @@ impl fmt::Display for Error {
                 "`{}` is on another filesystem (a mount still in use?): not removing through it",
                 p.display()
             ),
+            Error::NotRunning { uuid, state } => write!(f, "pod {uuid} is not running ({state})"),
+            Error::StalePid { uuid, pid } => write!(
+                f,
+                "pod {uuid}: PID {pid} is no longer its PID 1: not signalling it"
+            ),
+            Error::Wait { uuid, what } => write!(f, "pod {uuid}: {what}"),
         }
     }
 }
@@ -132,6 +147,7 @@ pub(crate) fn io_err(op: &'static str, path: &Path) -> impl FnOnce(io::Error) ->
 }
 
 /// One pod: its UUID and the directory it was found in.
+/// (Cloning copies the handle, not the pod.)
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Pod {
     data_dir: PathBuf,

@@ -135,6 +135,7 @@ fn empty_dir(dir: BorrowedFd<'_>, path: &Path, id: MountIdentity) -> Result<()> 
             return Err(Error::CrossDevice(child));
         }
         empty_dir(sub.as_fd(), &child, id)?;
+        crate::store::failpoint::hit("pod-half-removed");
         drop(sub);
         match rustix::fs::unlinkat(dir, name.as_c_str(), AtFlags::REMOVEDIR) {
             Ok(()) | Err(Errno::NOENT) => {}

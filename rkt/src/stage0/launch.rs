@@ -12,16 +12,16 @@ use super::applist::AppArg;
 use super::plan::{self, AppInput, PodInput, RootfsView};
 use super::rootfs::TreeView;
 use super::volumes;
-use super::{check_os_arch, io_err, Error, RunOptions};
+use super::{check_os_arch, io_err, Error, RunOptions, StartOptions};
 use crate::appc::{
     AcIdentifier, AcName, App, Exec, ImageId, Mount, PodManifest, RuntimeApp, RuntimeImage, Volume,
     VolumeKind,
 };
 use crate::paths;
-use crate::pod::Pod;
+use crate::pod::{Dir, Pod};
 use crate::store::{ImageKey, Store};
 use crate::sys::fs::{write_atomic, Durability};
-use crate::sys::lock::LockKind;
+use crate::sys::lock::{FileLock, LockKind};
 use crate::sys::spawn;
 
 /// `statfs.f_type` of overlayfs, which refuses an upper dir on overlayfs.
@@ -34,15 +34,57 @@ struct Resolved {
     manifest: crate::appc::ImageManifest,
     app: App,
     tree: String,
-    rootfs: PathBuf,
     readonly_rootfs: bool,
     annotations: crate::appc::Annotations,
     cli_env: Vec<(String, String)>,
     cli_mounts: Vec<(String, String)>,
 }
 
-/// Runs the pod and returns its exit status (the app's; 128+N for signal N).
+/// Runs the pod and returns its exit status (the app's; 128+N for signal N): [`prepare`] and
+/// [`start`] back to back, the pod lock held throughout.
 pub(crate) fn run(data_dir: &Path, opts: &RunOptions) -> Result<u8, Error> {
+    let (pod, lock) = prepare(data_dir, opts)?;
+    start(data_dir, pod, lock, &opts.start_options())
+}
+
+/// `rkt prepare`: [`prepare`], then the pod moves to `prepared/` and its lock is released.
+pub(crate) fn prepare_only(data_dir: &Path, opts: &RunOptions) -> Result<String, Error> {
+    let (mut pod, lock) = prepare(data_dir, opts)?;
+    pod.move_to(Dir::Prepared)?;
+    drop(lock);
+    Ok(pod.uuid)
+}
+
+/// `rkt run-prepared`: takes a `prepared` pod's lock (refusing one another rkt is starting)
+/// and [`start`]s it.
+pub(crate) fn run_prepared(data_dir: &Path, uuid: &str, opts: &StartOptions) -> Result<u8, Error> {
+    // The pod's paths go into the plan, which stage1-init reads after chdir: absolute ones.
+    let data_dir = &std::path::absolute(data_dir).map_err(io_err("resolve", data_dir))?;
+    let pod = Pod::resolve(data_dir, uuid)?;
+    let state = pod.state()?;
+    if state != crate::pod::State::Prepared {
+        return Err(Error::Pod(crate::pod::Error::Busy {
+            uuid: pod.uuid,
+            state,
+        }));
+    }
+    let Some(lock) = pod.try_lock()? else {
+        return Err(Error::Apps(format!(
+            "pod {} is being started by another rkt",
+            pod.uuid
+        )));
+    };
+    // Moved between the check and the lock (another run-prepared, or gc)?
+    if !pod.path().exists() {
+        return Err(Error::Pod(crate::pod::Error::NotFound(pod.uuid)));
+    }
+    start(data_dir, pod, lock, opts)
+}
+
+/// The prepare phase: resolves the images, creates the pod (`prepare/`, locked) and writes the
+/// pod manifest, `appsinfo/`, the overlay and empty-volume dirs and what [`start`] needs
+/// besides (`stage0-prepared`). Returns the pod, still in `prepare/`, and its lock.
+pub(crate) fn prepare(data_dir: &Path, opts: &RunOptions) -> Result<(Pod, FileLock), Error> {
     // The plan carries host paths that stage1-init resolves after chdir: make them absolute.
     let data_dir = &std::path::absolute(data_dir).map_err(io_err("resolve", data_dir))?;
     let store = Store::open(data_dir)?;
@@ -82,18 +124,9 @@ pub(crate) fn run(data_dir: &Path, opts: &RunOptions) -> Result<u8, Error> {
         }
     }
     let overlay = !opts.no_overlay && overlay_usable(data_dir);
-    for v in &volumes {
-        if let VolumeKind::Host { source } = &v.kind {
-            if std::fs::symlink_metadata(source).is_err() {
-                return Err(Error::Apps(format!(
-                    "volume {:?}: source `{source}` does not exist",
-                    v.name.as_str()
-                )));
-            }
-        }
-    }
+    check_host_sources(&volumes)?;
 
-    let (mut pod, lock) = Pod::create(data_dir)?;
+    let (pod, lock) = Pod::create(data_dir)?;
     if let Some(file) = &opts.uuid_file_save {
         write_atomic(file, pod.uuid.as_bytes(), Durability::NoFsync)
             .map_err(io_err("write", file))?;
@@ -103,8 +136,7 @@ pub(crate) fn run(data_dir: &Path, opts: &RunOptions) -> Result<u8, Error> {
         .iter()
         .map(|r| (r.app.mount_points.as_slice(), r.cli_mounts.as_slice()))
         .collect();
-    let (mut app_mounts, empties) =
-        volumes::plan_mounts(&dir, &mut volumes, &per_app).map_err(Error::Apps)?;
+    let (_, empties) = volumes::plan_mounts(&dir, &mut volumes, &per_app).map_err(Error::Apps)?;
     for e in &empties {
         create_empty_volume(e)?;
     }
@@ -115,18 +147,141 @@ pub(crate) fn run(data_dir: &Path, opts: &RunOptions) -> Result<u8, Error> {
         opts.pod_manifest.as_ref(),
         overlay,
     )?;
+    let record = PreparedRecord {
+        overlay,
+        protect_kernel: !opts.insecure_paths,
+        inherit_env: opts.inherit_env.clone(),
+        set_env_file: opts.set_env_file.clone(),
+        set_env: opts.set_env.clone(),
+        cli_env: resolved.iter().map(|r| r.cli_env.clone()).collect(),
+    };
+    let path = paths::pod_stage0_prepared(&dir);
+    let bytes = serde_json::to_vec(&record).map_err(|e| Error::Apps(e.to_string()))?;
+    write_atomic(&path, &bytes, Durability::NoFsync).map_err(io_err("write", &path))?;
     drop(prepare);
+    crate::store::failpoint::hit("pod-prepared");
+    Ok((pod, lock))
+}
 
-    let views: Vec<TreeView> = resolved
+/// What a prepared pod needs at start that its manifest does not say: the prepare-time
+/// options that enter the plan (rkt kept these in the pod dir too, e.g. `overlay-prepared`).
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct PreparedRecord {
+    overlay: bool,
+    protect_kernel: bool,
+    inherit_env: Vec<(String, String)>,
+    set_env_file: Vec<(String, String)>,
+    set_env: Vec<(String, String)>,
+    /// Each app's `--environment`, in manifest order.
+    cli_env: Vec<Vec<(String, String)>>,
+}
+
+/// One app as [`start`] rebuilds it from the pod dir.
+struct Prepared {
+    name: String,
+    app: App,
+    rootfs: PathBuf,
+    tree: String,
+    readonly_rootfs: bool,
+    cli_env: Vec<(String, String)>,
+    cli_mounts: Vec<(String, String)>,
+}
+
+/// rkt refuses a host volume whose source is missing before anything is created.
+fn check_host_sources(volumes: &[Volume]) -> Result<(), Error> {
+    for v in volumes {
+        if let VolumeKind::Host { source } = &v.kind {
+            if std::fs::symlink_metadata(source).is_err() {
+                return Err(Error::Apps(format!(
+                    "volume {:?}: source `{source}` does not exist",
+                    v.name.as_str()
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Reads back what [`prepare`] wrote: the manifest's apps and volumes, and the record.
+fn load_prepared(
+    store: &Store,
+    dir: &Path,
+) -> Result<(Vec<Prepared>, Vec<Volume>, PreparedRecord), Error> {
+    let mpath = paths::pod_manifest(dir);
+    let bytes = std::fs::read(&mpath).map_err(io_err("read", &mpath))?;
+    let manifest = PodManifest::from_json(&bytes).map_err(|e| Error::Image {
+        image: mpath.display().to_string(),
+        reason: e.to_string(),
+    })?;
+    let rpath = paths::pod_stage0_prepared(dir);
+    let bytes = std::fs::read(&rpath).map_err(io_err("read", &rpath))?;
+    let record: PreparedRecord = serde_json::from_slice(&bytes).map_err(|e| Error::Image {
+        image: rpath.display().to_string(),
+        reason: e.to_string(),
+    })?;
+    let mut apps = Vec::with_capacity(manifest.apps.len());
+    for (i, ra) in manifest.apps.iter().enumerate() {
+        let name = ra.name.as_str().to_string();
+        let image = ra.image.id.to_string();
+        let app = ra.app.clone().ok_or_else(|| Error::Image {
+            image: image.clone(),
+            reason: format!("app {name:?} has no app section in the pod manifest"),
+        })?;
+        let key = store.resolve(&image)?;
+        let rootfs = store.rendered_rootfs(&key)?;
+        let tpath = paths::pod_app_tree(dir, &name);
+        let tree = std::fs::read_to_string(&tpath)
+            .map_err(io_err("read", &tpath))?
+            .trim()
+            .to_string();
+        apps.push(Prepared {
+            name,
+            app,
+            rootfs,
+            tree,
+            readonly_rootfs: ra.read_only_root_fs,
+            cli_env: record.cli_env.get(i).cloned().unwrap_or_default(),
+            cli_mounts: ra
+                .mounts
+                .iter()
+                .map(|m| (m.volume.as_str().to_string(), m.path.clone()))
+                .collect(),
+        });
+    }
+    Ok((apps, manifest.volumes, record))
+}
+
+/// The start phase: computes the plan from the pod dir and the start options, starts
+/// stage1-init, persists `pid` and moves the pod to `run/` between `Ready` and `Go`, hands the
+/// pod lock to PID 1 and waits for the pod's exit status.
+pub(crate) fn start(
+    data_dir: &Path,
+    mut pod: Pod,
+    lock: FileLock,
+    opts: &StartOptions,
+) -> Result<u8, Error> {
+    let data_dir = &std::path::absolute(data_dir).map_err(io_err("resolve", data_dir))?;
+    let store = Store::open(data_dir)?;
+    let dir = pod.path();
+    let (prepared, mut volumes, record) = load_prepared(&store, &dir)?;
+    check_host_sources(&volumes)?;
+    let per_app: Vec<volumes::AppMounts<'_>> = prepared
+        .iter()
+        .map(|r| (r.app.mount_points.as_slice(), r.cli_mounts.as_slice()))
+        .collect();
+    // The empty volumes were created by prepare; only the mounts are needed again.
+    let (mut app_mounts, _) =
+        volumes::plan_mounts(&dir, &mut volumes, &per_app).map_err(Error::Apps)?;
+    let views: Vec<TreeView> = prepared
         .iter()
         .map(|r| TreeView::open(&r.rootfs).map_err(io_err("open", &r.rootfs)))
         .collect::<Result<_, _>>()?;
-    let inputs: Vec<(AppInput, &dyn RootfsView)> = resolved
+    let inputs: Vec<(AppInput, &dyn RootfsView)> = prepared
         .iter()
         .zip(&views)
         .zip(app_mounts.iter_mut())
         .map(|((r, v), mounts)| {
-            let mode = if overlay {
+            let mode = if record.overlay {
                 RootfsMode::Overlay {
                     upper: paths::pod_overlay_upper(&dir, &r.tree, &r.name),
                     work: paths::pod_overlay_work(&dir, &r.tree, &r.name),
@@ -153,10 +308,10 @@ pub(crate) fn run(data_dir: &Path, opts: &RunOptions) -> Result<u8, Error> {
         net: opts.net,
         host_hosts: Path::new("/etc/hosts").is_file(),
         host_resolv: Path::new("/etc/resolv.conf").is_file(),
-        protect_kernel: !opts.insecure_paths,
-        inherit_env: opts.inherit_env.clone(),
-        set_env_file: opts.set_env_file.clone(),
-        set_env: opts.set_env.clone(),
+        protect_kernel: record.protect_kernel,
+        inherit_env: record.inherit_env,
+        set_env_file: record.set_env_file,
+        set_env: record.set_env,
         dns: opts.dns.clone(),
         hosts: opts.hosts.clone(),
         interactive: opts.interactive,
@@ -173,7 +328,7 @@ pub(crate) fn run(data_dir: &Path, opts: &RunOptions) -> Result<u8, Error> {
     write_atomic(&plan_path, &bytes, Durability::NoFsync).map_err(io_err("write", &plan_path))?;
 
     // Launch: the plan path is in the pod dir, which moves to run/ before Go; stage1-init
-    // reads the plan before Ready, so the prepare/ path is the one it needs.
+    // reads the plan before Ready, so the path it is given now is the one it needs.
     let exe =
         spawn::sealed_memfd("stage1-init", crate::stage1::STAGE1_INIT).map_err(Error::Spawn)?;
     let (parent, child_end) = proto::pair().map_err(Error::Spawn)?;
@@ -203,13 +358,21 @@ pub(crate) fn run(data_dir: &Path, opts: &RunOptions) -> Result<u8, Error> {
     let pid = child.id();
     // From here a TERM to rkt reaches the pod; before Go, stage1-init's apps do not exist yet.
     spawn::forward_signals(pid as i32).map_err(Error::Spawn)?;
+    // A prepared pod that fails from here on ends up `exited` (in `run/`, unlocked), as in rkt,
+    // which moved it there before starting stage1: its stage1 dir is no longer pristine.
+    let fail = |mut pod: Pod, e: Error| {
+        if pod.dir == Dir::Prepared {
+            let _ = pod.move_to(Dir::Run);
+        }
+        e
+    };
 
     let master = match parent.wait_ready() {
         Ok(master) => master,
         Err(e) => {
             // stage1-init exits 254 after an E frame; reap it before reporting.
             let _ = child.wait();
-            return Err(Error::Stage1(e));
+            return Err(fail(pod, Error::Stage1(e)));
         }
     };
     // --interactive: the pod's terminal (its pty master came with Ready), relayed below.
@@ -218,23 +381,43 @@ pub(crate) fn run(data_dir: &Path, opts: &RunOptions) -> Result<u8, Error> {
         Err(e) => {
             drop(parent);
             let _ = child.wait();
-            return Err(e);
+            return Err(fail(pod, e));
         }
     };
+    crate::store::failpoint::hit("pod-ready");
     let pid_path = paths::pod_pid(&dir);
-    let persisted = write_atomic(
-        &pid_path,
-        format!("{pid}\n").as_bytes(),
-        Durability::NoFsync,
-    )
-    .map_err(io_err("write", &pid_path))
-    .and_then(|()| pod.move_to(crate::pod::Dir::Run).map_err(Error::Pod));
+    let start_path = paths::pod_pid_starttime(&dir);
+    // The start time tells `rkt stop` whether the process behind this PID is still the
+    // pod's PID 1 (PIDs are reused).
+    let persisted = crate::sys::proc::start_time(pid as i32)
+        .map_err(io_err(
+            "read start time of",
+            Path::new(&format!("/proc/{pid}")),
+        ))
+        .and_then(|t| {
+            write_atomic(
+                &start_path,
+                format!("{t}\n").as_bytes(),
+                Durability::NoFsync,
+            )
+            .map_err(io_err("write", &start_path))
+        })
+        .and_then(|()| {
+            write_atomic(
+                &pid_path,
+                format!("{pid}\n").as_bytes(),
+                Durability::NoFsync,
+            )
+            .map_err(io_err("write", &pid_path))
+        })
+        .and_then(|()| pod.move_to(Dir::Run).map_err(Error::Pod));
     if let Err(e) = persisted {
         // No Go: closing the socket makes stage1-init exit without starting anything.
         drop(parent);
         let _ = child.wait();
-        return Err(e);
+        return Err(fail(pod, e));
     }
+    crate::store::failpoint::hit("pod-running");
     // PID 1 holds the pod lock from now on; rkt's copy of the fd can go.
     drop(lock);
     if let Err(e) = parent.go() {
@@ -361,7 +544,8 @@ fn resolve_app(store: &Store, arg: &AppArg, opts: &RunOptions) -> Result<Resolve
             .set(key, v)
             .map_err(|e| image_err(format!("--annotation {k:?}: {e}")))?;
     }
-    let rootfs = store.rendered_rootfs(&key)?;
+    // Checks the tree is there and records the image as used; start reads it again.
+    store.rendered_rootfs(&key)?;
     let tree = store.record(&key)?.tree;
     Ok(Resolved {
         name: name.as_str().to_string(),
@@ -369,7 +553,6 @@ fn resolve_app(store: &Store, arg: &AppArg, opts: &RunOptions) -> Result<Resolve
         manifest,
         app,
         tree,
-        rootfs,
         readonly_rootfs: arg.readonly_rootfs.unwrap_or(false),
         annotations,
         cli_env: arg.environment.clone(),
@@ -396,7 +579,8 @@ fn resolve_runtime_app(store: &Store, ra: &RuntimeApp) -> Result<Resolved, Error
             )))
         }
     };
-    let rootfs = store.rendered_rootfs(&key)?;
+    // Checks the tree is there and records the image as used; start reads it again.
+    store.rendered_rootfs(&key)?;
     let tree = store.record(&key)?.tree;
     Ok(Resolved {
         name: ra.name.as_str().to_string(),
@@ -404,7 +588,6 @@ fn resolve_runtime_app(store: &Store, ra: &RuntimeApp) -> Result<Resolved, Error
         manifest,
         app,
         tree,
-        rootfs,
         readonly_rootfs: ra.read_only_root_fs,
         annotations: ra.annotations.clone(),
         cli_env: Vec::new(),

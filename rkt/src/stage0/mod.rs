@@ -16,7 +16,7 @@ pub(crate) mod volumes;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-pub(crate) use launch::run;
+pub(crate) use launch::{prepare_only, run, run_prepared};
 pub(crate) use stage1_init::plan::Net;
 
 /// What `rkt run` was asked for.
@@ -48,6 +48,32 @@ pub(crate) struct RunOptions {
     pub(crate) pod_manifest: Option<crate::appc::PodManifest>,
     /// `--interactive`: the one app gets a terminal that rkt relays (see [`tty`]).
     pub(crate) interactive: bool,
+}
+
+/// What is given when a prepared pod starts (`run`'s pod flags that `prepare` does not take).
+#[derive(Debug, Clone)]
+pub(crate) struct StartOptions {
+    pub(crate) net: Net,
+    pub(crate) hostname: Option<String>,
+    pub(crate) debug: bool,
+    pub(crate) dns: dns::Dns,
+    pub(crate) hosts: dns::Hosts,
+    /// `--interactive`: the one app gets a terminal that rkt relays (see [`tty`]).
+    pub(crate) interactive: bool,
+}
+
+impl RunOptions {
+    /// The start-time part of `run`'s options.
+    pub(crate) fn start_options(&self) -> StartOptions {
+        StartOptions {
+            net: self.net,
+            hostname: self.hostname.clone(),
+            debug: self.debug,
+            dns: self.dns.clone(),
+            hosts: self.hosts.clone(),
+            interactive: self.interactive,
+        }
+    }
 }
 
 /// Why a pod could not be run.

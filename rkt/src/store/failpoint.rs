@@ -8,7 +8,11 @@
 //! flushed), `blob-renamed`, `manifest-written`, `tree-renamed`, `tree-rendered`,
 //! `index-written` (committed, before the tmp entry is cleaned). `image rm` reaches
 //! `rm-unindexed` after removing the record, and `image gc` reaches `gc-collected` after
-//! collecting stale temporary entries.
+//! collecting stale temporary entries. Pods: `run` reaches `pod-prepared` (pod dir, manifest
+//! and plan inputs written, still in `prepare/`), `pod-ready` (stage1-init set up, before
+//! `pid` and the move to `run/`) and `pod-running` (in `run/`, before `Go`); `gc` reaches
+//! `pods-marked` after the mark phase and `pod-half-removed` with a pod's directory partly
+//! deleted.
 
 /// Every failpoint, for the tests and the docs.
 pub(crate) const ALL: &[&str] = &[
@@ -21,6 +25,11 @@ pub(crate) const ALL: &[&str] = &[
     "index-written",
     "rm-unindexed",
     "gc-collected",
+    "pod-prepared",
+    "pod-ready",
+    "pod-running",
+    "pods-marked",
+    "pod-half-removed",
 ];
 
 /// Aborts the process if `RKT_FAILPOINT` names this point.

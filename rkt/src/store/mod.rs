@@ -36,7 +36,7 @@
 mod blob;
 mod digest;
 pub(crate) mod extract;
-mod failpoint;
+pub(crate) mod failpoint;
 mod gc;
 mod images;
 mod import;

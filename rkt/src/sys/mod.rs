@@ -7,6 +7,7 @@
 
 pub(crate) mod fs;
 pub(crate) mod lock;
+pub(crate) mod proc;
 pub(crate) mod resolve;
 pub(crate) mod spawn;
 pub(crate) mod tty;

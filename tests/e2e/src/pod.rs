@@ -82,7 +82,15 @@ impl StoreDir {
     /// `gc --grace-period=0s`, then asserts that no pod is left in any state.
     #[track_caller]
     pub fn gc_all(&self) {
-        let out = self.rkt(&["gc", "--grace-period=0s"]);
+        self.gc_all_with(&[]);
+    }
+
+    /// [`gc_all`](Self::gc_all) with more gc flags (`--expire-prepared=0s`).
+    #[track_caller]
+    pub fn gc_all_with(&self, flags: &[&str]) {
+        let mut args = vec!["gc", "--grace-period=0s"];
+        args.extend_from_slice(flags);
+        let out = self.rkt(&args);
         crate::store::assert_ok(&out);
         for state in [
             "embryo",

@@ -113,7 +113,7 @@ fn global_flags_go_before_or_after_the_subcommand() {
 
 #[test]
 fn commands_not_implemented_yet_fail_clearly() {
-    rkt(["prepare", "example.com/x"]).expect_error("rkt prepare: not implemented yet");
+    rkt(["api-service"]).expect_error("rkt api-service: not implemented yet");
     // trust is implemented; without a terminal for the review it says so.
     rkt(["trust", "--prefix=x"]).expect_error("needs a terminal");
 }

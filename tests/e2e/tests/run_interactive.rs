@@ -318,3 +318,33 @@ fn case42_tiocsti_never_reaches_the_host_terminal() {
     drop(s);
     t.gc_all();
 }
+
+#[test]
+fn run_prepared_interactive_gives_the_prepared_app_the_terminal() {
+    let t = setup("tty-prepared");
+    let prepared = t.rkt(&[
+        "prepare",
+        "--quiet",
+        "example.com/probe",
+        "--",
+        "tty",
+        "+",
+        "readline",
+        "+",
+        "exit",
+        "4",
+    ]);
+    e2e::store::assert_ok(&prepared);
+    let uuid = e2e::store::stdout(&prepared).trim().to_string();
+    let mut cmd = t.command(&["run-prepared", "--interactive", &uuid], &[]);
+    let mut s = PtySession::spawn(&mut cmd, 24, 80);
+    s.wait_for("winsize=24x80");
+    s.type_bytes(b"prepared pod\r");
+    let code = s.wait();
+    let out = s.output();
+    assert_eq!(code, 4, "the app's exit code; terminal:\n{out}");
+    assert!(out.contains("same_devpts=true"), "{out}");
+    assert!(out.contains("got=prepared pod"), "{out}");
+    drop(s);
+    t.gc_all();
+}

@@ -134,6 +134,14 @@ fn run(cmd: &[String], out: &mut impl Write) -> io::Result<u8> {
                 writeln!(out, "{n}")?;
             }
         }
+        "ignore-term" => {
+            // struct kernel_sigaction: handler SIG_IGN (1), flags, restorer, mask.
+            let act: [usize; 4] = [1, 0, 0, 0];
+            // SAFETY: rt_sigaction(SIGTERM, &act, NULL, sizeof(sigset_t)) reads `act`, which
+            // lives across the call, and writes nothing.
+            let rc = unsafe { syscall4(SYS_RT_SIGACTION, 15, act.as_ptr() as usize, 0, 8) };
+            writeln!(out, "ignore-term returned {rc}")?;
+        }
         "sleep" => {
             std::thread::sleep(Duration::from_secs_f64(arg(1)?.parse().map_err(|_| {
                 io::Error::new(io::ErrorKind::InvalidInput, "not a number")
@@ -298,6 +306,31 @@ const SYS_FORK: usize = 57;
 const SYS_EXIT_GROUP: usize = 231;
 const SYS_WAIT4: usize = 61;
 const SYS_KILL: usize = 62;
+const SYS_RT_SIGACTION: usize = 13;
+
+/// [`syscall`] with a fourth argument (in r10).
+///
+/// # Safety
+///
+/// The caller must pass arguments that are valid for syscall `nr`.
+unsafe fn syscall4(nr: usize, a1: usize, a2: usize, a3: usize, a4: usize) -> isize {
+    let ret: isize;
+    // SAFETY: as in `syscall`, with r10 carrying the fourth argument.
+    unsafe {
+        std::arch::asm!(
+            "syscall",
+            inlateout("rax") nr as isize => ret,
+            in("rdi") a1,
+            in("rsi") a2,
+            in("rdx") a3,
+            in("r10") a4,
+            lateout("rcx") _,
+            lateout("r11") _,
+            options(nostack)
+        );
+    }
+    ret
+}
 
 /// A raw x86_64 Linux syscall with up to three arguments; returns -errno on failure.
 ///

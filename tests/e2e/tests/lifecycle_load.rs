@@ -1,0 +1,186 @@
+//! Load and leak checks of the pod lifecycle (security-checklist §5 case 48 b, and gc racing
+//! runs): many sequential pods leave nothing behind, and gc / image gc running in a loop never
+//! break a run, a running pod or an image a pod uses.
+
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use e2e::require_root;
+use e2e::store::{assert_ok, stdout, StoreDir};
+
+fn setup(name: &str) -> StoreDir {
+    require_root();
+    let t = StoreDir::new(name);
+    t.probe_image();
+    t
+}
+
+/// `du -sk` of a directory.
+fn du_k(dir: &std::path::Path) -> u64 {
+    let out = Command::new("du").arg("-sk").arg(dir).output().unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// 1000 sequential `run` + `gc --grace-period=0s` cycles inside a mount namespace with shared
+/// propagation: the namespace's mount count, the pod directories and the pods' disk use do not
+/// grow.
+#[test]
+fn a_thousand_run_gc_cycles_leak_nothing() {
+    let t = setup("lc-leak");
+    let rkt = e2e::rkt_bin();
+    let dir = t.store();
+    // One shell loop in a private copy of the mount table whose mounts propagate as shared
+    // (what systemd makes of /), printing the mount count before and after.
+    let script = format!(
+        r#"set -e
+count() {{ wc -l < /proc/self/mountinfo; }}
+r() {{ {rkt} --dir={dir} "$@"; }}
+for i in $(seq 10); do r run example.com/probe >/dev/null; r gc --grace-period=0s >/dev/null 2>&1; done
+echo "before $(count) $(du -sk {dir}/pods | cut -f1)"
+i=0
+while [ $i -lt 1000 ]; do
+    r run example.com/probe -- exit 3 >/dev/null && exit 90 || [ $? -eq 3 ] || exit 91
+    r gc --grace-period=0s >/dev/null 2>&1
+    i=$((i + 1))
+done
+echo "after $(count) $(du -sk {dir}/pods | cut -f1)"
+"#,
+        rkt = rkt.display(),
+        dir = dir.display()
+    );
+    let out = Command::new("timeout")
+        .args([
+            "900",
+            "unshare",
+            "-m",
+            "--propagation",
+            "shared",
+            "sh",
+            "-c",
+        ])
+        .arg(&script)
+        .output()
+        .unwrap();
+    assert_ok(&out);
+    let text = stdout(&out);
+    let field = |tag: &str, i: usize| -> u64 {
+        text.lines()
+            .find(|l| l.starts_with(tag))
+            .unwrap_or_else(|| panic!("{tag} missing: {text}"))
+            .split_whitespace()
+            .nth(i)
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    assert_eq!(field("before", 1), field("after", 1), "mounts grew: {text}");
+    assert!(
+        field("after", 2) <= field("before", 2),
+        "pods' disk use grew: {text}"
+    );
+    for state in [
+        "embryo",
+        "prepare",
+        "prepared",
+        "run",
+        "exited-garbage",
+        "garbage",
+    ] {
+        assert!(t.pods_in(state).is_empty(), "pods left in {state}");
+    }
+    assert!(du_k(&dir.join("pods")) <= 64, "pods dir holds data");
+}
+
+/// `gc` and `image gc` in a tight loop while 50 pods run one after the other (and one long
+/// pod runs throughout): every run succeeds with its output, the long pod is untouched.
+#[test]
+fn gc_and_image_gc_in_a_loop_never_break_a_run() {
+    let t = setup("lc-gc-race");
+    let long_file = t.join("long-uuid");
+    let long = t
+        .command(
+            &[
+                "run",
+                &format!("--uuid-file-save={}", long_file.display()),
+                "example.com/probe",
+                "--",
+                "sleep",
+                "120",
+            ],
+            &[],
+        )
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Killed (and its pod with it) if an assertion fails.
+    struct Guard(std::process::Child);
+    impl Drop for Guard {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut long = Guard(long);
+    // The long pod holds the image in use before image gc first runs.
+    let start = std::time::Instant::now();
+    while !long_file.is_file() || e2e::pod::read_uuid(&long_file).is_empty() {
+        assert!(start.elapsed().as_secs() < 20, "no uuid file");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let uuid = e2e::pod::read_uuid(&long_file);
+    assert_ok(&t.rkt(&["status", "--wait-ready=20s", &uuid]));
+    let stop = Arc::new(AtomicBool::new(false));
+    let looper = {
+        let stop = stop.clone();
+        let rkt = e2e::rkt_bin();
+        let dir = t.store();
+        std::thread::spawn(move || {
+            let mut rounds = 0u32;
+            while !stop.load(Ordering::Relaxed) {
+                for args in [
+                    &["gc", "--grace-period=0s"][..],
+                    &["image", "gc", "--grace-period=0s"][..],
+                ] {
+                    let st = Command::new(&rkt)
+                        .arg(format!("--dir={}", dir.display()))
+                        .args(args)
+                        .stdout(Stdio::null())
+                        .stderr(Stdio::null())
+                        .status()
+                        .unwrap();
+                    assert!(st.success(), "{args:?} failed during runs");
+                }
+                rounds += 1;
+            }
+            rounds
+        })
+    };
+    let mut failures = Vec::new();
+    for i in 0..50 {
+        let out = t.run_probe(&[], &["hostname"]);
+        if !out.status.success() || !stdout(&out).contains("hostname=rkt-") {
+            failures.push((i, out));
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    let rounds = looper.join().unwrap();
+    assert!(long.0.try_wait().unwrap().is_none(), "the long pod died");
+    let st = stdout(&t.rkt(&["status", &uuid]));
+    assert!(st.starts_with("state=running"), "{st}");
+    assert_ok(&t.rkt(&["stop", &uuid]));
+    let _ = long.0.wait();
+    assert!(
+        failures.is_empty(),
+        "{} runs failed: {:?}",
+        failures.len(),
+        failures.first()
+    );
+    assert!(rounds > 0);
+    t.gc_all();
+}
