@@ -22,6 +22,8 @@ pub(crate) enum Error {
     Config(crate::config::Error),
     Store(crate::store::Error),
     Image(crate::image::Error),
+    /// Fetching a remote image failed.
+    Fetch(crate::fetch::Error),
     /// `rkt run` failed before the pod's apps started (displayed as `run: ...`).
     Run(crate::stage0::Error),
     /// A pod operation (`rm`, `gc`) failed as a whole.
@@ -61,6 +63,7 @@ impl fmt::Display for Error {
             Error::Config(e) => e.fmt(f),
             Error::Store(e) => e.fmt(f),
             Error::Image(e) => e.fmt(f),
+            Error::Fetch(e) => e.fmt(f),
             Error::Run(e) => write!(f, "run: {e}"),
             Error::Pod(e) => e.fmt(f),
         }
@@ -74,6 +77,7 @@ impl StdError for Error {
             Error::Config(e) => e.source(),
             Error::Store(e) => e.source(),
             Error::Image(e) => e.source(),
+            Error::Fetch(e) => e.source(),
             Error::Run(e) => e.source(),
             Error::Pod(e) => e.source(),
             _ => None,

@@ -48,6 +48,9 @@ pub(crate) static COMMANDS: &[CommandSpec] = &[
             ("dns-domain", Kind::Value),
             ("hosts-entry", Kind::Value),
             ("pod-manifest", Kind::Value),
+            ("pull-policy", Kind::Value),
+            ("no-store", Kind::Switch),
+            ("store-only", Kind::Switch),
             // Per-app flags before the first image apply to every app.
             ("user", Kind::Value),
             ("group", Kind::Value),
@@ -67,7 +70,7 @@ pub(crate) static COMMANDS: &[CommandSpec] = &[
     },
     spec(&["prepare"], &[], false),
     spec(&["run-prepared"], &[], false),
-    spec(&["fetch"], &[("full", Kind::Switch)], true),
+    spec(&["fetch"], FETCH_FLAGS, true),
     spec(&["enter"], &[], false),
     spec(&["list"], &[], false),
     spec(&["status"], &[], false),
@@ -117,7 +120,14 @@ pub(crate) static COMMANDS: &[CommandSpec] = &[
         &[("pretty-print", Kind::Bool)],
         true,
     ),
-    spec(&["image", "fetch"], &[("full", Kind::Switch)], true),
+    spec(&["image", "fetch"], FETCH_FLAGS, true),
+];
+
+const FETCH_FLAGS: &[(&str, Kind)] = &[
+    ("full", Kind::Switch),
+    ("pull-policy", Kind::Value),
+    ("no-store", Kind::Switch),
+    ("store-only", Kind::Switch),
 ];
 
 const fn spec(

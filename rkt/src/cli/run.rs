@@ -21,9 +21,6 @@ pub(crate) const PENDING_FLAGS: &[&str] = &[
     "stage1-hash",
     "stage1-from-dir",
     "signature",
-    "pull-policy",
-    "store-only",
-    "no-store",
     "caps-retain",
     "caps-remove",
     "seccomp",
@@ -113,6 +110,16 @@ pub(crate) struct Args {
     /// run this appc PodManifest (apps, volumes, mounts, annotations); no images then
     #[argh(option)]
     pod_manifest: Option<String>,
+    /// when to pull an image: new (default: only if not in the store), update (always ask
+    /// the server) or never (the store only)
+    #[argh(option)]
+    pull_policy: Option<String>,
+    /// deprecated: --pull-policy=update
+    #[argh(switch)]
+    no_store: bool,
+    /// deprecated: --pull-policy=never
+    #[argh(switch)]
+    store_only: bool,
     /// the image list: IMAGE [--exec=PATH] [--name=N] [--user=U] [--group=G]
     /// [--supplementary-gids=N,..] [--working-dir=D] [--readonly-rootfs] [--environment=K=V]
     /// [--annotation=K=V] [--user-annotation=K=V] [--user-label=K=V] [--mount=volume=V,target=P]
@@ -209,6 +216,13 @@ pub(crate) fn run(args: Args, config: &Config) -> Result<ExitCode, Error> {
     } else {
         Vec::new()
     };
+    let pull_policy = crate::fetch::PullPolicy::from_flags(
+        args.pull_policy.as_deref(),
+        args.no_store,
+        args.store_only,
+        crate::fetch::PullPolicy::New,
+    )
+    .map_err(|e| Error::Usage(format!("run: {e}")))?;
     let opts = RunOptions {
         net,
         hostname: args.hostname,
@@ -232,6 +246,7 @@ pub(crate) fn run(args: Args, config: &Config) -> Result<ExitCode, Error> {
         pod_manifest,
         hosts: stage0::dns::parse_hosts(&args.hosts_entry, stage0::plan::LOCALHOST)
             .map_err(|e| Error::Usage(format!("run: {e}")))?,
+        fetch: (config.clone(), pull_policy),
     };
     let code = stage0::run(&config.data_dir, &opts).map_err(Error::Run)?;
     Ok(ExitCode::from(code))

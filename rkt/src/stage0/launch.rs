@@ -50,7 +50,7 @@ pub(crate) fn run(data_dir: &Path, opts: &RunOptions) -> Result<u8, Error> {
     let prepare = crate::pod::prepare_lock(data_dir, LockKind::Shared)?;
     let mut resolved = Vec::new();
     for arg in &opts.apps {
-        let r = resolve_app(&store, arg, opts.insecure_image)?;
+        let r = resolve_app(&store, arg, opts)?;
         // rkt 1.30 `apps.Validate`: app names are unique in a pod.
         if resolved.iter().any(|o: &Resolved| o.name == r.name) {
             return Err(Error::Apps(format!(
@@ -245,6 +245,9 @@ fn exit_code(status: std::process::ExitStatus) -> u8 {
 
 /// rkt's rule for an image argument that names a file (fetch does the same).
 fn is_file_arg(arg: &str) -> Option<&str> {
+    if crate::fetch::is_url(arg) {
+        return None;
+    }
     if let Some(p) = arg.strip_prefix("file://") {
         return Some(p);
     }
@@ -253,7 +256,23 @@ fn is_file_arg(arg: &str) -> Option<&str> {
         .then_some(arg)
 }
 
-fn resolve_app(store: &Store, arg: &AppArg, insecure_image: bool) -> Result<Resolved, Error> {
+/// An image that is not a file: a URL or a name (fetched per `--pull-policy`), or an ID.
+fn fetch_app(
+    store: &Store,
+    image: &str,
+    opts: &RunOptions,
+) -> Result<ImageKey, crate::fetch::Error> {
+    let (config, policy) = &opts.fetch;
+    let fetcher = crate::fetch::Fetcher::new(store, config, *policy);
+    if crate::fetch::is_url(image) {
+        fetcher.fetch_url(image)
+    } else {
+        fetcher.fetch_name(image)
+    }
+}
+
+fn resolve_app(store: &Store, arg: &AppArg, opts: &RunOptions) -> Result<Resolved, Error> {
+    let insecure_image = opts.insecure_image;
     let image_err = |reason: String| Error::Image {
         image: arg.image.clone(),
         reason,
@@ -267,7 +286,9 @@ fn resolve_app(store: &Store, arg: &AppArg, insecure_image: bool) -> Result<Reso
             ))
         }
         Some(path) => store.import(Path::new(path))?.key,
-        None => store.resolve(&arg.image)?,
+        None => {
+            fetch_app(store, &arg.image, opts).map_err(|e| image_err(crate::error::chain(&e)))?
+        }
     };
     let manifest = store.manifest(&key)?;
     check_os_arch(&manifest.labels).map_err(image_err)?;

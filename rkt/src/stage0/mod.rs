@@ -43,6 +43,8 @@ pub(crate) struct RunOptions {
     pub(crate) hosts: dns::Hosts,
     /// `--pod-manifest`: the apps and volumes come from it (`apps` and `volumes` are empty).
     pub(crate) pod_manifest: Option<crate::appc::PodManifest>,
+    /// How remote images (URLs, names) are fetched: the configuration and `--pull-policy`.
+    pub(crate) fetch: (crate::config::Config, crate::fetch::PullPolicy),
 }
 
 /// Why a pod could not be run.
