@@ -5,6 +5,7 @@
 //! fails; locally it fails too, telling what to run.
 
 pub mod aci;
+pub mod https;
 pub mod pod;
 pub mod snapshot;
 pub mod store;
