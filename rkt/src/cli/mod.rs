@@ -2,6 +2,7 @@
 //! Each subcommand lives in its own thin file and consumes a resolved [`Config`].
 
 mod args;
+mod config;
 mod fetch;
 mod gc;
 mod image;
@@ -86,7 +87,7 @@ pub(crate) static COMMANDS: &[CommandSpec] = &[
     spec(&["cat-manifest"], &[], false),
     spec(&["export"], &[], false),
     spec(&["trust"], &[], false),
-    spec(&["config"], &[], false),
+    spec(&["config"], &[], true),
     spec(&["metadata-service"], &[], false),
     spec(&["api-service"], &[], false),
     spec(
@@ -179,6 +180,7 @@ struct Rkt {
 #[allow(clippy::large_enum_variant)]
 enum Command {
     Version(version::Args),
+    Config(config::Args),
     Fetch(fetch::Args),
     Image(image::Args),
     Run(run::Args),
@@ -224,6 +226,7 @@ pub(crate) fn run(argv: Vec<String>) -> Result<ExitCode, Error> {
     crate::log::set_debug(config.debug);
     match rkt.command {
         Command::Version(a) => version::run(a, &config),
+        Command::Config(a) => config::run(a, &config),
         Command::Fetch(a) => fetch::run(a, &config),
         Command::Image(a) => image::run(a, &config),
         Command::Run(a) => run::run(a, &config),

@@ -31,12 +31,19 @@ pub(crate) struct Credentials {
     pub(crate) token: Option<String>,
 }
 
-/// The credentials in force: per domain, the `Authorization` value.
+/// The credentials in force for one domain.
+#[derive(Debug, Clone)]
+struct Entry {
+    domain: String,
+    header: String,
+    kind: String,
+    credentials: Credentials,
+}
+
+/// The credentials in force, per domain.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Auth {
-    entries: Vec<(String, String)>,
-    /// The files, in the order read (for `rkt config`).
-    pub(crate) files: Vec<AuthFile>,
+    entries: Vec<Entry>,
 }
 
 /// Config files are small; anything larger is not one.
@@ -55,11 +62,14 @@ impl Auth {
                 })?;
                 for domain in &file.domains {
                     auth.entries
-                        .retain(|(d, _)| !d.eq_ignore_ascii_case(domain));
-                    auth.entries
-                        .push((domain.to_ascii_lowercase(), value.clone()));
+                        .retain(|e| !e.domain.eq_ignore_ascii_case(domain));
+                    auth.entries.push(Entry {
+                        domain: domain.to_ascii_lowercase(),
+                        header: value.clone(),
+                        kind: file.kind.clone(),
+                        credentials: file.credentials.clone(),
+                    });
                 }
-                auth.files.push(file);
             }
         }
         Ok(auth)
@@ -69,10 +79,77 @@ impl Auth {
     pub(crate) fn headers_for(&self, host: &str) -> Vec<(&'static str, &str)> {
         self.entries
             .iter()
-            .filter(|(d, _)| d.eq_ignore_ascii_case(host))
-            .map(|(_, v)| ("authorization", v.as_str()))
+            .filter(|e| e.domain.eq_ignore_ascii_case(host))
+            .map(|e| ("authorization", e.header.as_str()))
             .collect()
     }
+
+    /// The merged configuration as `rkt config` prints it (Go's `MarshalIndent` with a tab,
+    /// fields in rkt's order): one auth entry per domain (sorted), then the paths.
+    pub(crate) fn config_json(&self, data_dir: &Path, stage1_images: &Path) -> String {
+        let mut entries: Vec<&Entry> = self.entries.iter().collect();
+        entries.sort_by(|a, b| a.domain.cmp(&b.domain));
+        let data = data_dir.display().to_string();
+        let images = stage1_images.display().to_string();
+        let mut stage0: Vec<Stage0<'_>> = entries
+            .into_iter()
+            .map(|e| {
+                Stage0::Auth(AuthOut {
+                    rkt_version: "v1",
+                    rkt_kind: "auth",
+                    domains: [e.domain.as_str()],
+                    kind: &e.kind,
+                    credentials: &e.credentials,
+                })
+            })
+            .collect();
+        stage0.push(Stage0::Paths(PathsOut {
+            rkt_version: "v1",
+            rkt_kind: "paths",
+            data: &data,
+            stage1_images: &images,
+        }));
+        let mut out = Vec::new();
+        let fmt = serde_json::ser::PrettyFormatter::with_indent(b"\t");
+        let mut ser = serde_json::Serializer::with_formatter(&mut out, fmt);
+        ConfigOut { stage0 }
+            .serialize(&mut ser)
+            .expect("plain strings always serialize");
+        String::from_utf8(out).expect("serde_json writes UTF-8")
+    }
+}
+
+#[derive(Serialize)]
+struct ConfigOut<'a> {
+    stage0: Vec<Stage0<'a>>,
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Stage0<'a> {
+    Auth(AuthOut<'a>),
+    Paths(PathsOut<'a>),
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AuthOut<'a> {
+    rkt_version: &'a str,
+    rkt_kind: &'a str,
+    domains: [&'a str; 1],
+    #[serde(rename = "type")]
+    kind: &'a str,
+    credentials: &'a Credentials,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PathsOut<'a> {
+    rkt_version: &'a str,
+    rkt_kind: &'a str,
+    data: &'a str,
+    #[serde(rename = "stage1-images")]
+    stage1_images: &'a str,
 }
 
 /// The `*.json` files of `dir`, sorted; a missing directory has none.
@@ -233,6 +310,10 @@ mod tests {
         );
         assert!(auth.headers_for("example.org").is_empty());
         assert!(auth.headers_for("sub.example.com").is_empty());
+        assert_eq!(
+            auth.config_json(Path::new("/var/lib/rkt"), Path::new("/usr/lib/rkt/stage1-images")),
+            "{\n\t\"stage0\": [\n\t\t{\n\t\t\t\"rktVersion\": \"v1\",\n\t\t\t\"rktKind\": \"auth\",\n\t\t\t\"domains\": [\n\t\t\t\t\"example.com\"\n\t\t\t],\n\t\t\t\"type\": \"oauth\",\n\t\t\t\"credentials\": {\n\t\t\t\t\"token\": \"local\"\n\t\t\t}\n\t\t},\n\t\t{\n\t\t\t\"rktVersion\": \"v1\",\n\t\t\t\"rktKind\": \"paths\",\n\t\t\t\"data\": \"/var/lib/rkt\",\n\t\t\t\"stage1-images\": \"/usr/lib/rkt/stage1-images\"\n\t\t}\n\t]\n}"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

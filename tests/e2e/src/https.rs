@@ -25,7 +25,12 @@ impl NetNs {
         crate::require_root();
         // SAFETY: unshare only changes this thread's namespace membership.
         let rc = unsafe { libc::unshare(libc::CLONE_NEWNET) };
-        assert_eq!(rc, 0, "unshare(CLONE_NEWNET): {}", std::io::Error::last_os_error());
+        assert_eq!(
+            rc,
+            0,
+            "unshare(CLONE_NEWNET): {}",
+            std::io::Error::last_os_error()
+        );
         lo_up();
         NetNs(())
     }
@@ -42,12 +47,22 @@ fn lo_up() {
     }
     // SAFETY: fd is open and req names an interface; SIOCGIFFLAGS fills ifru_flags.
     let rc = unsafe { libc::ioctl(fd, libc::SIOCGIFFLAGS, &mut req) };
-    assert_eq!(rc, 0, "SIOCGIFFLAGS lo: {}", std::io::Error::last_os_error());
+    assert_eq!(
+        rc,
+        0,
+        "SIOCGIFFLAGS lo: {}",
+        std::io::Error::last_os_error()
+    );
     // SAFETY: the union member the kernel just filled.
     unsafe { req.ifr_ifru.ifru_flags |= (libc::IFF_UP | libc::IFF_RUNNING) as libc::c_short };
     // SAFETY: as above; SIOCSIFFLAGS reads ifru_flags.
     let rc = unsafe { libc::ioctl(fd, libc::SIOCSIFFLAGS, &req) };
-    assert_eq!(rc, 0, "SIOCSIFFLAGS lo: {}", std::io::Error::last_os_error());
+    assert_eq!(
+        rc,
+        0,
+        "SIOCSIFFLAGS lo: {}",
+        std::io::Error::last_os_error()
+    );
     // SAFETY: fd is ours.
     unsafe { libc::close(fd) };
 }
@@ -315,13 +330,19 @@ fn serve_one<S: Read + Write>(
     let resp = handler(&req);
     log.lock().unwrap().push(req);
     let mut head = format!("HTTP/1.1 {} X\r\n", resp.status);
-    head.push_str(&format!("Content-Length: {}\r\nConnection: close\r\n", resp.body.len()));
+    head.push_str(&format!(
+        "Content-Length: {}\r\nConnection: close\r\n",
+        resp.body.len()
+    ));
     for (k, v) in &resp.headers {
         head.push_str(&format!("{k}: {v}\r\n"));
     }
     head.push_str("\r\n");
     stream.write_all(head.as_bytes())?;
-    let send = resp.truncate_at.unwrap_or(resp.body.len()).min(resp.body.len());
+    let send = resp
+        .truncate_at
+        .unwrap_or(resp.body.len())
+        .min(resp.body.len());
     for chunk in resp.body[..send].chunks(64 * 1024) {
         stream.write_all(chunk)?;
     }

@@ -94,7 +94,11 @@ fn url_fetch_imports_then_revalidates_with_etag() {
     let got = fx.fetch(&["https://localhost/app.aci"]);
     assert_eq!(got[..71], id);
     let log = fx.srv.take_log();
-    assert_eq!(paths(&log), vec!["https /app.aci"], "no signature asked with image insecure");
+    assert_eq!(
+        paths(&log),
+        vec!["https /app.aci"],
+        "no signature asked with image insecure"
+    );
     assert!(log[0].header("if-none-match").is_none());
     assert_eq!(fx.remotes(), 1);
     assert_eq!(fx.tmp_entries(), 0);
@@ -104,7 +108,10 @@ fn url_fetch_imports_then_revalidates_with_etag() {
     assert_eq!(log.len(), 1);
     assert_eq!(log[0].header("if-none-match"), Some("\"v1\""));
     // Policy new: the store has it; no request at all.
-    assert_eq!(fx.fetch(&["--pull-policy=new", "https://localhost/app.aci"]), got);
+    assert_eq!(
+        fx.fetch(&["--pull-policy=new", "https://localhost/app.aci"]),
+        got
+    );
     assert!(fx.srv.take_log().is_empty());
     fx.t.assert_consistent();
 }
@@ -168,7 +175,10 @@ fn plain_http_and_bad_redirects_are_refused() {
     let insecure = "--insecure-options=image";
     let out = fx.rkt(&[insecure, "fetch", "http://localhost/app.aci"]);
     assert_fails(&out, "plain http is refused");
-    assert!(fx.srv.take_log().is_empty(), "the http server got no request");
+    assert!(
+        fx.srv.take_log().is_empty(),
+        "the http server got no request"
+    );
     let out = fx.rkt(&[insecure, "fetch", "https://localhost/down"]);
     assert_fails(&out, "redirect from https to http");
     assert_eq!(paths(&fx.srv.take_log()), vec!["https /down"]);
@@ -182,7 +192,11 @@ fn plain_http_and_bad_redirects_are_refused() {
     // Ten redirects are fine; plain http is fine once allowed.
     assert_eq!(fx.fetch(&["https://localhost/hop9"])[..71], id);
     fx.srv.take_log();
-    let out = fx.rkt(&["--insecure-options=image,http", "fetch", "https://localhost/down"]);
+    let out = fx.rkt(&[
+        "--insecure-options=image,http",
+        "fetch",
+        "https://localhost/down",
+    ]);
     assert_ok(&out);
     assert_eq!(
         paths(&fx.srv.take_log()),
@@ -207,15 +221,29 @@ fn credentials_go_only_to_their_domain() {
     )
     .unwrap();
     let local = format!("--local-config={}", conf.display());
-    let out = fx.rkt(&[&local, "--insecure-options=image", "fetch", "https://localhost/a.aci"]);
+    let out = fx.rkt(&[
+        &local,
+        "--insecure-options=image",
+        "fetch",
+        "https://localhost/a.aci",
+    ]);
     assert_ok(&out);
     let log = fx.srv.take_log();
     assert_eq!(paths(&log), vec!["https /a.aci", "https /b.aci"]);
     assert_eq!(log[0].header("authorization"), Some("Basic dXNlcjpwYXNz"));
-    assert_eq!(log[1].header("authorization"), None, "not sent to another host");
+    assert_eq!(
+        log[1].header("authorization"),
+        None,
+        "not sent to another host"
+    );
     // A broken auth file is named.
     std::fs::write(conf.join("auth.d/bad.json"), r#"{"rktKind":"auth"}"#).unwrap();
-    let out = fx.rkt(&[&local, "--insecure-options=image", "fetch", "https://localhost/a.aci"]);
+    let out = fx.rkt(&[
+        &local,
+        "--insecure-options=image",
+        "fetch",
+        "https://localhost/a.aci",
+    ]);
     assert_fails(&out, "bad.json");
 }
 
@@ -226,12 +254,21 @@ fn certificate_errors_are_refused_unless_tls_is_insecure() {
     fx.srv.handle(move |_| Response::ok(body.clone()));
     assert_ok(&fx.t.rkt(&["image", "list"]));
     let before = fx.snapshot();
-    let out = fx.rkt(&["--insecure-options=image", "fetch", "https://localhost/app.aci"]);
+    let out = fx.rkt(&[
+        "--insecure-options=image",
+        "fetch",
+        "https://localhost/app.aci",
+    ]);
     assert_fails(&out, "https://localhost/app.aci");
     assert!(stderr(&out).contains("certificate"), "{}", stderr(&out));
     assert!(fx.srv.take_log().is_empty());
     snapshot::assert_same(&before, &fx.snapshot(), "bad certificate");
-    let out = fx.rkt(&["--insecure-options=image,tls", "fetch", "--full", "https://localhost/app.aci"]);
+    let out = fx.rkt(&[
+        "--insecure-options=image,tls",
+        "fetch",
+        "--full",
+        "https://localhost/app.aci",
+    ]);
     assert_ok(&out);
     assert_eq!(stdout(&out)[..71], id);
 }
@@ -241,9 +278,14 @@ fn unknown_ca_is_refused() {
     let fx = setup("fetch-ca", Cert::Good);
     fx.srv.handle(|_| Response::ok("x"));
     // The host's roots (or the compiled-in ones), which do not include the test CA.
-    let out = fx
-        .t
-        .rkt_env(&["--insecure-options=image", "fetch", "https://localhost/app.aci"], &[]);
+    let out = fx.t.rkt_env(
+        &[
+            "--insecure-options=image",
+            "fetch",
+            "https://localhost/app.aci",
+        ],
+        &[],
+    );
     assert_fails(&out, "https://localhost/app.aci");
     assert!(stderr(&out).contains("UnknownIssuer"), "{}", stderr(&out));
     assert!(fx.srv.take_log().is_empty());
@@ -285,15 +327,25 @@ fn names_are_discovered_and_must_match() {
         ]
     );
     // `run`'s default policy: the store has it, nothing is asked.
-    assert_eq!(fx.fetch(&["--pull-policy=new", "localhost/app:1.0"])[..71], id1);
+    assert_eq!(
+        fx.fetch(&["--pull-policy=new", "localhost/app:1.0"])[..71],
+        id1
+    );
     assert!(fx.srv.take_log().is_empty());
     let before = fx.snapshot();
     let out = fx.rkt(&["--insecure-options=image", "fetch", "localhost/app:2.0"]);
-    assert_fails(&out, "image name \"localhost/impostor\" is not the requested \"localhost/app\"");
+    assert_fails(
+        &out,
+        "image name \"localhost/impostor\" is not the requested \"localhost/app\"",
+    );
     let out = fx.rkt(&["--insecure-options=image", "fetch", "localhost/app:3.0"]);
     assert_fails(&out, "label version=\"9\" is not the requested \"3.0\"");
     // Label values are escaped into the URL, never interpreted.
-    let out = fx.rkt(&["--insecure-options=image", "fetch", "localhost/app:1.0/../../x?y"]);
+    let out = fx.rkt(&[
+        "--insecure-options=image",
+        "fetch",
+        "localhost/app:1.0/../../x?y",
+    ]);
     assert_fails(&out, "HTTP 404");
     let log = paths(&fx.srv.take_log());
     assert!(
@@ -355,9 +407,20 @@ fn cache_max_age_no_store_and_removed_images() {
     assert_eq!(log.len(), 1);
     assert!(log[0].header("if-none-match").is_none());
     // --store-only / --pull-policy=never: the store only.
-    assert_eq!(fx.fetch(&["--store-only", "https://localhost/etag.aci"]), id);
-    let out = fx.rkt(&["--insecure-options=image", "fetch", "--pull-policy=never", "https://localhost/nostore.aci"]);
-    assert_fails(&out, "unable to fetch image from https://localhost/nostore.aci");
+    assert_eq!(
+        fx.fetch(&["--store-only", "https://localhost/etag.aci"]),
+        id
+    );
+    let out = fx.rkt(&[
+        "--insecure-options=image",
+        "fetch",
+        "--pull-policy=never",
+        "https://localhost/nostore.aci",
+    ]);
+    assert_fails(
+        &out,
+        "unable to fetch image from https://localhost/nostore.aci",
+    );
     assert!(fx.srv.take_log().is_empty());
     let out = fx.rkt(&["fetch", "--pull-policy=often", "https://localhost/x.aci"]);
     assert_fails(&out, "--pull-policy");
@@ -413,7 +476,10 @@ fn interrupted_downloads_resume_or_restart() {
     assert_eq!(fx.fetch(&[url])[..71], id);
     let log = fx.srv.take_log();
     assert_eq!(log.len(), 1);
-    assert_eq!(log[0].header("range"), Some(format!("bytes={half}-").as_str()));
+    assert_eq!(
+        log[0].header("range"),
+        Some(format!("bytes={half}-").as_str())
+    );
     assert_eq!(fx.tmp_entries(), 0);
     assert_ok(&fx.t.rkt(&["image", "rm", &id]));
     // Interrupted again, then the content changes (ETag flip): the server ignores the
@@ -445,9 +511,17 @@ fn stalled_transfers_time_out() {
         r.stall = true;
         r
     });
-    let out = fx.rkt(&["--insecure-options=image", "fetch", "https://localhost/app.aci"]);
+    let out = fx.rkt(&[
+        "--insecure-options=image",
+        "fetch",
+        "https://localhost/app.aci",
+    ]);
     assert_fails(&out, "https://localhost/app.aci");
-    assert!(stderr(&out).contains("timed out") || stderr(&out).contains("interrupted"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("timed out") || stderr(&out).contains("interrupted"),
+        "{}",
+        stderr(&out)
+    );
     assert_eq!(fx.t.list_ids(), Vec::<String>::new());
 }
 
@@ -470,12 +544,24 @@ fn dependencies_are_fetched_by_name() {
     let id = fx.fetch(&["https://localhost/app.aci"]);
     let mut ids = fx.t.list_ids();
     ids.sort();
-    let mut want = vec![id.clone(), fx.t.list_ids().into_iter().find(|i| i.starts_with(&base_id)).unwrap()];
+    let mut want = vec![
+        id.clone(),
+        fx.t.list_ids()
+            .into_iter()
+            .find(|i| i.starts_with(&base_id))
+            .unwrap(),
+    ];
     want.sort();
     assert_eq!(ids, want);
     // Rendered with the dependency under it.
     let out = fx.t.join("rendered");
-    assert_ok(&fx.t.rkt(&["image", "render", "--rootfs-only", &id, out.to_str().unwrap()]));
+    assert_ok(&fx.t.rkt(&[
+        "image",
+        "render",
+        "--rootfs-only",
+        &id,
+        out.to_str().unwrap(),
+    ]));
     assert!(out.join("etc/hello").is_file() && out.join("app").is_file());
     fx.t.assert_consistent();
 }
