@@ -61,6 +61,17 @@ pub(crate) fn discover(
         let page = match fetch_page(client, &url) {
             Ok(page) => page,
             Err(e @ (Error::TooLarge { .. } | Error::RedirectRefused { .. })) => return Err(e),
+            // As rkt: with --insecure-options=http, a host without https is asked over http.
+            Err(e @ Error::Http { .. }) if client.allows_http() => {
+                crate::log::debug!("discovery: {e}; trying http");
+                match fetch_page(client, &format!("http://{prefix}?ac-discovery=1")) {
+                    Ok(page) => page,
+                    Err(e) => {
+                        failures.push(crate::error::chain(&e));
+                        continue;
+                    }
+                }
+            }
             Err(e) => {
                 crate::log::debug!("discovery: {e}");
                 failures.push(crate::error::chain(&e));

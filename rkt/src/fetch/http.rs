@@ -147,6 +147,10 @@ impl Client {
         })
     }
 
+    pub(crate) fn allows_http(&self) -> bool {
+        self.policy.allow_http
+    }
+
     fn check_scheme(&self, url: &str) -> Result<()> {
         if url.starts_with("https://") {
             return Ok(());

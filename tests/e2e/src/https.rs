@@ -46,7 +46,7 @@ fn lo_up() {
         *dst = *src as libc::c_char;
     }
     // SAFETY: fd is open and req names an interface; SIOCGIFFLAGS fills ifru_flags.
-    let rc = unsafe { libc::ioctl(fd, libc::SIOCGIFFLAGS, &mut req) };
+    let rc = unsafe { libc::ioctl(fd, libc::SIOCGIFFLAGS as _, &mut req) };
     assert_eq!(
         rc,
         0,
@@ -56,7 +56,7 @@ fn lo_up() {
     // SAFETY: the union member the kernel just filled.
     unsafe { req.ifr_ifru.ifru_flags |= (libc::IFF_UP | libc::IFF_RUNNING) as libc::c_short };
     // SAFETY: as above; SIOCSIFFLAGS reads ifru_flags.
-    let rc = unsafe { libc::ioctl(fd, libc::SIOCSIFFLAGS, &req) };
+    let rc = unsafe { libc::ioctl(fd, libc::SIOCSIFFLAGS as _, &req) };
     assert_eq!(
         rc,
         0,
