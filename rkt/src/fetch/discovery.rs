@@ -56,6 +56,7 @@ pub(crate) fn discover(
     labels: &[(String, String)],
 ) -> Result<Discovered> {
     let mut failures = Vec::new();
+    let mut pages = 0;
     for prefix in prefixes(name) {
         let url = format!("https://{prefix}?ac-discovery=1");
         let page = match fetch_page(client, &url) {
@@ -78,6 +79,7 @@ pub(crate) fn discover(
                 continue;
             }
         };
+        pages += 1;
         let found = from_metas(&parse_metas(&page), name, labels);
         if !found.endpoints.is_empty() || !found.pubkeys.is_empty() {
             return Ok(found);
@@ -85,7 +87,7 @@ pub(crate) fn discover(
     }
     Err(Error::Discovery {
         name: name.to_string(),
-        reason: if failures.is_empty() {
+        reason: if pages > 0 {
             "no ac-discovery meta tag matches the name".into()
         } else {
             format!("no usable discovery page ({})", failures.join("; "))
