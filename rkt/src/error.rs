@@ -23,7 +23,7 @@ pub(crate) enum Error {
     Store(crate::store::Error),
     Image(crate::image::Error),
     /// Fetching a remote image failed.
-    Fetch(crate::fetch::Error),
+    Fetch(Box<crate::fetch::Error>),
     /// `rkt run` failed before the pod's apps started (displayed as `run: ...`).
     Run(crate::stage0::Error),
     /// A pod operation (`rm`, `gc`) failed as a whole.
@@ -94,6 +94,12 @@ impl From<crate::config::Error> for Error {
 impl From<crate::store::Error> for Error {
     fn from(e: crate::store::Error) -> Self {
         Error::Store(e)
+    }
+}
+
+impl From<crate::fetch::Error> for Error {
+    fn from(e: crate::fetch::Error) -> Self {
+        Error::Fetch(Box::new(e))
     }
 }
 

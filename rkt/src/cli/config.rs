@@ -15,7 +15,7 @@ use crate::fetch::Auth;
 pub(crate) struct Args {}
 
 pub(crate) fn run(_args: Args, config: &Config) -> Result<ExitCode, Error> {
-    let auth = Auth::load(&[&config.system_config, &config.local_config]).map_err(Error::Fetch)?;
+    let auth = Auth::load(&[&config.system_config, &config.local_config]).map_err(Error::from)?;
     let images = crate::paths::stage1_images(&config.system_config);
     super::print_line(&auth.config_json(&config.data_dir, &images))?;
     Ok(ExitCode::SUCCESS)

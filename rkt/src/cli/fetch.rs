@@ -107,8 +107,8 @@ pub(crate) fn run(args: Args, config: &Config) -> Result<ExitCode, Error> {
                     })
                     .map_err(Error::from)
             }
-            Source::Url(url) => fetcher.fetch_url(url).map_err(Error::Fetch),
-            Source::Name => fetcher.fetch_name(arg).map_err(Error::Fetch),
+            Source::Url(url) => fetcher.fetch_url(url).map_err(Error::from),
+            Source::Name => fetcher.fetch_name(arg).map_err(Error::from),
             Source::Unsupported(why) => {
                 super::report_message("fetch", arg, why);
                 errored = true;

@@ -88,7 +88,7 @@ pub(crate) enum Error {
     /// Connecting, TLS, or the transfer failed.
     Http {
         url: String,
-        source: ureq::Error,
+        source: Box<ureq::Error>,
     },
     /// Reading the body failed midway.
     Transfer {
@@ -165,7 +165,7 @@ impl Error {
     fn http(url: &str, source: ureq::Error) -> Error {
         Error::Http {
             url: url.to_string(),
-            source,
+            source: Box::new(source),
         }
     }
 
@@ -186,7 +186,7 @@ impl From<store::Error> for Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Http { url, source } => match source {
+            Error::Http { url, source } => match source.as_ref() {
                 ureq::Error::Timeout(_) => write!(f, "{url}: timed out"),
                 ureq::Error::Io(_) | ureq::Error::Tls(_) | ureq::Error::Rustls(_) => {
                     write!(f, "{url}: request failed")
@@ -231,7 +231,7 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Error::Http { source, .. } => match source {
+            Error::Http { source, .. } => match source.as_ref() {
                 ureq::Error::Io(e) => Some(e),
                 ureq::Error::Rustls(e) => Some(e),
                 _ => None,
