@@ -186,9 +186,9 @@ bench_fetch() {
     aci=$(large_aci)
     local work
     work=$(mktemp -d /var/tmp/rkt-bench-fetch.XXXXXX)
-    local server_pid=
+    server_pid=
     # shellcheck disable=SC2064
-    trap "[ -n \"\$server_pid\" ] && kill \$server_pid 2>/dev/null; rm -rf '$work'" EXIT
+    trap "[ -z \"\${server_pid:-}\" ] || kill \$server_pid 2>/dev/null; rm -rf '$work'" EXIT
     mkdir -p "$work/www" "$work/pki"
     ln "$aci" "$work/www/usr.aci" 2>/dev/null || cp "$aci" "$work/www/usr.aci"
     (

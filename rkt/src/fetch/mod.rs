@@ -375,7 +375,7 @@ impl<'a> Fetcher<'a> {
             .as_ref()
             .map(|r| r.etag.as_str())
             .filter(|e| !e.is_empty());
-        let downloaded = match self.download(client, url, etag)? {
+        let transfer = match self.download(client, url, etag)? {
             Downloaded::NotModified => {
                 crate::log::debug!("{url}: not modified; using the stored image");
                 // Checked above: the record's image is in the store.
@@ -384,7 +384,24 @@ impl<'a> Fetcher<'a> {
                     reason: "HTTP 304 for an image that is not in the store".into(),
                 });
             }
-            Downloaded::Body(d) => d,
+            Downloaded::Body(t) => t,
+        };
+        // Nothing to check before the import (no signature, no expected identity) and a
+        // fresh download: import while the bytes arrive, as a pipeline would.
+        let downloaded = if signature.is_none() && expect.is_none() && transfer.start == 0 {
+            let (body, result) = transfer.import_streaming(self.store);
+            match result {
+                Ok(imported) => return self.record(url, asc_url, body, &imported.key),
+                Err(Streamed::Transfer(e)) => return Err(e),
+                // The body is complete on disk: fetch the dependencies and import it again.
+                Err(Streamed::Store(store::Error::MissingDependency { .. })) => body,
+                Err(Streamed::Store(e)) => {
+                    body.download.remove()?;
+                    return Err(e.into());
+                }
+            }
+        } else {
+            transfer.finish()?
         };
         let data = downloaded.download.data_path();
         let checked = (|| {
@@ -438,20 +455,25 @@ impl<'a> Fetcher<'a> {
                 return Err(e.into());
             }
         };
-        if downloaded.no_store {
+        self.record(url, asc_url, downloaded, &imported.key)
+    }
+
+    /// Records the fetched URL (unless the server said `no-store`) and drops the download.
+    fn record(&self, url: &str, asc_url: &str, body: Body, key: &ImageKey) -> Result<ImageKey> {
+        if body.no_store {
             crate::log::debug!("{url}: Cache-Control no-store; not recording the URL");
         } else {
             self.store.put_remote(&store::Remote {
                 aci_url: url.to_string(),
                 sig_url: asc_url.to_string(),
-                etag: downloaded.etag.clone(),
-                blob_key: imported.key.as_str().to_string(),
-                cache_max_age: downloaded.max_age,
+                etag: body.etag.clone(),
+                blob_key: key.as_str().to_string(),
+                cache_max_age: body.max_age,
                 download_time: store::now_ns(),
             })?;
         }
-        downloaded.download.remove()?;
-        Ok(imported.key)
+        body.download.remove()?;
+        Ok(key.clone())
     }
 
     /// Makes sure every dependency of `manifest` is in the store, fetching the missing ones
@@ -530,7 +552,7 @@ impl<'a> Fetcher<'a> {
         } else if let Some(tag) = etag {
             headers.push(("if-none-match", tag.to_string()));
         }
-        let mut reply = client.get(url, &headers)?;
+        let reply = client.get(url, &headers)?;
         if reply.status() == 416 && resume.is_some() {
             // The partial body is no prefix of what is served now: start over.
             if let Some(d) = partial {
@@ -591,21 +613,12 @@ impl<'a> Fetcher<'a> {
         if start > 0 {
             crate::log::debug!("{url}: resuming at byte {start}");
         }
-        let final_url = reply.url.clone();
-        let mut progress =
-            progress::Progress::new("Downloading ACI", length.map(|l| l + start), start);
-        let received = copy_body(&mut reply, &mut file, &path, &mut progress)?;
-        progress.finish();
-        if let Some(expected) = length {
-            if received != expected {
-                return Err(Error::Protocol {
-                    url: final_url,
-                    reason: format!("received {received} bytes, Content-Length said {expected}"),
-                });
-            }
-        }
-        Ok(Downloaded::Body(Body {
+        Ok(Downloaded::Body(Transfer {
             download,
+            reply,
+            file,
+            start,
+            length,
             etag: new_etag,
             max_age,
             no_store,
@@ -613,35 +626,202 @@ impl<'a> Fetcher<'a> {
     }
 }
 
-/// Streams the body into `file` (never whole in memory).
-fn copy_body(
-    reply: &mut http::Reply,
-    file: &mut File,
-    path: &Path,
-    progress: &mut progress::Progress,
-) -> Result<u64> {
-    let url = reply.url.clone();
-    let mut reader = reply.response.body_mut().as_reader();
-    let mut buf = vec![0u8; 256 * 1024];
-    let mut total = 0u64;
-    loop {
-        let n = match reader.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(Error::transfer(&url, e)),
-        };
-        file.write_all(&buf[..n])
-            .map_err(|e| Error::io("write", path, e))?;
-        total += n as u64;
-        progress.add(n as u64);
+/// A response being received into a download entry.
+struct Transfer {
+    download: store::Download,
+    reply: http::Reply,
+    file: File,
+    /// Where this response's bytes start (non-zero when resuming).
+    start: u64,
+    /// This response's Content-Length.
+    length: Option<u64>,
+    etag: String,
+    max_age: u64,
+    no_store: bool,
+}
+
+impl Transfer {
+    fn progress(&self) -> progress::Progress {
+        progress::Progress::new(
+            "Downloading ACI",
+            self.length.map(|l| l + self.start),
+            self.start,
+        )
     }
-    Ok(total)
+
+    /// Receives the whole body into the download entry.
+    fn finish(self) -> Result<Body> {
+        let progress = self.progress();
+        let Transfer {
+            download,
+            reply,
+            mut file,
+            length,
+            etag,
+            max_age,
+            no_store,
+            ..
+        } = self;
+        let url = reply.url.clone();
+        let mut reader = BodyTee {
+            body: reply.response.into_body().into_reader(),
+            file: &mut file,
+            path: download.data_path(),
+            url: url.clone(),
+            progress,
+            failure: None,
+            received: 0,
+        };
+        std::io::copy(&mut reader, &mut std::io::sink()).map_err(|e| {
+            match reader.failure.take() {
+                Some(failure) => failure,
+                None => Error::transfer(&url, e),
+            }
+        })?;
+        check_length(&url, reader.received, length)?;
+        Ok(Body {
+            download,
+            etag,
+            max_age,
+            no_store,
+        })
+    }
+
+    /// Imports the image while it arrives (the bytes are kept in the download entry too,
+    /// for a later resume or a second pass).
+    fn import_streaming(
+        self,
+        store: &Store,
+    ) -> (Body, std::result::Result<store::Imported, Streamed>) {
+        let progress = self.progress();
+        let Transfer {
+            download,
+            reply,
+            file,
+            length,
+            etag,
+            max_age,
+            no_store,
+            ..
+        } = self;
+        let url = reply.url.clone();
+        let failure = std::sync::Arc::new(std::sync::Mutex::new(None));
+        let received = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let reader = SharedTee {
+            inner: BodyTee {
+                body: reply.response.into_body().into_reader(),
+                file,
+                path: download.data_path(),
+                url: url.clone(),
+                progress,
+                failure: None,
+                received: 0,
+            },
+            failure: failure.clone(),
+            received: received.clone(),
+        };
+        let result = store.import_stream(reader, Path::new(&url));
+        let body = Body {
+            download,
+            etag,
+            max_age,
+            no_store,
+        };
+        let transfer_failure = failure.lock().ok().and_then(|mut f| f.take());
+        let received = received.load(std::sync::atomic::Ordering::Relaxed);
+        let result = match (result, transfer_failure) {
+            (_, Some(e)) => Err(Streamed::Transfer(e)),
+            (Ok(imported), None) => match check_length(&url, received, length) {
+                Ok(()) => Ok(imported),
+                Err(e) => Err(Streamed::Transfer(e)),
+            },
+            (Err(e), None) => Err(Streamed::Store(e)),
+        };
+        (body, result)
+    }
+}
+
+/// Why a streamed import failed.
+enum Streamed {
+    /// The download broke off: what arrived is kept for a resume.
+    Transfer(Error),
+    /// The image itself: as for an import from a file.
+    Store(store::Error),
+}
+
+fn check_length(url: &str, received: u64, length: Option<u64>) -> Result<()> {
+    match length {
+        Some(expected) if received != expected => Err(Error::Protocol {
+            url: url.to_string(),
+            reason: format!("received {received} bytes, Content-Length said {expected}"),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Reads the body, writing every byte into the download entry as it goes (never the whole
+/// body in memory); a failure of either side is kept for the caller.
+struct BodyTee<F: Write> {
+    body: ureq::BodyReader<'static>,
+    file: F,
+    path: PathBuf,
+    url: String,
+    progress: progress::Progress,
+    failure: Option<Error>,
+    received: u64,
+}
+
+impl<F: Write> Read for BodyTee<F> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = match self.body.read(buf) {
+            Ok(0) => {
+                self.progress.finish();
+                return Ok(0);
+            }
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => return Err(e),
+            Err(e) => {
+                let kind = e.kind();
+                self.failure = Some(Error::transfer(&self.url, e));
+                return Err(std::io::Error::new(kind, "download interrupted"));
+            }
+        };
+        if let Err(e) = self.file.write_all(&buf[..n]) {
+            let kind = e.kind();
+            self.failure = Some(Error::io("write", &self.path, e));
+            return Err(std::io::Error::new(kind, "write of the download failed"));
+        }
+        self.received += n as u64;
+        self.progress.add(n as u64);
+        Ok(n)
+    }
+}
+
+/// A [`BodyTee`] handed to the store, which owns it: what the caller needs afterwards is
+/// shared.
+struct SharedTee {
+    inner: BodyTee<File>,
+    failure: std::sync::Arc<std::sync::Mutex<Option<Error>>>,
+    received: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Read for SharedTee {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let result = self.inner.read(buf);
+        self.received
+            .store(self.inner.received, std::sync::atomic::Ordering::Relaxed);
+        if let Some(f) = self.inner.failure.take() {
+            if let Ok(mut slot) = self.failure.lock() {
+                *slot = Some(f);
+            }
+        }
+        result
+    }
 }
 
 enum Downloaded {
     NotModified,
-    Body(Body),
+    Body(Transfer),
 }
 
 struct Body {
