@@ -188,7 +188,7 @@ bench_fetch() {
     work=$(mktemp -d /var/tmp/rkt-bench-fetch.XXXXXX)
     server_pid=
     # shellcheck disable=SC2064
-    trap "[ -z \"\${server_pid:-}\" ] || kill \$server_pid 2>/dev/null; rm -rf '$work'" EXIT
+    trap "if [ -n \"\${server_pid:-}\" ]; then kill \$server_pid 2>/dev/null || true; fi; rm -rf '$work'" EXIT
     mkdir -p "$work/www" "$work/pki"
     ln "$aci" "$work/www/usr.aci" 2>/dev/null || cp "$aci" "$work/www/usr.aci"
     (
