@@ -91,8 +91,20 @@ fn url_fetch_imports_then_revalidates_with_etag() {
         "/app.aci" => Response::ok(body.clone()).header("ETag", "\"v1\""),
         _ => Response::not_found(),
     });
-    let got = fx.fetch(&["https://localhost/app.aci"]);
+    let out = fx.rkt(&[
+        "--insecure-options=image",
+        "fetch",
+        "--full",
+        "https://localhost/app.aci",
+    ]);
+    assert_ok(&out);
+    let got = stdout(&out).trim().to_string();
     assert_eq!(got[..71], id);
+    // stderr is no terminal: the warning, and no progress bar.
+    assert_eq!(
+        stderr(&out).trim(),
+        "rkt: warning: https://localhost/app.aci: signature verification has been disabled"
+    );
     let log = fx.srv.take_log();
     assert_eq!(
         paths(&log),
