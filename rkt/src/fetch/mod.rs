@@ -384,7 +384,7 @@ impl<'a> Fetcher<'a> {
                     reason: "HTTP 304 for an image that is not in the store".into(),
                 });
             }
-            Downloaded::Body(t) => t,
+            Downloaded::Body(t) => *t,
         };
         // Nothing to check before the import (no signature, no expected identity) and a
         // fresh download: import while the bytes arrive, as a pipeline would.
@@ -613,7 +613,7 @@ impl<'a> Fetcher<'a> {
         if start > 0 {
             crate::log::debug!("{url}: resuming at byte {start}");
         }
-        Ok(Downloaded::Body(Transfer {
+        Ok(Downloaded::Body(Box::new(Transfer {
             download,
             reply,
             file,
@@ -622,7 +622,7 @@ impl<'a> Fetcher<'a> {
             etag: new_etag,
             max_age,
             no_store,
-        }))
+        })))
     }
 }
 
@@ -821,7 +821,7 @@ impl Read for SharedTee {
 
 enum Downloaded {
     NotModified,
-    Body(Transfer),
+    Body(Box<Transfer>),
 }
 
 struct Body {
