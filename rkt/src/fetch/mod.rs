@@ -331,7 +331,11 @@ impl<'a> Fetcher<'a> {
             name,
             labels: &labels,
         };
-        self.fetch_aci(&endpoint.aci, &endpoint.asc, Some(&expect), depth)
+        let key = self.fetch_aci(&endpoint.aci, &endpoint.asc, Some(&expect), depth)?;
+        if !labels.iter().any(|(k, _)| k == "version") {
+            self.store.mark_latest(&key)?;
+        }
+        Ok(key)
     }
 
     fn fetch_aci(

@@ -132,6 +132,25 @@ impl Store {
         }
     }
 
+    /// Marks an image fetched by name without a version as the name's `latest`, which a later
+    /// version-less lookup prefers (rkt's `latest` flag).
+    pub(crate) fn mark_latest(&self, key: &ImageKey) -> Result<()> {
+        let _image = lock::wait(
+            &paths::image_lock(&self.data_dir, key.as_str()),
+            Mode::Exclusive,
+        )?;
+        let Some(mut record) = super::index::read(&self.data_dir, key)? else {
+            return Err(Error::NotFound {
+                reason: format!("image {key} is not in the local store (removed meanwhile?)"),
+            });
+        };
+        if record.latest {
+            return Ok(());
+        }
+        record.latest = true;
+        super::index::write(&self.data_dir, &record)
+    }
+
     /// The image the store picks for `name` and `labels` (rkt's `GetACI`).
     pub(crate) fn find(&self, name: &str, labels: &[(String, String)]) -> Result<ImageKey> {
         super::index::find_by_name(&super::index::list(&self.data_dir)?, name, labels)

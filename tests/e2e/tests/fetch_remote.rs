@@ -324,7 +324,9 @@ fn names_are_discovered_and_must_match() {
     let page = discovery_page("https://localhost/img/{name}-{version}-{os}-{arch}.{ext}");
     fx.srv.handle(move |r| match r.target.as_str() {
         "/?ac-discovery=1" => Response::ok(page.clone()),
-        "/img/localhost/app-1.0-linux-amd64.aci" => Response::ok(v1.clone()),
+        "/img/localhost/app-1.0-linux-amd64.aci" | "/img/localhost/app-latest-linux-amd64.aci" => {
+            Response::ok(v1.clone())
+        }
         "/img/localhost/app-2.0-linux-amd64.aci" => Response::ok(wrong_name.clone()),
         "/img/localhost/app-3.0-linux-amd64.aci" => Response::ok(wrong_version.clone()),
         _ => Response::not_found(),
@@ -338,6 +340,19 @@ fn names_are_discovered_and_must_match() {
             "https /img/localhost/app-1.0-linux-amd64.aci",
         ]
     );
+    let latest = |t: &StoreDir| {
+        let out = t.rkt(&["image", "list", "--no-legend", "--fields=latest"]);
+        assert_ok(&out);
+        stdout(&out).trim().to_string()
+    };
+    assert_eq!(latest(&fx.t), "false");
+    // Without a version: the `latest` template, and the image is marked latest.
+    assert_eq!(fx.fetch(&["localhost/app"])[..71], id1);
+    assert_eq!(
+        paths(&fx.srv.take_log()).last().unwrap(),
+        "https /img/localhost/app-latest-linux-amd64.aci"
+    );
+    assert_eq!(latest(&fx.t), "true");
     // `run`'s default policy: the store has it, nothing is asked.
     assert_eq!(
         fx.fetch(&["--pull-policy=new", "localhost/app:1.0"])[..71],
