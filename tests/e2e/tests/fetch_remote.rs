@@ -194,6 +194,10 @@ fn plain_http_and_bad_redirects_are_refused() {
     let out = fx.rkt(&[insecure, "fetch", "https://localhost/down"]);
     assert_fails(&out, "redirect from https to http");
     assert_eq!(paths(&fx.srv.take_log()), vec!["https /down"]);
+    // Discovery pages obey the same rule.
+    let out = fx.rkt(&[insecure, "fetch", "localhost/down"]);
+    assert_fails(&out, "redirect from https to http");
+    assert!(fx.srv.take_log().iter().all(|r| r.scheme == "https"));
     let out = fx.rkt(&[insecure, "fetch", "https://localhost/loop"]);
     assert_fails(&out, "more than 10 redirects");
     assert_eq!(fx.srv.take_log().len(), 11);
@@ -561,13 +565,35 @@ fn dependencies_are_fetched_by_name() {
         .file("rootfs/app", 0o644, b"app\n")
         .finish();
     let app = aci::gzip(&app_tar);
+    // The same dependency pinned to another imageID, or announced with another size.
+    let dep_variant = |name: &str, extra: &str| {
+        let manifest = format!(
+            r#"{{"acKind":"ImageManifest","acVersion":"0.8.11","name":"{name}","dependencies":[{{"imageName":"localhost/base","labels":[{{"name":"version","value":"1.0"}}]{extra}}}]}}"#
+        );
+        aci::gzip(&aci::base(&manifest).finish())
+    };
+    let pinned = dep_variant(
+        "localhost/pinned",
+        &format!(r#","imageID":"sha512-{}""#, "ab".repeat(64)),
+    );
+    let sized = dep_variant("localhost/sized", r#","size":1"#);
     let page = discovery_page("https://localhost/img/{name}-{version}.{ext}");
     fx.srv.handle(move |r| match r.target.as_str() {
         "/?ac-discovery=1" => Response::ok(page.clone()),
         "/img/localhost/base-1.0.aci" => Response::ok(base.clone()),
         "/app.aci" => Response::ok(app.clone()),
+        "/pinned.aci" => Response::ok(pinned.clone()),
+        "/sized.aci" => Response::ok(sized.clone()),
         _ => Response::not_found(),
     });
+    // A dependency fetched for an image must have the size the image announces.
+    let out = fx.rkt(&[
+        "--insecure-options=image",
+        "fetch",
+        "https://localhost/sized.aci",
+    ]);
+    assert_fails(&out, "the manifest says 1");
+    assert_eq!(fx.t.list_ids().len(), 1, "only the dependency");
     let id = fx.fetch(&["https://localhost/app.aci"]);
     let mut ids = fx.t.list_ids();
     ids.sort();
@@ -590,5 +616,9 @@ fn dependencies_are_fetched_by_name() {
         out.to_str().unwrap(),
     ]));
     assert!(out.join("etc/hello").is_file() && out.join("app").is_file());
+    let insecure = "--insecure-options=image";
+    let out = fx.rkt(&[insecure, "fetch", "https://localhost/pinned.aci"]);
+    assert_fails(&out, "does not match the required sha512-abab");
+    assert_eq!(fx.t.list_ids().len(), 2, "neither dependent was imported");
     fx.t.assert_consistent();
 }
