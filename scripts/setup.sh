@@ -19,7 +19,7 @@ done
 declare -A packages=(
     [file]=file [readelf]=binutils [gzip]=gzip [bzip2]=bzip2 [xz]=xz-utils [zstd]=zstd
     [busybox]=busybox-static [unshare]=util-linux [setpriv]=util-linux [hyperfine]=hyperfine
-    [curl]=curl [openssl]=openssl [timeout]=coreutils
+    [curl]=curl [openssl]=openssl [timeout]=coreutils [script]=bsdutils
 )
 missing=()
 for tool in "${!packages[@]}"; do

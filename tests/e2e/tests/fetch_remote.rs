@@ -622,3 +622,27 @@ fn dependencies_are_fetched_by_name() {
     assert_eq!(fx.t.list_ids().len(), 2, "neither dependent was imported");
     fx.t.assert_consistent();
 }
+
+#[test]
+fn progress_bar_when_stderr_is_a_terminal() {
+    let fx = setup("fetch-progress", Cert::Good);
+    let (body, _) = image("localhost/app", "1.0");
+    fx.srv.handle(move |_| Response::ok(body.clone()));
+    // `script` gives rkt a terminal; the progress line and the ID both land in its output.
+    let cmd = format!(
+        "{} --dir={} --insecure-options=image fetch https://localhost/app.aci",
+        e2e::rkt_bin().display(),
+        fx.t.store().display()
+    );
+    let out = std::process::Command::new("timeout")
+        .args(["120", "script", "-qec", &cmd, "/dev/null"])
+        .envs(fx.srv.env())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_ok(&out);
+    let text = stdout(&out);
+    assert!(text.contains("Downloading ACI: ["), "{text}");
+    assert!(text.contains("B/s"), "rate shown: {text}");
+    assert!(text.contains("sha512-"), "{text}");
+}
