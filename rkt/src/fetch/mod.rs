@@ -273,12 +273,8 @@ impl<'a> Fetcher<'a> {
         if let Some(c) = self.client.get() {
             return Ok(c);
         }
-        let auth = Auth::load(&[&self.config.system_config, &self.config.local_config])?;
-        let policy = http::Policy {
-            allow_http: self.config.insecure.contains(Insecure::HTTP),
-            skip_tls_verify: self.config.insecure.contains(Insecure::TLS),
-        };
-        Ok(self.client.get_or_init(|| http::Client::new(policy, auth)))
+        let client = new_client(self.config)?;
+        Ok(self.client.get_or_init(|| client))
     }
 
     fn verifying(&self) -> bool {
@@ -409,6 +405,11 @@ impl<'a> Fetcher<'a> {
         };
         let data = downloaded.download.data_path();
         let checked = (|| {
+            // The keys are looked up for the name discovery asked for, or for a URL the
+            // name in the image's own manifest; either way the manifest is read once here.
+            let manifest = crate::image::aci::inspect(&data)
+                .map_err(Error::Image)?
+                .manifest;
             if let Some(sig) = signature {
                 let sig = match sig {
                     Signature::Bytes(b) => b,
@@ -423,18 +424,14 @@ impl<'a> Fetcher<'a> {
                         }
                     },
                 };
-                verify(expect.map_or(url, |e| e.name), &data, &sig)?;
+                let name = expect.map_or(manifest.name.as_str(), |e| e.name);
+                verify(name, &data, &sig)?;
             }
-            let manifest = match expect {
-                Some(expect) => {
-                    let info = crate::image::aci::inspect(&data).map_err(Error::Image)?;
-                    check_identity(url, &info.manifest, expect)?;
-                    self.fetch_dependencies(url, &info.manifest, depth)?;
-                    Some(info.manifest)
-                }
-                None => None,
-            };
-            Ok(manifest)
+            if let Some(expect) = expect {
+                check_identity(url, &manifest, expect)?;
+            }
+            self.fetch_dependencies(url, &manifest, depth)?;
+            Ok(Some(manifest))
         })();
         let manifest = match checked {
             Ok(m) => m,
@@ -853,6 +850,43 @@ fn fetch_signature(client: &http::Client, url: &str) -> Result<Signature> {
             status,
         }),
     }
+}
+
+/// The transport as the configuration allows it, with the credentials of `auth.d`.
+fn new_client(config: &Config) -> Result<http::Client> {
+    let auth = Auth::load(&[&config.system_config, &config.local_config])?;
+    Ok(http::Client::new(
+        http::Policy {
+            allow_http: config.insecure.contains(Insecure::HTTP),
+            skip_tls_verify: config.insecure.contains(Insecure::TLS),
+        },
+        auth,
+    ))
+}
+
+/// GETs a small document (a public key) by rkt's transport rules, refused past `limit`
+/// bytes. For `rkt trust KEY_URL`.
+// Wired to rkt/src/trust (fetch_key_url) when the branches merge.
+#[allow(dead_code)]
+pub(crate) fn get_small(config: &Config, url: &str, limit: u64) -> Result<Vec<u8>> {
+    let client = new_client(config)?;
+    let reply = client.get(url, &[])?;
+    match reply.status() {
+        200 => reply.read_limited(limit, "document"),
+        status => Err(Error::Status {
+            url: reply.url,
+            status,
+        }),
+    }
+}
+
+/// The `ac-discovery-pubkeys` URLs for `prefix` (trust on first use, `rkt trust --prefix`).
+// Wired to rkt/src/trust (discover_keys) when the branches merge.
+#[allow(dead_code)]
+pub(crate) fn discover_pubkeys(config: &Config, prefix: &str) -> Result<Vec<String>> {
+    let client = new_client(config)?;
+    let labels = discovery::with_host_defaults(&[]);
+    Ok(discovery::discover(&client, prefix, &labels)?.pubkeys)
 }
 
 /// Verifies `signature` over the image at `image_path` for the image `name`.
