@@ -7,6 +7,8 @@
 #   scripts/bench.sh run      `rkt run` of a stored image vs the floor (tests/floor) and crun
 #   scripts/bench.sh lifecycle  `rkt list`/`status` with 10, 100, 1000 pods on disk vs `ls -l` +
 #                             `cat` of their manifests; `rkt gc` of 10, 100, 1000 exited pods
+#   scripts/bench.sh fetch    `rkt fetch https://...` of the large ACI over loopback HTTPS vs
+#                             curl | gzip -dc | tee | tee >(sha512sum) | tar -x
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -225,12 +227,90 @@ PY
         [ -z "$(find "$data/pods" -mindepth 2 -maxdepth 2)" ] || { echo "bench: gc left pods" >&2; exit 1; }
         echo "| $n | $l | $(python3 -c "print('%.0f' % (1000*$l/$n))") | $r | $(ratio "$l" "$r")x | $j | $st | $g | $(python3 -c "print('%.0f' % (1000*$g/$n))") | $rmr | $(ratio "$g" "$rmr")x |"
     done
+# `rkt fetch https://127.0.0.1:PORT/usr.aci` (download, import, render into a store on disk)
+# against `curl -s URL | gzip -dc | tee blob.tar | tee >(sha512sum) | tar -x` on the same
+# filesystem, runs alternating, from one loopback HTTPS server (Python's ssl, a throw-away CA
+# passed to both clients). Signature checking is not part of the measurement until the trust
+# module lands (--insecure-options=image).
+bench_fetch() {
+    local runs=${RUNS:-5}
+    [ -x "$rkt" ] || scripts/build.sh >/dev/null
+    local aci
+    aci=$(large_aci)
+    local work
+    work=$(mktemp -d /var/tmp/rkt-bench-fetch.XXXXXX)
+    server_pid=
+    # shellcheck disable=SC2064
+    trap "if [ -n \"\${server_pid:-}\" ]; then kill \$server_pid 2>/dev/null || true; fi; rm -rf '$work'" EXIT
+    mkdir -p "$work/www" "$work/pki"
+    ln "$aci" "$work/www/usr.aci" 2>/dev/null || cp "$aci" "$work/www/usr.aci"
+    (
+        cd "$work/pki"
+        openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=bench-ca \
+            -keyout ca.key -out ca.pem 2>/dev/null
+        openssl req -newkey rsa:2048 -nodes -subj /CN=localhost \
+            -keyout key.pem -out req.pem 2>/dev/null
+        printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n' >ext
+        openssl x509 -req -in req.pem -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
+            -extfile ext -out cert.pem 2>/dev/null
+    )
+    local port=18443
+    python3 - "$work/www" "$work/pki" "$port" <<'PY' &
+import functools, http.server, ssl, sys
+www, pki, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+class Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *a):
+        pass
+httpd = http.server.ThreadingHTTPServer(("127.0.0.1", port), functools.partial(Quiet, directory=www))
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(pki + "/cert.pem", pki + "/key.pem")
+httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
+httpd.serve_forever()
+PY
+    server_pid=$!
+    local url=https://127.0.0.1:$port/usr.aci
+    for _ in $(seq 50); do
+        curl -s --cacert "$work/pki/ca.pem" -o /dev/null -r 0-0 "$url" && break
+        sleep 0.2
+    done
+    local fmt='%e %U %S %M' base=() mine=() rss=()
+    for i in $(seq "$runs"); do
+        rm -rf "$work/run" && mkdir -p "$work/run/tree" && sync
+        /usr/bin/time -f "$fmt" -o "$work/t" bash -c \
+            "curl -s --cacert '$work/pki/ca.pem' '$url' | gzip -dc | tee '$work/run/blob.tar' | tee >(sha512sum >/dev/null) | tar -x -C '$work/run/tree' && sync -f '$work/run'"
+        read -r e u s m <"$work/t"
+        echo "run $i baseline: ${e} s wall, ${u} s user, ${s} s sys, ${m} KB peak RSS (of the pipeline's largest)" >&2
+        base+=("$e")
+        rm -rf "$work/run" && mkdir -p "$work/run" && sync
+        SSL_CERT_FILE=$work/pki/ca.pem SSL_CERT_DIR=/nonexistent /usr/bin/time -f "$fmt" -o "$work/t" \
+            "$rkt" --dir="$work/run" --insecure-options=image fetch "$url" >/dev/null 2>"$work/err" \
+            || { cat "$work/err" >&2; exit 1; }
+        read -r e u s m <"$work/t"
+        echo "run $i rkt:      ${e} s wall, ${u} s user, ${s} s sys, ${m} KB peak RSS" >&2
+        mine+=("$e")
+        rss+=("$m")
+    done
+    echo "ACI: $(stat -c %s "$aci") bytes gzip over loopback HTTPS; $runs alternating runs"
+    python3 - "${base[*]}" "${mine[*]}" "${rss[*]}" "$(stat -c %s "$rkt")" <<'PY'
+import statistics, sys
+b = [float(x) for x in sys.argv[1].split()]
+r = [float(x) for x in sys.argv[2].split()]
+rss = max(int(x) for x in sys.argv[3].split())
+mb, mr = statistics.median(b), statistics.median(r)
+print("| what | median s | ratio |")
+print("|---|---|---|")
+print(f"| curl \\| gzip -dc \\| tee blob.tar \\| tee >(sha512sum) \\| tar -x && sync -f | {mb:.2f} | 1.00x |")
+print(f"| rkt fetch https://... (download, import, render) | {mr:.2f} | {mr / mb:.2f}x |")
+print(f"| rkt fetch peak RSS (max of runs) | {rss / 1024:.1f} MiB | |")
+print(f"| static rkt binary size | {int(sys.argv[4])} bytes | |")
+PY
 }
 
 case "${1:-}" in
     ids) bench_ids ;;
+    fetch) bench_fetch ;;
     run) bench_run ;;
     lifecycle) bench_lifecycle ;;
     import) exec scripts/bench-store.sh "${@:2}" ;;
-    *) echo "usage: scripts/bench.sh ids|import|run|lifecycle" >&2; exit 2 ;;
+    *) echo "usage: scripts/bench.sh ids|import|run|lifecycle|fetch" >&2; exit 2 ;;
 esac

@@ -56,6 +56,11 @@ impl Insecure {
         Ok(Insecure(bits))
     }
 
+    /// Both sets of options.
+    pub(crate) fn with(self, other: Insecure) -> Insecure {
+        Insecure(self.0 | other.0)
+    }
+
     pub(crate) fn contains(self, other: Insecure) -> bool {
         other.0 != 0 && self.0 & other.0 == other.0
     }

@@ -22,6 +22,8 @@ pub(crate) enum Error {
     Config(crate::config::Error),
     Store(crate::store::Error),
     Image(crate::image::Error),
+    /// Fetching a remote image failed.
+    Fetch(Box<crate::fetch::Error>),
     /// `rkt run` failed before the pod's apps started (displayed as `run: ...`).
     Run(crate::stage0::Error),
     /// `prepare` or `run-prepared` failed (displayed as `<command>: ...`).
@@ -67,6 +69,7 @@ impl fmt::Display for Error {
             Error::Config(e) => e.fmt(f),
             Error::Store(e) => e.fmt(f),
             Error::Image(e) => e.fmt(f),
+            Error::Fetch(e) => e.fmt(f),
             Error::Run(e) => write!(f, "run: {e}"),
             Error::Launch(cmd, e) => write!(f, "{cmd}: {e}"),
             Error::PodOp(cmd, e) => write!(f, "{cmd}: {e}"),
@@ -83,6 +86,7 @@ impl StdError for Error {
             Error::Config(e) => e.source(),
             Error::Store(e) => e.source(),
             Error::Image(e) => e.source(),
+            Error::Fetch(e) => e.source(),
             Error::Run(e) => e.source(),
             Error::Launch(_, e) => e.source(),
             Error::PodOp(_, e) => e.source(),
@@ -102,6 +106,12 @@ impl From<crate::config::Error> for Error {
 impl From<crate::store::Error> for Error {
     fn from(e: crate::store::Error) -> Self {
         Error::Store(e)
+    }
+}
+
+impl From<crate::fetch::Error> for Error {
+    fn from(e: crate::fetch::Error) -> Self {
+        Error::Fetch(Box::new(e))
     }
 }
 

@@ -9,6 +9,7 @@ mod appc;
 mod cli;
 mod config;
 mod error;
+mod fetch;
 mod image;
 mod log;
 mod paths;

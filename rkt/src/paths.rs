@@ -64,6 +64,11 @@ pub(crate) fn cas_index_record(data_dir: &Path, key: &str) -> PathBuf {
     cas_index(data_dir).join(key)
 }
 
+/// `<system config>/stage1-images`: where rkt looked for stage1 images by default.
+pub(crate) fn stage1_images(system_config: &Path) -> PathBuf {
+    system_config.join("stage1-images")
+}
+
 /// `<dir>/cas/remote`: the remote (URL, ETag) cache, one file per URL.
 pub(crate) fn cas_remotes(data_dir: &Path) -> PathBuf {
     cas(data_dir).join("remote")

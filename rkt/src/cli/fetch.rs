@@ -1,5 +1,5 @@
-//! `rkt fetch IMAGE...` (and the hidden `rkt image fetch`): import local ACIs into the store
-//! and print their IDs. Each argument is handled on its own; a failing one is reported and the
+//! `rkt fetch IMAGE...` (and the hidden `rkt image fetch`): import local ACIs, download
+//! `http(s)://` URLs and discover appc names into the store, and print their IDs. Each argument is handled on its own; a failing one is reported and the
 //! command exits 254 at the end.
 
 use std::process::ExitCode;
@@ -8,6 +8,7 @@ use argh::FromArgs;
 
 use crate::config::{Config, Insecure};
 use crate::error::Error;
+use crate::fetch::{Fetcher, PullPolicy};
 use crate::store::{ImageQuery, Store};
 
 #[derive(FromArgs, Debug)]
@@ -20,8 +21,19 @@ pub(crate) struct Args {
     /// the detached signature of the image it follows (default: <file>.aci.asc beside a file)
     #[argh(option)]
     signature: Vec<String>,
-    /// the images: a path to an .aci file, a file:// URL, or an image ID already in the store,
-    /// each optionally followed by --signature FILE
+    /// when to pull an image: new (only if not in the store), update (default: always ask
+    /// the server, reusing unchanged images) or never (the store only)
+    #[argh(option)]
+    pull_policy: Option<String>,
+    /// deprecated: --pull-policy=update
+    #[argh(switch)]
+    no_store: bool,
+    /// deprecated: --pull-policy=never
+    #[argh(switch)]
+    store_only: bool,
+    /// the images: a path to an .aci file, a file:// URL, an http(s):// URL, an appc name
+    /// (name[:version][,label=value...]), or an image ID already in the store, each
+    /// optionally followed by --signature FILE
     #[argh(positional, greedy)]
     images: Vec<String>,
 }
@@ -85,6 +97,8 @@ fn image_args(args: &Args) -> Result<(Vec<ImageArg>, bool), Error> {
 enum Source<'a> {
     File(&'a str),
     Stored,
+    Url(&'a str),
+    Name,
     Unsupported(&'static str),
 }
 
@@ -92,8 +106,8 @@ fn classify(arg: &str) -> Source<'_> {
     if let Some(path) = arg.strip_prefix("file://") {
         return Source::File(path);
     }
-    if arg.starts_with("http://") || arg.starts_with("https://") {
-        return Source::Unsupported("fetching over HTTP is not implemented yet");
+    if crate::fetch::is_url(arg) {
+        return Source::Url(arg);
     }
     if arg.starts_with("docker://") || arg.starts_with("docker:") {
         return Source::Unsupported("docker images are not supported");
@@ -106,7 +120,7 @@ fn classify(arg: &str) -> Source<'_> {
     if path.is_absolute() || path.is_file() || arg.contains("./") || arg.ends_with(".aci") {
         return Source::File(arg);
     }
-    Source::Unsupported("image discovery by name is not implemented yet")
+    Source::Name
 }
 
 pub(crate) fn run(args: Args, config: &Config) -> Result<ExitCode, Error> {
@@ -116,7 +130,15 @@ pub(crate) fn run(args: Args, config: &Config) -> Result<ExitCode, Error> {
             "fetch: must provide at least one image".into(),
         ));
     }
+    let policy = PullPolicy::from_flags(
+        args.pull_policy.as_deref(),
+        args.no_store,
+        args.store_only,
+        PullPolicy::Update,
+    )
+    .map_err(|e| Error::Usage(format!("fetch: {e}")))?;
     let store = Store::open(&config.data_dir)?;
+    let fetcher = Fetcher::new(&store, config, policy);
     let mut errored = false;
     for ImageArg { image, signature } in &images {
         let arg = image;
@@ -130,7 +152,7 @@ pub(crate) fn run(args: Args, config: &Config) -> Result<ExitCode, Error> {
                 errored = true;
                 continue;
             }
-            Source::Stored => store.resolve(arg),
+            Source::Stored => store.resolve(arg).map_err(Error::from),
             Source::File(path) => {
                 let signature = signature.as_deref().map(std::path::Path::new);
                 let checked = crate::trust::check_local_image(
@@ -147,17 +169,22 @@ pub(crate) fn run(args: Args, config: &Config) -> Result<ExitCode, Error> {
                         continue;
                     }
                 };
-                store.import(std::path::Path::new(path)).map(|imported| {
-                    checked.report();
-                    if imported.existed {
-                        crate::log::debug!(
-                            "{arg}: image {} was already in the store",
-                            imported.key
-                        );
-                    }
-                    imported.key
-                })
+                store
+                    .import(std::path::Path::new(path))
+                    .map(|imported| {
+                        checked.report();
+                        if imported.existed {
+                            crate::log::debug!(
+                                "{arg}: image {} was already in the store",
+                                imported.key
+                            );
+                        }
+                        imported.key
+                    })
+                    .map_err(Error::from)
             }
+            Source::Url(url) => fetcher.fetch_url(url).map_err(Error::from),
+            Source::Name => fetcher.fetch_name(arg).map_err(Error::from),
             Source::Unsupported(why) => {
                 super::report_message("fetch", arg, why);
                 errored = true;
@@ -184,6 +211,9 @@ mod tests {
         Args {
             full: false,
             signature: signature.iter().map(|s| s.to_string()).collect(),
+            pull_policy: None,
+            no_store: false,
+            store_only: false,
             images: images.iter().map(|s| s.to_string()).collect(),
         }
     }

@@ -3,6 +3,7 @@
 
 mod args;
 mod cat_manifest;
+mod config;
 mod fetch;
 mod gc;
 mod image;
@@ -56,6 +57,9 @@ pub(crate) static COMMANDS: &[CommandSpec] = &[
             ("hosts-entry", Kind::Value),
             ("pod-manifest", Kind::Value),
             ("interactive", Kind::Switch),
+            ("pull-policy", Kind::Value),
+            ("no-store", Kind::Switch),
+            ("store-only", Kind::Switch),
             // Per-app flags before the first image apply to every app.
             ("user", Kind::Value),
             ("group", Kind::Value),
@@ -96,6 +100,9 @@ pub(crate) static COMMANDS: &[CommandSpec] = &[
             ("user-label", Kind::Value),
             ("mount", Kind::Value),
             ("signature", Kind::Value),
+            ("pull-policy", Kind::Value),
+            ("no-store", Kind::Switch),
+            ("store-only", Kind::Switch),
         ],
         verbatim_after: Some(1),
         implemented: true,
@@ -118,11 +125,7 @@ pub(crate) static COMMANDS: &[CommandSpec] = &[
         implemented: true,
         pending: run_prepared::PENDING_FLAGS,
     },
-    spec(
-        &["fetch"],
-        &[("full", Kind::Switch), ("signature", Kind::Value)],
-        true,
-    ),
+    spec(&["fetch"], FETCH_FLAGS, true),
     spec(&["enter"], &[], false),
     spec(
         &["list"],
@@ -174,7 +177,7 @@ pub(crate) static COMMANDS: &[CommandSpec] = &[
         ],
         true,
     ),
-    spec(&["config"], &[], false),
+    spec(&["config"], &[], true),
     spec(&["metadata-service"], &[], false),
     spec(&["api-service"], &[], false),
     spec(
@@ -208,11 +211,15 @@ pub(crate) static COMMANDS: &[CommandSpec] = &[
         &[("pretty-print", Kind::Bool)],
         true,
     ),
-    spec(
-        &["image", "fetch"],
-        &[("full", Kind::Switch), ("signature", Kind::Value)],
-        true,
-    ),
+    spec(&["image", "fetch"], FETCH_FLAGS, true),
+];
+
+const FETCH_FLAGS: &[(&str, Kind)] = &[
+    ("full", Kind::Switch),
+    ("signature", Kind::Value),
+    ("pull-policy", Kind::Value),
+    ("no-store", Kind::Switch),
+    ("store-only", Kind::Switch),
 ];
 
 const fn spec(
@@ -264,6 +271,7 @@ struct Rkt {
 #[allow(clippy::large_enum_variant)]
 enum Command {
     Version(version::Args),
+    Config(config::Args),
     Fetch(fetch::Args),
     Image(image::Args),
     Run(run::Args),
@@ -316,6 +324,7 @@ pub(crate) fn run(argv: Vec<String>) -> Result<ExitCode, Error> {
     crate::log::set_debug(config.debug);
     match rkt.command {
         Command::Version(a) => version::run(a, &config),
+        Command::Config(a) => config::run(a, &config),
         Command::Fetch(a) => fetch::run(a, &config),
         Command::Image(a) => image::run(a, &config),
         Command::Run(a) => run::run(a, &config),

@@ -20,9 +20,6 @@ pub(crate) const PENDING_FLAGS: &[&str] = &[
     "stage1-name",
     "stage1-hash",
     "stage1-from-dir",
-    "pull-policy",
-    "store-only",
-    "no-store",
     "caps-retain",
     "caps-remove",
     "seccomp",
@@ -87,6 +84,16 @@ pub(crate) struct Args {
     /// mount a volume in every app: volume=NAME,target=PATH (repeatable)
     #[argh(option)]
     mount: Vec<String>,
+    /// when to pull an image: new (default: only if not in the store), update (always ask
+    /// the server) or never (the store only)
+    #[argh(option)]
+    pull_policy: Option<String>,
+    /// deprecated: --pull-policy=update
+    #[argh(switch)]
+    no_store: bool,
+    /// deprecated: --pull-policy=never
+    #[argh(switch)]
+    store_only: bool,
     /// the detached signature of an image file: give it after that image
     #[argh(option)]
     signature: Vec<String>,
@@ -134,6 +141,9 @@ pub(crate) fn run(args: Args, config: &Config) -> Result<ExitCode, Error> {
         volume: args.volume,
         mount: args.mount,
         pod_manifest: args.pod_manifest,
+        pull_policy: args.pull_policy,
+        no_store: args.no_store,
+        store_only: args.store_only,
         images: args.images,
     };
     let opts = run_options("prepare", flags, start, config)?;

@@ -19,9 +19,6 @@ pub(crate) const PENDING_FLAGS: &[&str] = &[
     "stage1-name",
     "stage1-hash",
     "stage1-from-dir",
-    "pull-policy",
-    "store-only",
-    "no-store",
     "caps-retain",
     "caps-remove",
     "seccomp",
@@ -117,6 +114,16 @@ pub(crate) struct Args {
     /// give the one app a terminal (stdin and a tty of the pod's own) relayed to rkt's
     #[argh(switch)]
     interactive: bool,
+    /// when to pull an image: new (default: only if not in the store), update (always ask
+    /// the server) or never (the store only)
+    #[argh(option)]
+    pull_policy: Option<String>,
+    /// deprecated: --pull-policy=update
+    #[argh(switch)]
+    no_store: bool,
+    /// deprecated: --pull-policy=never
+    #[argh(switch)]
+    store_only: bool,
     /// the image list: IMAGE [--exec=PATH] [--name=N] [--user=U] [--group=G]
     /// [--signature=FILE] [--supplementary-gids=N,..] [--working-dir=D] [--readonly-rootfs]
     /// [--environment=K=V] [--annotation=K=V] [--user-annotation=K=V] [--user-label=K=V] [--mount=volume=V,target=P]
@@ -162,6 +169,9 @@ pub(crate) fn run(args: Args, config: &Config) -> Result<ExitCode, Error> {
         volume: args.volume,
         mount: args.mount,
         pod_manifest: args.pod_manifest,
+        pull_policy: args.pull_policy,
+        no_store: args.no_store,
+        store_only: args.store_only,
         images: args.images,
     };
     let mut opts = run_options("run", prepare, start, config)?;
@@ -199,6 +209,9 @@ pub(super) struct PrepareFlags {
     pub(super) volume: Vec<String>,
     pub(super) mount: Vec<String>,
     pub(super) pod_manifest: Option<String>,
+    pub(super) pull_policy: Option<String>,
+    pub(super) no_store: bool,
+    pub(super) store_only: bool,
     pub(super) images: Vec<String>,
 }
 
@@ -318,6 +331,13 @@ pub(super) fn run_options(
     } else {
         Vec::new()
     };
+    let pull_policy = crate::fetch::PullPolicy::from_flags(
+        args.pull_policy.as_deref(),
+        args.no_store,
+        args.store_only,
+        crate::fetch::PullPolicy::New,
+    )
+    .map_err(|e| Error::Usage(format!("{cmd}: {e}")))?;
     Ok(RunOptions {
         net: start.net,
         hostname: start.hostname,
@@ -336,6 +356,7 @@ pub(super) fn run_options(
         pod_manifest,
         interactive: start.interactive,
         hosts: start.hosts,
+        fetch: (config.clone(), pull_policy),
     })
 }
 

@@ -54,14 +54,14 @@ pub(crate) fn run(args: Args, config: &Config) -> Result<ExitCode, Error> {
             return Err(Error::Usage("trust: --root needs a key file".into()));
         }
         (Scope::Prefix(p), true) => {
-            let keys = trust::discover_keys(p, args.insecure_allow_http).map_err(Error::Trust)?;
-            vec![(p.clone(), keys)]
+            trust::discover_keys(config, p, args.insecure_allow_http).map_err(Error::Trust)?
         }
         (_, false) => args
             .keys
             .iter()
             .map(|arg| {
-                trust::read_keys(arg, args.insecure_allow_http).map(|keys| (arg.clone(), keys))
+                trust::read_keys(config, arg, args.insecure_allow_http)
+                    .map(|keys| (arg.clone(), keys))
             })
             .collect::<Result<_, _>>()
             .map_err(Error::Trust)?,

@@ -444,12 +444,30 @@ fn exit_code(status: std::process::ExitStatus) -> u8 {
 
 /// rkt's rule for an image argument that names a file (fetch does the same).
 fn is_file_arg(arg: &str) -> Option<&str> {
+    if crate::fetch::is_url(arg) {
+        return None;
+    }
     if let Some(p) = arg.strip_prefix("file://") {
         return Some(p);
     }
     let path = Path::new(arg);
     (path.is_absolute() || path.is_file() || arg.contains("./") || arg.ends_with(".aci"))
         .then_some(arg)
+}
+
+/// An image that is not a file: a URL or a name (fetched per `--pull-policy`), or an ID.
+fn fetch_app(
+    store: &Store,
+    image: &str,
+    opts: &RunOptions,
+) -> Result<ImageKey, crate::fetch::Error> {
+    let (config, policy) = &opts.fetch;
+    let fetcher = crate::fetch::Fetcher::new(store, config, *policy);
+    if crate::fetch::is_url(image) {
+        fetcher.fetch_url(image)
+    } else {
+        fetcher.fetch_name(image)
+    }
 }
 
 fn resolve_app(store: &Store, arg: &AppArg, opts: &RunOptions) -> Result<Resolved, Error> {
@@ -478,7 +496,9 @@ fn resolve_app(store: &Store, arg: &AppArg, opts: &RunOptions) -> Result<Resolve
                 "--signature applies to image files only; this image is in the store".into(),
             ))
         }
-        None => store.resolve(&arg.image)?,
+        None => {
+            fetch_app(store, &arg.image, opts).map_err(|e| image_err(crate::error::chain(&e)))?
+        }
     };
     let manifest = store.manifest(&key)?;
     check_os_arch(&manifest.labels).map_err(image_err)?;

@@ -48,6 +48,8 @@ pub(crate) struct RunOptions {
     pub(crate) pod_manifest: Option<crate::appc::PodManifest>,
     /// `--interactive`: the one app gets a terminal that rkt relays (see [`tty`]).
     pub(crate) interactive: bool,
+    /// How remote images (URLs, names) are fetched: the configuration and `--pull-policy`.
+    pub(crate) fetch: (crate::config::Config, crate::fetch::PullPolicy),
 }
 
 /// What is given when a prepared pod starts (`run`'s pod flags that `prepare` does not take).

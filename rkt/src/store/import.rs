@@ -26,7 +26,7 @@ use crate::sys::fs::Durability;
 /// Reads from `inner` and copies every byte read into `copy`, counting them. It is handed to
 /// the ACI reader, which owns it, so what the caller needs afterwards is shared.
 struct Tee {
-    inner: File,
+    inner: Box<dyn Read + Send>,
     copy: File,
     shared: Arc<TeeState>,
 }
@@ -70,16 +70,33 @@ impl Store {
     pub(crate) fn import(&self, source: &Path) -> Result<Imported> {
         // A courtesy pass: leftovers of crashed imports go now rather than at the next gc.
         tmp::collect_stale(&self.data_dir, false)?;
-        let staged = self.stage(source)?;
-        self.commit(staged)
-    }
-
-    fn stage(&self, source: &Path) -> Result<Staged> {
         let file = File::open(source).map_err(|e| Error::io("open", source, e))?;
         let source_len = file
             .metadata()
             .map_err(|e| Error::io("stat", source, e))?
             .len();
+        let staged = self.stage(Box::new(file), source, Some(source_len))?;
+        self.commit(staged)
+    }
+
+    /// As [`Store::import`], reading the ACI from a stream (a download as it arrives);
+    /// `name` (its URL) is what errors call it.
+    pub(crate) fn import_stream<R: Read + Send + 'static>(
+        &self,
+        source: R,
+        name: &Path,
+    ) -> Result<Imported> {
+        tmp::collect_stale(&self.data_dir, false)?;
+        let staged = self.stage(Box::new(source), name, None)?;
+        self.commit(staged)
+    }
+
+    fn stage(
+        &self,
+        file: Box<dyn Read + Send>,
+        source: &Path,
+        source_len: Option<u64>,
+    ) -> Result<Staged> {
         let tmp = TmpEntry::create(&self.data_dir)?;
         let blob_path = paths::tmp_blob(tmp.path());
         let blob = File::create_new(&blob_path).map_err(|e| Error::io("create", &blob_path, e))?;
@@ -113,11 +130,12 @@ impl Store {
         // The reader reads to the end and refuses trailing data, so the copy is whole; a
         // file that changed size under us is not.
         let written = shared.written.load(Ordering::Relaxed);
-        if written != source_len {
+        if source_len.is_some_and(|len| written != len) {
             return Err(Error::Corrupt {
                 path: source.to_path_buf(),
                 reason: format!(
-                    "read {written} bytes of {source_len}: the file changed while importing"
+                    "read {written} bytes of {}: the file changed while importing",
+                    source_len.unwrap_or_default()
                 ),
             });
         }

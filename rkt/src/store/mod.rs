@@ -56,6 +56,7 @@ pub(crate) use gc::Keep;
 pub(crate) use images::Verified;
 pub(crate) use index::{now_ns, Record};
 pub(crate) use key::{ImageKey, ImageQuery};
+pub(crate) use remote::{Download, PartialMeta, Remote};
 
 use crate::paths;
 
@@ -201,7 +202,6 @@ impl Error {
     }
 
     /// The error is "no such image" (as opposed to a broken store).
-    #[cfg(test)]
     pub(crate) fn is_not_found(&self) -> bool {
         matches!(self, Error::NotFound { .. })
     }

@@ -53,10 +53,17 @@ pub(crate) enum Error {
     NoSignature(PathBuf),
     /// The image itself is unreadable or invalid (so it has no name to check).
     Image(crate::image::Error),
-    /// A key given as a URL: fetching needs the HTTPS client, which this build lacks.
-    KeyUrl(String),
-    /// `rkt trust --prefix P` without a key: discovery needs the HTTPS client too.
-    KeyDiscovery(String),
+    /// A key given as a URL could not be downloaded.
+    KeyUrl {
+        url: String,
+        source: Box<crate::fetch::Error>,
+    },
+    /// `rkt trust --prefix P` without a key: its `ac-discovery-pubkeys` could not be found or
+    /// fetched.
+    KeyDiscovery {
+        prefix: String,
+        source: Option<Box<crate::fetch::Error>>,
+    },
 }
 
 /// A Unix time as `YYYY-MM-DD hh:mm:ss UTC`.
@@ -165,16 +172,22 @@ impl fmt::Display for Error {
                 path.display()
             ),
             Error::Image(e) => e.fmt(f),
-            Error::KeyDiscovery(prefix) => write!(
+            Error::KeyDiscovery {
+                prefix,
+                source: Some(_),
+            } => write!(
                 f,
-                "discovering the keys of {prefix:?} (ac-discovery-pubkeys) needs fetching keys \
-                 over HTTPS, which is not implemented yet; give the key file"
+                "discovering the keys of {prefix:?} (ac-discovery-pubkeys)"
             ),
-            Error::KeyUrl(url) => write!(
+            Error::KeyDiscovery {
+                prefix,
+                source: None,
+            } => write!(
                 f,
-                "{url}: fetching keys over HTTPS is not implemented yet; download the key and \
-                 give its file"
+                "discovering the keys of {prefix:?}: no ac-discovery-pubkeys meta tag found; \
+                 give the key file or URL"
             ),
+            Error::KeyUrl { url, .. } => write!(f, "fetching key {url}"),
         }
     }
 }
@@ -184,6 +197,11 @@ impl std::error::Error for Error {
         match self {
             Error::Io { source, .. } => Some(source),
             Error::Image(e) => e.source(),
+            Error::KeyUrl { source, .. }
+            | Error::KeyDiscovery {
+                source: Some(source),
+                ..
+            } => Some(source.as_ref()),
             _ => None,
         }
     }

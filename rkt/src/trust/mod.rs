@@ -47,8 +47,6 @@ fn now() -> u32 {
 
 /// Verifies the detached `signature` over the file `image` for the image name `name` (the
 /// manifest's, or the one discovery asked for) against the keyring of that name.
-// The entry point for remote images (fetch by URL or name), wired when HTTPS fetch lands.
-#[allow(dead_code)]
 pub(crate) fn verify_image(
     config: &crate::config::Config,
     name: &str,
@@ -116,12 +114,7 @@ impl Checked {
     /// key's identities, or the warning that verification was disabled.
     pub(crate) fn report(&self) {
         match self {
-            Checked::Verified(v) => {
-                eprintln!("image: signature verified:");
-                for id in &v.identities {
-                    eprintln!("  {id}");
-                }
-            }
+            Checked::Verified(v) => v.report(),
             Checked::Skipped(image) => crate::log::warning!(
                 "signature verification has been disabled for `{}`",
                 image.display()
@@ -132,13 +125,21 @@ impl Checked {
 
 /// The keys a `rkt trust` argument (a file or a URL) holds, each checked to be usable (a valid
 /// self-signature, not revoked, not expired).
-pub(crate) fn read_keys(arg: &str, allow_http: bool) -> Result<Vec<key::Key>, Error> {
+pub(crate) fn read_keys(
+    config: &crate::config::Config,
+    arg: &str,
+    allow_http: bool,
+) -> Result<Vec<key::Key>, Error> {
     let bytes = if is_url(arg) {
-        fetch_key_url(arg, allow_http)?
+        fetch_key_url(config, arg, allow_http)?
     } else {
         std::fs::read(arg).map_err(io_err("read", arg))?
     };
-    let keys = key::parse_all(&bytes, &format!("`{arg}`"))?;
+    usable_keys(&bytes, &format!("`{arg}`"))
+}
+
+fn usable_keys(bytes: &[u8], what: &str) -> Result<Vec<key::Key>, Error> {
+    let keys = key::parse_all(bytes, what)?;
     let now = now();
     for k in &keys {
         let v = k.primary_validity()?;
@@ -160,16 +161,58 @@ pub(crate) fn read_keys(arg: &str, allow_http: bool) -> Result<Vec<key::Key>, Er
     Ok(keys)
 }
 
-/// A key given as a URL (`--insecure-allow-http` allows `http://`). Fetching it needs the HTTPS
-/// client of the fetch module; until that lands this is the one place that refuses.
-fn fetch_key_url(url: &str, _allow_http: bool) -> Result<Vec<u8>, Error> {
-    Err(Error::KeyUrl(url.to_string()))
+/// A public key is a few KiB; anything this large is not one.
+const KEY_LIMIT: u64 = 1 << 20;
+
+/// The configuration keys are fetched with: `--insecure-allow-http` (rkt trust's own flag)
+/// allows plain http for them as `--insecure-options=http` does for images.
+fn key_fetch_config(config: &crate::config::Config, allow_http: bool) -> crate::config::Config {
+    let mut c = config.clone();
+    if allow_http {
+        c.insecure = c.insecure.with(crate::config::Insecure::HTTP);
+    }
+    c
 }
 
-/// The keys of `prefix` from its `ac-discovery-pubkeys` meta tag: this needs the HTTPS client
-/// too, so it refuses for now, next to [`fetch_key_url`].
-pub(crate) fn discover_keys(prefix: &str, _allow_http: bool) -> Result<Vec<key::Key>, Error> {
-    Err(Error::KeyDiscovery(prefix.to_string()))
+/// A key given as a URL, by the fetch module's transport rules (https unless allowed).
+fn fetch_key_url(
+    config: &crate::config::Config,
+    url: &str,
+    allow_http: bool,
+) -> Result<Vec<u8>, Error> {
+    crate::fetch::get_small(&key_fetch_config(config, allow_http), url, KEY_LIMIT).map_err(|e| {
+        Error::KeyUrl {
+            url: url.to_string(),
+            source: Box::new(e),
+        }
+    })
+}
+
+/// The keys of `prefix` from its `ac-discovery-pubkeys` meta tags, each with the URL it came
+/// from (shown in the fingerprint review).
+pub(crate) fn discover_keys(
+    config: &crate::config::Config,
+    prefix: &str,
+    allow_http: bool,
+) -> Result<Vec<(String, Vec<key::Key>)>, Error> {
+    let c = key_fetch_config(config, allow_http);
+    let urls = crate::fetch::discover_pubkeys(&c, prefix).map_err(|e| Error::KeyDiscovery {
+        prefix: prefix.to_string(),
+        source: Some(Box::new(e)),
+    })?;
+    if urls.is_empty() {
+        return Err(Error::KeyDiscovery {
+            prefix: prefix.to_string(),
+            source: None,
+        });
+    }
+    urls.into_iter()
+        .map(|url| {
+            let bytes = fetch_key_url(config, &url, allow_http)?;
+            let keys = usable_keys(&bytes, &url)?;
+            Ok((url, keys))
+        })
+        .collect()
 }
 
 /// Whether a `rkt trust` argument is a URL rather than a file.

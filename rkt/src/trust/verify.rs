@@ -29,6 +29,17 @@ pub(crate) struct Verified {
     pub(crate) identities: Vec<String>,
 }
 
+impl Verified {
+    /// rkt's `signature verified:` and the key's identities, on stderr (stdout carries image
+    /// IDs, so scripts can capture them).
+    pub(crate) fn report(&self) {
+        eprintln!("image: signature verified:");
+        for id in &self.identities {
+            eprintln!("  {id}");
+        }
+    }
+}
+
 /// Parses a detached signature, armored or binary; exactly one signature packet.
 pub(crate) fn parse_signature(bytes: &[u8]) -> Result<Signature, Error> {
     let (mut iter, _) = DetachedSignature::from_reader_many(bytes)

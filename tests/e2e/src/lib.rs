@@ -6,6 +6,7 @@
 
 pub mod aci;
 pub mod gpg;
+pub mod https;
 pub mod pod;
 pub mod pty;
 pub mod snapshot;

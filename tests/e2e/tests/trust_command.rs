@@ -300,18 +300,15 @@ fn usage_errors_are_clear() {
             "--root needs a key file",
         ),
         (
+            // Refused before any connection: keys come over https unless allowed.
             &[
                 "trust",
                 "--prefix",
                 APP,
                 "--skip-fingerprint-review",
-                "https://example.com/key.gpg",
+                "http://127.0.0.1:9/key.gpg",
             ],
-            "fetching keys over HTTPS is not implemented yet",
-        ),
-        (
-            &["trust", "--prefix", APP, "--skip-fingerprint-review"],
-            "is not implemented yet",
+            "plain http is refused",
         ),
         (
             &[

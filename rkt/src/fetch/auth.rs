@@ -1,0 +1,319 @@
+//! `auth.d/*.json` (`rktKind: auth`): credentials for image and discovery downloads, each
+//! sent only to the domains its file lists. Files come from the system then the local
+//! configuration directory; a domain configured in both gets the local credentials.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::{Error, Result};
+
+/// One `auth.d` file as rkt wrote it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct AuthFile {
+    pub(crate) rkt_kind: String,
+    pub(crate) rkt_version: String,
+    pub(crate) domains: Vec<String>,
+    #[serde(rename = "type")]
+    pub(crate) kind: String,
+    pub(crate) credentials: Credentials,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Credentials {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) user: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) password: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) token: Option<String>,
+}
+
+/// The credentials in force for one domain.
+#[derive(Debug, Clone)]
+struct Entry {
+    domain: String,
+    header: String,
+    kind: String,
+    credentials: Credentials,
+}
+
+/// The credentials in force, per domain.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Auth {
+    entries: Vec<Entry>,
+}
+
+/// Config files are small; anything larger is not one.
+const FILE_LIMIT: u64 = 64 * 1024;
+
+impl Auth {
+    /// Reads `auth.d` under each of `dirs`, later directories overriding earlier ones.
+    pub(crate) fn load(dirs: &[&Path]) -> Result<Auth> {
+        let mut auth = Auth::default();
+        for dir in dirs {
+            for path in json_files(&dir.join("auth.d"))? {
+                let file = read_file(&path)?;
+                let value = header_value(&file).map_err(|reason| Error::Config {
+                    path: path.clone(),
+                    reason,
+                })?;
+                for domain in &file.domains {
+                    auth.entries
+                        .retain(|e| !e.domain.eq_ignore_ascii_case(domain));
+                    auth.entries.push(Entry {
+                        domain: domain.to_ascii_lowercase(),
+                        header: value.clone(),
+                        kind: file.kind.clone(),
+                        credentials: file.credentials.clone(),
+                    });
+                }
+            }
+        }
+        Ok(auth)
+    }
+
+    /// The headers for a request to `host`.
+    pub(crate) fn headers_for(&self, host: &str) -> Vec<(&'static str, &str)> {
+        self.entries
+            .iter()
+            .filter(|e| e.domain.eq_ignore_ascii_case(host))
+            .map(|e| ("authorization", e.header.as_str()))
+            .collect()
+    }
+
+    /// The merged configuration as `rkt config` prints it (Go's `MarshalIndent` with a tab,
+    /// fields in rkt's order): one auth entry per domain (sorted), then the paths.
+    pub(crate) fn config_json(&self, data_dir: &Path, stage1_images: &Path) -> String {
+        let mut entries: Vec<&Entry> = self.entries.iter().collect();
+        entries.sort_by(|a, b| a.domain.cmp(&b.domain));
+        let data = data_dir.display().to_string();
+        let images = stage1_images.display().to_string();
+        let mut stage0: Vec<Stage0<'_>> = entries
+            .into_iter()
+            .map(|e| {
+                Stage0::Auth(AuthOut {
+                    rkt_version: "v1",
+                    rkt_kind: "auth",
+                    domains: [e.domain.as_str()],
+                    kind: &e.kind,
+                    credentials: &e.credentials,
+                })
+            })
+            .collect();
+        stage0.push(Stage0::Paths(PathsOut {
+            rkt_version: "v1",
+            rkt_kind: "paths",
+            data: &data,
+            stage1_images: &images,
+        }));
+        let mut out = Vec::new();
+        let fmt = serde_json::ser::PrettyFormatter::with_indent(b"\t");
+        let mut ser = serde_json::Serializer::with_formatter(&mut out, fmt);
+        ConfigOut { stage0 }
+            .serialize(&mut ser)
+            .expect("plain strings always serialize");
+        String::from_utf8(out).expect("serde_json writes UTF-8")
+    }
+}
+
+#[derive(Serialize)]
+struct ConfigOut<'a> {
+    stage0: Vec<Stage0<'a>>,
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Stage0<'a> {
+    Auth(AuthOut<'a>),
+    Paths(PathsOut<'a>),
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AuthOut<'a> {
+    rkt_version: &'a str,
+    rkt_kind: &'a str,
+    domains: [&'a str; 1],
+    #[serde(rename = "type")]
+    kind: &'a str,
+    credentials: &'a Credentials,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PathsOut<'a> {
+    rkt_version: &'a str,
+    rkt_kind: &'a str,
+    data: &'a str,
+    #[serde(rename = "stage1-images")]
+    stage1_images: &'a str,
+}
+
+/// The `*.json` files of `dir`, sorted; a missing directory has none.
+pub(crate) fn json_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::io("read directory", dir, e)),
+    };
+    let mut files = Vec::new();
+    for entry in entries {
+        let path = entry
+            .map_err(|e| Error::io("read directory", dir, e))?
+            .path();
+        if path.extension().is_some_and(|e| e == "json") {
+            files.push(path);
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+fn read_file(path: &Path) -> Result<AuthFile> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| Error::io("open", path, e))?;
+    let mut bytes = Vec::new();
+    file.take(FILE_LIMIT + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io("read", path, e))?;
+    if bytes.len() as u64 > FILE_LIMIT {
+        return Err(Error::Config {
+            path: path.to_path_buf(),
+            reason: format!("larger than {FILE_LIMIT} bytes"),
+        });
+    }
+    let file: AuthFile = serde_json::from_slice(&bytes).map_err(|e| Error::Config {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    Ok(file)
+}
+
+/// The `Authorization` value of one file, after checking it is an auth file rkt knew.
+fn header_value(file: &AuthFile) -> std::result::Result<String, String> {
+    if file.rkt_kind != "auth" {
+        return Err(format!("rktKind {:?} is not \"auth\"", file.rkt_kind));
+    }
+    if file.rkt_version != "v1" {
+        return Err(format!("unsupported rktVersion {:?}", file.rkt_version));
+    }
+    if file.domains.is_empty() {
+        return Err("no domains listed".into());
+    }
+    let c = &file.credentials;
+    match (file.kind.as_str(), &c.user, &c.password, &c.token) {
+        ("basic", Some(user), Some(password), None) => Ok(format!(
+            "Basic {}",
+            base64(format!("{user}:{password}").as_bytes())
+        )),
+        ("oauth", None, None, Some(token)) => Ok(format!("Bearer {token}")),
+        ("basic", ..) => Err("basic credentials need exactly user and password".into()),
+        ("oauth", ..) => Err("oauth credentials need exactly token".into()),
+        (other, ..) => Err(format!("unknown auth type {other:?} (basic or oauth)")),
+    }
+}
+
+fn base64(input: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
+    for chunk in input.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_matches_rfc4648() {
+        for (input, want) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foobar", "Zm9vYmFy"),
+            ("user:pass", "dXNlcjpwYXNz"),
+        ] {
+            assert_eq!(base64(input.as_bytes()), want);
+        }
+    }
+
+    fn file(kind: &str, creds: Credentials) -> AuthFile {
+        AuthFile {
+            rkt_kind: "auth".into(),
+            rkt_version: "v1".into(),
+            domains: vec!["example.com".into()],
+            kind: kind.into(),
+            credentials: creds,
+        }
+    }
+
+    #[test]
+    fn header_values_by_type() {
+        let basic = Credentials {
+            user: Some("user".into()),
+            password: Some("pass".into()),
+            token: None,
+        };
+        let oauth = Credentials {
+            user: None,
+            password: None,
+            token: Some("tok".into()),
+        };
+        assert_eq!(
+            header_value(&file("basic", basic.clone())).unwrap(),
+            "Basic dXNlcjpwYXNz"
+        );
+        assert_eq!(
+            header_value(&file("oauth", oauth.clone())).unwrap(),
+            "Bearer tok"
+        );
+        assert!(header_value(&file("oauth", basic)).is_err());
+        assert!(header_value(&file("digest", oauth)).is_err());
+    }
+
+    #[test]
+    fn headers_only_for_listed_domains_and_local_wins() {
+        let dir = std::env::temp_dir().join(format!("rkt-auth-{}", std::process::id()));
+        let (sys, local) = (dir.join("sys"), dir.join("local"));
+        for (d, token) in [(&sys, "system"), (&local, "local")] {
+            std::fs::create_dir_all(d.join("auth.d")).unwrap();
+            std::fs::write(
+                d.join("auth.d/a.json"),
+                format!(
+                    r#"{{"rktKind":"auth","rktVersion":"v1","domains":["example.com"],"type":"oauth","credentials":{{"token":"{token}"}}}}"#
+                ),
+            )
+            .unwrap();
+        }
+        let auth = Auth::load(&[&sys, &local]).unwrap();
+        assert_eq!(
+            auth.headers_for("EXAMPLE.com"),
+            vec![("authorization", "Bearer local")]
+        );
+        assert!(auth.headers_for("example.org").is_empty());
+        assert!(auth.headers_for("sub.example.com").is_empty());
+        assert_eq!(
+            auth.config_json(Path::new("/var/lib/rkt"), Path::new("/usr/lib/rkt/stage1-images")),
+            "{\n\t\"stage0\": [\n\t\t{\n\t\t\t\"rktVersion\": \"v1\",\n\t\t\t\"rktKind\": \"auth\",\n\t\t\t\"domains\": [\n\t\t\t\t\"example.com\"\n\t\t\t],\n\t\t\t\"type\": \"oauth\",\n\t\t\t\"credentials\": {\n\t\t\t\t\"token\": \"local\"\n\t\t\t}\n\t\t},\n\t\t{\n\t\t\t\"rktVersion\": \"v1\",\n\t\t\t\"rktKind\": \"paths\",\n\t\t\t\"data\": \"/var/lib/rkt\",\n\t\t\t\"stage1-images\": \"/usr/lib/rkt/stage1-images\"\n\t\t}\n\t]\n}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
