@@ -63,7 +63,7 @@ pub(crate) fn export(pod: &Pod, app: Option<&str>, out: &Path, overwrite: bool) 
     let copied = std::fs::read_dir(&mountpoint)
         .map(|mut d| d.next().is_some())
         .unwrap_or(false);
-    let rootfs = source(&app.mode, &app.lower, &mountpoint, copied);
+    let rootfs = source(&app.mode, &app.lower, &dir, &mountpoint, copied);
     let manifest = paths::pod_app_manifest(&dir, name);
     let options = Options {
         compress: false,
@@ -84,10 +84,16 @@ pub(crate) fn export(pod: &Pod, app: Option<&str>, out: &Path, overwrite: bool) 
 }
 
 /// The app's files: the copy if there is one, else the overlay layers.
-fn source(mode: &RootfsMode, lower: &Path, mountpoint: &Path, copied: bool) -> Rootfs {
+fn source(
+    mode: &RootfsMode,
+    lower: &Path,
+    pod_dir: &Path,
+    mountpoint: &Path,
+    copied: bool,
+) -> Rootfs {
     match mode {
         RootfsMode::Overlay { upper, .. } if !copied => Rootfs::Layers {
-            upper: upper.clone(),
+            upper: paths::relocate_to_pod(upper, pod_dir),
             lower: lower.to_path_buf(),
         },
         _ => Rootfs::Dir(mountpoint.to_path_buf()),
@@ -101,20 +107,24 @@ mod tests {
     #[test]
     fn overlay_layers_unless_stage1_copied() {
         let mode = RootfsMode::Overlay {
-            upper: "/p/up".into(),
-            work: "/p/work".into(),
+            upper: "/d/prepare/u/up".into(),
+            work: "/d/prepare/u/work".into(),
         };
-        let (lower, mp) = (Path::new("/tree"), Path::new("/p/rootfs"));
+        let (lower, dir, mp) = (
+            Path::new("/tree"),
+            Path::new("/d/run/u"),
+            Path::new("/p/rootfs"),
+        );
         assert_eq!(
-            source(&mode, lower, mp, false),
+            source(&mode, lower, dir, mp, false),
             Rootfs::Layers {
-                upper: "/p/up".into(),
+                upper: "/d/run/u/up".into(),
                 lower: "/tree".into()
             }
         );
-        assert_eq!(source(&mode, lower, mp, true), Rootfs::Dir(mp.into()));
+        assert_eq!(source(&mode, lower, dir, mp, true), Rootfs::Dir(mp.into()));
         assert_eq!(
-            source(&RootfsMode::Copy, lower, mp, false),
+            source(&RootfsMode::Copy, lower, dir, mp, false),
             Rootfs::Dir(mp.into())
         );
     }

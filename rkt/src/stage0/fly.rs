@@ -98,42 +98,10 @@ pub(super) fn check(plan: &Plan) -> Result<(), Error> {
 pub(super) fn exec(mut pod: Pod, lock: FileLock, plan: &Plan) -> Result<Infallible, Error> {
     check(plan)?;
     let app = &plan.apps[0];
+    // This process becomes the app: its PID and start time are the pod's. Recorded and in
+    // `run/` before anything is mounted, so that a failure leaves an exited pod whose mounts
+    // gc removes (the mounts are made at their final place, never renamed under).
     let dir = pod.path();
-    let root = stage1_init::plan::stage1_rootfs(&dir).join(app_rootfs_rel(&app.name));
-    std::fs::create_dir_all(&root).map_err(io_err("create", &root))?;
-    if let RootfsMode::Overlay { upper, work } = &app.mode {
-        crate::sys::overlay::mount_overlay(&app.lower, upper, work, &root)
-            .map_err(io_err("mount the overlay rootfs on", &root))?;
-    }
-    let root_fd: OwnedFd = std::fs::File::open(&root)
-        .map_err(io_err("open", &root))?
-        .into();
-    for host in ["/dev", "/proc", "/sys"] {
-        sys_fly::bind_into(
-            root_fd.as_fd(),
-            Path::new(host),
-            Path::new(host),
-            true,
-            false,
-        )
-        .map_err(io_err("bind mount into the rootfs", Path::new(host)))?;
-    }
-    for m in &app.mounts {
-        sys_fly::bind_into(
-            root_fd.as_fd(),
-            &m.source,
-            Path::new(&m.target),
-            m.recursive,
-            m.readonly,
-        )
-        .map_err(io_err(
-            "mount volume onto",
-            &root.join(m.target.trim_start_matches('/')),
-        ))?;
-    }
-    drop(root_fd);
-
-    // This process becomes the app: its PID and start time are the pod's.
     let pid = std::process::id() as i32;
     let start = crate::sys::proc::start_time(pid)
         .map_err(io_err("read start time of", Path::new("/proc/self")))?;
@@ -152,6 +120,53 @@ pub(super) fn exec(mut pod: Pod, lock: FileLock, plan: &Plan) -> Result<Infallib
     )
     .map_err(io_err("write", &pid_path))?;
     pod.move_to(Dir::Run).map_err(Error::Pod)?;
+
+    let dir = pod.path();
+    let root = stage1_init::plan::stage1_rootfs(&dir).join(app_rootfs_rel(&app.name));
+    std::fs::create_dir_all(&root).map_err(io_err("create", &root))?;
+    if let RootfsMode::Overlay { upper, work } = &app.mode {
+        // The plan names the upper and work dirs where the pod was when it was planned.
+        let (upper, work) = (
+            paths::relocate_to_pod(upper, &dir),
+            paths::relocate_to_pod(work, &dir),
+        );
+        crate::sys::overlay::mount_overlay(&app.lower, &upper, &work, &root)
+            .map_err(io_err("mount the overlay rootfs on", &root))?;
+    }
+    let root_fd: OwnedFd = std::fs::File::open(&root)
+        .map_err(io_err("open", &root))?
+        .into();
+    for host in ["/dev", "/proc", "/sys"] {
+        sys_fly::bind_into(
+            root_fd.as_fd(),
+            Path::new(host),
+            Path::new(host),
+            true,
+            false,
+        )
+        .map_err(io_err("bind mount into the rootfs", Path::new(host)))?;
+    }
+    for m in &app.mounts {
+        sys_fly::bind_into(
+            root_fd.as_fd(),
+            // kind=empty volumes are directories under the pod dir.
+            &paths::relocate_to_pod(&m.source, &dir),
+            Path::new(&m.target),
+            m.recursive,
+            m.readonly,
+        )
+        .map_err(io_err(
+            "mount volume onto",
+            &root.join(m.target.trim_start_matches('/')),
+        ))?;
+    }
+    drop(root_fd);
+    // `status --wait-ready`: the app is started by the exec below.
+    let ready = paths::pod_supervisor_status(&dir);
+    if let Some(parent) = ready.parent() {
+        std::fs::create_dir_all(parent).map_err(io_err("create", parent))?;
+    }
+    std::os::unix::fs::symlink("ready", &ready).map_err(io_err("symlink", &ready))?;
     let argv0 = Path::new(&app.argv[0]).to_path_buf();
     let err = sys_fly::chroot_exec(&Exec {
         root: &root,

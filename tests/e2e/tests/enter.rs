@@ -95,8 +95,7 @@ fn entered_command_is_the_app_and_nothing_of_rkt() {
         .output()
         .unwrap();
     let s = stdout(&out);
-    // The last probe step fails (exit 1): /proc/1/exe is not writable from the pod.
-    assert_eq!(out.status.code(), Some(1), "{s}\n{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(0), "{s}\n{}", stderr(&out));
     for want in [
         "uid=1234 1234 1234 1234",
         "gid=2345 2345 2345 2345",
@@ -119,9 +118,9 @@ fn entered_command_is_the_app_and_nothing_of_rkt() {
     for (fd, line) in fds.iter().enumerate() {
         assert!(line.starts_with(&format!("fd {fd} -> ")), "{fds:?}");
     }
+    // PID 1 (non-dumpable) is out of reach: its exe cannot be opened for writing.
     assert!(
-        s.lines()
-            .any(|l| l.starts_with("error=") && l.contains("ermission denied")),
+        s.lines().any(|l| l.starts_with("open-write errno=13 ")),
         "/proc/1/exe was writable:\n{s}"
     );
     assert!(!s.contains("env RKT_"), "{s}");
@@ -143,9 +142,10 @@ fn entered_command_is_the_app_and_nothing_of_rkt() {
     assert_eq!(out.status.code(), Some(7), "{}", stderr(&out));
     let out = t.rkt(&["enter", &pod.uuid, "/bin/probe", "kill-self", "9"]);
     assert_eq!(out.status.code(), Some(137), "{}", stderr(&out));
+    // (the probe's own answer to an unknown subcommand: exit 2, not rkt's 254)
     let out = t.rkt(&["enter", &pod.uuid, "probe", "--app=x"]);
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    assert!(stdout(&out).contains("error="), "{}", stdout(&out));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("rkt:"), "{}", stderr(&out));
     // A relative command is looked up in the app's PATH.
     assert_ok(&t.rkt(&["enter", &pod.uuid, "probe", "true"]));
     // No /bin/bash nor /bin/sh in this image: the default command fails, naming /bin/sh.

@@ -4,7 +4,7 @@
 //! --mds-register=false --hostname, gc with --expire-prepared) and CoreOS's systemd wrappers
 //! (rm --uuid-file before start, run --uuid-file-save, stop --uuid-file). Nomad's exec is
 //! `rkt enter UUID cmd args` while the task runs; its stop is `rkt stop UUID`. The wrappers'
-//! fly stage1 is not implemented yet and is left out.
+//! fly line (kubelet-wrapper) runs inside `unshare -m --propagation shared`.
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -217,5 +217,54 @@ fn coreos_wrapper_rm_run_stop_by_uuid_file() {
     assert_ok(&t.rkt(&["stop", &uf]));
     // The next start's ExecStartPre removes the old pod.
     assert_ok(&t.rkt(&["rm", &uf]));
+    t.gc_all();
+}
+
+#[test]
+fn coreos_kubelet_wrapper_fly_run_stop_rm() {
+    let t = setup("orch-coreos-fly");
+    // kubelet-wrapper: ExecStartPre=-rkt rm --uuid-file=F; ExecStart=rkt run
+    // --uuid-file-save=F --volume ...,recursive=true --mount ... --stage1-from-dir=stage1-fly.aci
+    // IMAGE --exec=/x -- args; ExecStop=-rkt stop --uuid-file=F.
+    let script = r#"
+        mkdir -p "$T/var-lib-kubelet"
+        echo kubelet-state > "$T/var-lib-kubelet/state"
+        $RKT rm --uuid-file="$T/kubelet.uuid" 2>/dev/null || echo "pre-rm-failed=$?"
+        $RKT run --uuid-file-save="$T/kubelet.uuid" \
+            --volume var-lib-kubelet,kind=host,source="$T/var-lib-kubelet",recursive=true \
+            --mount volume=var-lib-kubelet,target=/var/lib/kubelet \
+            --stage1-from-dir=stage1-fly.aci example.com/probe --exec=/bin/probe -- \
+            cat /var/lib/kubelet/state + write /var/lib/kubelet/written-by-app yes + sleep 60 &
+        pid=$!
+        for i in $(seq 200); do
+            [ -s "$T/kubelet.uuid" ] && [ -e "$T/var-lib-kubelet/written-by-app" ] && break
+            sleep 0.05
+        done
+        $RKT stop --uuid-file="$T/kubelet.uuid"
+        rc=0; wait $pid || rc=$?
+        echo "rc=$rc"
+        $RKT rm --uuid-file="$T/kubelet.uuid"
+        echo "mounts-left=$(grep -c "$T/data/pods" /proc/self/mountinfo || true)"
+    "#;
+    let out = std::process::Command::new("timeout")
+        .args(["120", "unshare", "-m", "--propagation", "shared", "--"])
+        .args(["bash", "-euc", script])
+        .env(
+            "RKT",
+            format!("{} --dir={}", e2e::rkt_bin().display(), t.store().display()),
+        )
+        .env("T", &t.path)
+        .output()
+        .unwrap();
+    let s = stdout(&out);
+    assert!(out.status.success(), "{s}\n{}", stderr(&out));
+    assert!(s.contains("pre-rm-failed=254\n"), "{s}");
+    assert!(s.contains("kubelet-state\n"), "{s}");
+    assert!(s.contains("rc=143\n"), "{s}\n{}", stderr(&out));
+    assert!(s.contains("mounts-left=0\n"), "{s}");
+    assert_eq!(
+        std::fs::read_to_string(t.join("var-lib-kubelet/written-by-app")).unwrap(),
+        "yes"
+    );
     t.gc_all();
 }
