@@ -144,6 +144,9 @@ pub(crate) fn chroot_exec(e: &Exec<'_>) -> io::Result<Infallible> {
         }
     }
     rustix::process::chdir(e.cwd)?;
+    // Rust's runtime ignores SIGPIPE, and an ignored signal stays ignored across exec.
+    // SAFETY: restoring a default disposition installs no handler.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     let mut ptrs: Vec<*const libc::c_char> = argv.iter().map(|a| a.as_ptr()).collect();
     ptrs.push(std::ptr::null());
     let mut env: Vec<*const libc::c_char> = envp.iter().map(|a| a.as_ptr()).collect();
