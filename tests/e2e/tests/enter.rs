@@ -185,8 +185,27 @@ fn default_shell_several_apps_and_pods_not_running() {
             "--",
             "sleep",
             "120",
+            "---",
+            "example.com/probe",
+            "--name=done",
+            "--",
+            "true",
         ],
     );
+    // An app that has exited (0: the others run on) cannot be entered.
+    let start = Instant::now();
+    let done = t
+        .pod_dir("run", &pod.uuid)
+        .join("stage1/rootfs/rkt/status/done");
+    while !done.exists() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "app done never exited"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = t.rkt(&["enter", "--app=done", &pod.uuid, "/bin/probe", "true"]);
+    assert_fails(&out, "app \"done\" has exited");
     let out = t.rkt(&["enter", &pod.uuid, "/bin/probe", "true"]);
     assert_fails(&out, "specify one with --app");
     let out = t.rkt(&["enter", "--app=nope", &pod.uuid, "/bin/probe", "true"]);
