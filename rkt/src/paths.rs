@@ -248,6 +248,21 @@ pub(crate) fn pod_overlay_work(pod: &Path, tree: &str, app: &str) -> PathBuf {
     pod.join("overlay").join(tree).join("work").join(app)
 }
 
+/// `path`, recorded under a pod dir as it was then (the plan is computed while the pod is in
+/// `prepare/`), under the pod dir `dir` where it is now; a path outside any pod dir as it is.
+pub(crate) fn relocate_to_pod(path: &Path, dir: &Path) -> PathBuf {
+    let uuid = dir.file_name().unwrap_or_default();
+    let mut comps = path.components();
+    let mut prefix = PathBuf::new();
+    for c in comps.by_ref() {
+        prefix.push(c);
+        if c.as_os_str() == uuid {
+            return dir.join(comps.as_path());
+        }
+    }
+    prefix
+}
+
 /// `<dir>/locks/prepareLock`: shared while a pod is being prepared (from resolving its images
 /// until its manifest names them), exclusive while image gc decides what pods use (rkt's
 /// `prepareLock` key-lock), so gc cannot remove an image a new pod is about to reference.
@@ -271,4 +286,22 @@ pub(crate) fn trusted_prefix_keys(config_dir: &Path, prefix: &str) -> PathBuf {
 /// `<config>/trustedkeys/prefix.d`: one directory tree per trusted prefix.
 pub(crate) fn trusted_prefixes(config_dir: &Path) -> PathBuf {
     config_dir.join("trustedkeys").join("prefix.d")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plan_paths_follow_the_pod_to_run() {
+        let dir = Path::new("/d/pods/run/u-1");
+        assert_eq!(
+            relocate_to_pod(Path::new("/d/pods/prepare/u-1/overlay/t/upper/a"), dir),
+            Path::new("/d/pods/run/u-1/overlay/t/upper/a")
+        );
+        assert_eq!(
+            relocate_to_pod(Path::new("/elsewhere/x"), dir),
+            Path::new("/elsewhere/x")
+        );
+    }
 }

@@ -24,7 +24,8 @@
 //!   `Error{errno, msg}` frame and exit 254, with nothing printed. stage0 persists the pod's
 //!   state (pid file, rename to `run/`) between `Ready` and `Go`.
 //! - **Files**, under `<pod>/stage1/rootfs/`: `rkt/env/<app>` (KEY=VALUE lines) and
-//!   `rkt/status/<app>-created` before `Ready`; `rkt/status/<app>-started` as each app starts;
+//!   `rkt/status/<app>-created` before `Ready`; `rkt/status/<app>-pid` (its PID in the pod,
+//!   for `rkt enter`) and `rkt/status/<app>-started` as each app starts;
 //!   `rkt/supervisor-status -> ready` once all have; `rkt/status/<app>` (decimal exit code,
 //!   128+N for signal N) as each exits. All are written to a temp name and renamed.
 //! - **Exit status**: the first non-zero app status (the others then get SIGTERM, SIGKILL 10 s

@@ -144,6 +144,15 @@ pub fn status_file(pod_dir: &Path, app: &str) -> PathBuf {
     stage1_rootfs(pod_dir).join("rkt/status").join(app)
 }
 
+/// The PID of an app's main process as PID 1 sees it (in the pod's PID namespace), decimal:
+/// `<pod>/stage1/rootfs/rkt/status/<app>-pid`, written as the app starts; `rkt enter` finds
+/// the app's host PID among PID 1's children by it.
+pub fn pid_file(pod_dir: &Path, app: &str) -> PathBuf {
+    stage1_rootfs(pod_dir)
+        .join("rkt/status")
+        .join(format!("{app}-pid"))
+}
+
 /// The env file of an app, on disk: `<pod>/stage1/rootfs/rkt/env/<app>`.
 pub fn env_file(pod_dir: &Path, app: &str) -> PathBuf {
     stage1_rootfs(pod_dir).join("rkt/env").join(app)

@@ -119,6 +119,8 @@ pub fn run(mut pod: Pod, signals: &Blocked) -> Result<i32> {
         let started = launch.start()?;
         // The app has its terminal; PID 1 keeps no fd of it (see `Pod::drop_master`).
         launch.release_tty();
+        let pid = started.pid.as_raw_nonzero().get().to_string();
+        write_atomic(&status_marker(launch.name(), "pid"), pid.as_bytes())?;
         touch(&status_marker(launch.name(), "started"))?;
         apps.push(Tracked {
             index,

@@ -4,6 +4,8 @@
 mod args;
 mod cat_manifest;
 mod config;
+mod enter;
+mod export;
 mod fetch;
 mod gc;
 mod image;
@@ -71,6 +73,11 @@ pub(crate) static COMMANDS: &[CommandSpec] = &[
             ("user-annotation", Kind::Value),
             ("user-label", Kind::Value),
             ("mount", Kind::Value),
+            ("stage1-url", Kind::Value),
+            ("stage1-path", Kind::Value),
+            ("stage1-name", Kind::Value),
+            ("stage1-hash", Kind::Value),
+            ("stage1-from-dir", Kind::Value),
             // Only to say it must follow its image (stage0::applist takes it there).
             ("signature", Kind::Value),
         ],
@@ -126,7 +133,14 @@ pub(crate) static COMMANDS: &[CommandSpec] = &[
         pending: run_prepared::PENDING_FLAGS,
     },
     spec(&["fetch"], FETCH_FLAGS, true),
-    spec(&["enter"], &[], false),
+    CommandSpec {
+        path: &["enter"],
+        flags: &[("app", Kind::Value)],
+        // Everything after the UUID is the command, untouched.
+        verbatim_after: Some(1),
+        implemented: true,
+        pending: &[],
+    },
     spec(
         &["list"],
         &[
@@ -166,7 +180,11 @@ pub(crate) static COMMANDS: &[CommandSpec] = &[
         &[("pretty-print", Kind::Bool), ("uuid-file", Kind::Value)],
         true,
     ),
-    spec(&["export"], &[], false),
+    spec(
+        &["export"],
+        &[("app", Kind::Value), ("overwrite", Kind::Switch)],
+        true,
+    ),
     spec(
         &["trust"],
         &[
@@ -281,6 +299,8 @@ enum Command {
     Status(status::Args),
     Stop(stop::Args),
     CatManifest(cat_manifest::Args),
+    Enter(enter::Args),
+    Export(export::Args),
     Rm(rm::Args),
     Gc(gc::Args),
     Trust(trust::Args),
@@ -334,6 +354,8 @@ pub(crate) fn run(argv: Vec<String>) -> Result<ExitCode, Error> {
         Command::Status(a) => status::run(a, &config),
         Command::Stop(a) => stop::run(a, &config),
         Command::CatManifest(a) => cat_manifest::run(a, &config),
+        Command::Enter(a) => enter::run(a, &config),
+        Command::Export(a) => export::run(a, &config),
         Command::Rm(a) => rm::run(a, &config),
         Command::Gc(a) => gc::run(a, &config),
         Command::Trust(a) => trust::run(a, &config),

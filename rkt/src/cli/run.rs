@@ -14,11 +14,6 @@ pub(crate) const PENDING_FLAGS: &[&str] = &[
     "port",
     "private-users",
     "mds-register",
-    "stage1-url",
-    "stage1-path",
-    "stage1-name",
-    "stage1-hash",
-    "stage1-from-dir",
     "caps-retain",
     "caps-remove",
     "seccomp",
@@ -124,6 +119,21 @@ pub(crate) struct Args {
     /// deprecated: --pull-policy=never
     #[argh(switch)]
     store_only: bool,
+    /// a stage1 image URL: not available (the stage1 is built in; fly is the only other)
+    #[argh(option)]
+    stage1_url: Option<String>,
+    /// a stage1 image path: not available (see --stage1-url)
+    #[argh(option)]
+    stage1_path: Option<String>,
+    /// coreos.com/rkt/stage1-fly:VERSION runs the one app as rkt's fly stage1 did
+    #[argh(option)]
+    stage1_name: Option<String>,
+    /// a stage1 image hash: not available (see --stage1-url)
+    #[argh(option)]
+    stage1_hash: Option<String>,
+    /// stage1-fly.aci runs the one app as rkt's fly stage1 did
+    #[argh(option)]
+    stage1_from_dir: Option<String>,
     /// the image list: IMAGE [--exec=PATH] [--name=N] [--user=U] [--group=G]
     /// [--signature=FILE] [--supplementary-gids=N,..] [--working-dir=D] [--readonly-rootfs]
     /// [--environment=K=V] [--annotation=K=V] [--user-annotation=K=V] [--user-label=K=V] [--mount=volume=V,target=P]
@@ -145,7 +155,15 @@ pub(crate) fn run(args: Args, config: &Config) -> Result<ExitCode, Error> {
         hosts_entry: args.hosts_entry,
         interactive: args.interactive,
     };
-    let start = start_options("run", start, config)?;
+    let mut start = start_options("run", start, config)?;
+    start.fly = stage0::fly::wants_fly(&stage0::fly::Stage1Flags {
+        url: args.stage1_url,
+        path: args.stage1_path,
+        name: args.stage1_name,
+        hash: args.stage1_hash,
+        from_dir: args.stage1_from_dir,
+    })
+    .map_err(|e| Error::Usage(format!("run: {e}")))?;
     let usage = |e: applist::ParseError| Error::Usage(format!("run: {e}"));
     if !args.signature.is_empty() {
         return Err(usage(applist::ParseError::FlagBeforeImage(
@@ -238,6 +256,7 @@ pub(super) fn start_options(
         hosts: stage0::dns::parse_hosts(&flags.hosts_entry, stage0::plan::LOCALHOST)
             .map_err(|e| Error::Usage(format!("{cmd}: {e}")))?,
         interactive: flags.interactive,
+        fly: false,
     })
 }
 
@@ -357,6 +376,7 @@ pub(super) fn run_options(
         interactive: start.interactive,
         hosts: start.hosts,
         fetch: (config.clone(), pull_policy),
+        fly: start.fly,
     })
 }
 

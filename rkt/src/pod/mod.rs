@@ -5,6 +5,8 @@
 //! Owns: UUIDs, the state directories, listing and resolving pods, [`remove`] (unmount and
 //! delete without crossing filesystems) and [`gc`] (mark and sweep).
 
+pub(crate) mod enter;
+pub(crate) mod export;
 pub(crate) mod gc;
 pub(crate) mod info;
 pub(crate) mod remove;
@@ -106,6 +108,11 @@ pub(crate) enum Error {
     StalePid { uuid: String, pid: i32 },
     /// Waiting for the pod ran out of time, or the pod ended before what was awaited.
     Wait { uuid: String, what: String },
+    /// `enter` or `export` refused: an ambiguous or unknown app, an app that exited, a pod in
+    /// the wrong state, a bad plan.
+    Refused { uuid: String, what: String },
+    /// Writing an exported ACI failed.
+    Image(Box<crate::image::Error>),
 }
 
 impl fmt::Display for Error {
@@ -125,7 +132,10 @@ impl fmt::Display for Error {
                 f,
                 "pod {uuid}: PID {pid} is no longer its PID 1: not signalling it"
             ),
-            Error::Wait { uuid, what } => write!(f, "pod {uuid}: {what}"),
+            Error::Wait { uuid, what } | Error::Refused { uuid, what } => {
+                write!(f, "pod {uuid}: {what}")
+            }
+            Error::Image(e) => e.fmt(f),
         }
     }
 }
@@ -134,6 +144,7 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Error::Io { source, .. } => Some(source),
+            Error::Image(e) => e.source(),
             _ => None,
         }
     }

@@ -52,7 +52,16 @@ fn unescape(field: &str) -> Vec<u8> {
 pub(crate) fn unmount_under(dir: &Path) -> Result<()> {
     let info_path = Path::new("/proc/self/mountinfo");
     let info = std::fs::read_to_string(info_path).map_err(io_err("read", info_path))?;
-    for mnt in mounts_under(&info, dir) {
+    let mounts = mounts_under(&info, dir);
+    // A pod's mounts can be peers of the host's (fly binds /dev, /proc, /sys and volumes in
+    // the host's mount namespace, whose mounts may be shared): unmounting one would propagate
+    // to the corresponding mounts of its parent's peers, which are the host's own (a volume's
+    // submount, /proc/sys/fs/binfmt_misc). Made private first, each unmount is only its own.
+    for mnt in &mounts {
+        // EINVAL: not a mount point (any more); nothing propagates from it.
+        let _ = rustix::mount::mount_change(mnt, rustix::mount::MountPropagationFlags::PRIVATE);
+    }
+    for mnt in mounts {
         match rustix::mount::unmount(&mnt, UnmountFlags::empty()) {
             Ok(()) | Err(Errno::INVAL) | Err(Errno::NOENT) => {}
             Err(Errno::BUSY) => rustix::mount::unmount(&mnt, UnmountFlags::DETACH)

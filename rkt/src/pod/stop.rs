@@ -71,7 +71,7 @@ fn gone(pod: &Pod, pid: i32) -> Result<Stopped> {
     }
 }
 
-fn read_number<T: std::str::FromStr>(path: &std::path::Path) -> Result<T> {
+pub(super) fn read_number<T: std::str::FromStr>(path: &std::path::Path) -> Result<T> {
     let text = std::fs::read_to_string(path).map_err(io_err("read", path))?;
     text.trim().parse().map_err(|_| {
         io_err("parse", path)(std::io::Error::new(

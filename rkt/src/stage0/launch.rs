@@ -326,6 +326,9 @@ pub(crate) fn start(
         .encode()
         .map_err(|e| Error::Plan(plan::PlanError::Invalid(e.to_string())))?;
     write_atomic(&plan_path, &bytes, Durability::NoFsync).map_err(io_err("write", &plan_path))?;
+    if opts.fly {
+        return super::fly::exec(pod, lock, &planned.plan).map(|never| match never {});
+    }
 
     // Launch: the plan path is in the pod dir, which moves to run/ before Go; stage1-init
     // reads the plan before Ready, so the path it is given now is the one it needs.

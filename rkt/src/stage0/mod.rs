@@ -7,6 +7,7 @@
 
 pub(crate) mod applist;
 pub(crate) mod dns;
+pub(crate) mod fly;
 mod launch;
 pub(crate) mod plan;
 mod rootfs;
@@ -50,6 +51,8 @@ pub(crate) struct RunOptions {
     pub(crate) interactive: bool,
     /// How remote images (URLs, names) are fetched: the configuration and `--pull-policy`.
     pub(crate) fetch: (crate::config::Config, crate::fetch::PullPolicy),
+    /// `--stage1-name`/`--stage1-from-dir` chose rkt's fly stage1 (see [`fly`]).
+    pub(crate) fly: bool,
 }
 
 /// What is given when a prepared pod starts (`run`'s pod flags that `prepare` does not take).
@@ -62,6 +65,8 @@ pub(crate) struct StartOptions {
     pub(crate) hosts: dns::Hosts,
     /// `--interactive`: the one app gets a terminal that rkt relays (see [`tty`]).
     pub(crate) interactive: bool,
+    /// Run the one app as fly did (see [`fly`]).
+    pub(crate) fly: bool,
 }
 
 impl RunOptions {
@@ -74,6 +79,7 @@ impl RunOptions {
             dns: self.dns.clone(),
             hosts: self.hosts.clone(),
             interactive: self.interactive,
+            fly: self.fly,
         }
     }
 }

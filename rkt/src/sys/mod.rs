@@ -5,8 +5,11 @@
 //! ([`lock`]). Depends on nothing else in the crate and knows nothing of images or pods.
 //! Functions are documented like rustix: the C call and its purpose, then `# References`.
 
+pub(crate) mod enter;
+pub(crate) mod fly;
 pub(crate) mod fs;
 pub(crate) mod lock;
+pub(crate) mod overlay;
 pub(crate) mod proc;
 pub(crate) mod resolve;
 pub(crate) mod spawn;

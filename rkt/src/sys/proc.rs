@@ -24,6 +24,38 @@ fn parse_start_time(stat: &str) -> Option<u64> {
     after.split_whitespace().nth(19)?.parse().ok()
 }
 
+/// The children of process `pid` (its main thread's, which for a single-threaded PID 1 is all
+/// of them), as host PIDs: `/proc/<pid>/task/<pid>/children`.
+///
+/// # References
+/// - proc_pid_task_children(5)
+pub(crate) fn children(pid: i32) -> io::Result<Vec<i32>> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))?;
+    Ok(text
+        .split_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .collect())
+}
+
+/// The parent PID of `pid` and its PID in its innermost PID namespace (`PPid:` and the last
+/// field of `NSpid:` in `/proc/<pid>/status`).
+pub(crate) fn parent_and_ns_pid(pid: i32) -> io::Result<(i32, i32)> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    parse_parent_and_ns_pid(&status)
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "unexpected /proc/<pid>/status"))
+}
+
+fn parse_parent_and_ns_pid(status: &str) -> Option<(i32, i32)> {
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+    };
+    let ppid = field("PPid")?.trim().parse().ok()?;
+    let ns_pid = field("NSpid")?.split_whitespace().last()?.parse().ok()?;
+    Some((ppid, ns_pid))
+}
+
 /// `pidfd_open(pid, 0)`: a handle on the process `pid` names now.
 ///
 /// # References
@@ -56,6 +88,17 @@ mod tests {
         let me = std::process::id() as i32;
         let t = start_time(me).unwrap();
         assert_eq!(start_time(me).unwrap(), t);
+    }
+
+    #[test]
+    fn status_gives_parent_and_innermost_pid() {
+        let status = "Name:\tsh\nPid:\t4242\nPPid:\t4200\nNSpid:\t4242\t7\n";
+        assert_eq!(parse_parent_and_ns_pid(status), Some((4200, 7)));
+        assert_eq!(parse_parent_and_ns_pid("PPid:\t1\n"), None);
+        let me = std::process::id() as i32;
+        let (ppid, ns) = parent_and_ns_pid(me).unwrap();
+        assert_eq!(ppid, std::os::unix::process::parent_id() as i32);
+        assert!(ns > 0);
     }
 
     #[test]

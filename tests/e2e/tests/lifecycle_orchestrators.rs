@@ -2,8 +2,9 @@
 //! build implements them: Nomad's driver (prepare / run-prepared / status --format=json polled
 //! / cat-manifest), the kubelet (prepare --quiet --pod-manifest, run-prepared --net=host
 //! --mds-register=false --hostname, gc with --expire-prepared) and CoreOS's systemd wrappers
-//! (rm --uuid-file before start, run --uuid-file-save, stop --uuid-file). Nomad's `enter` and
-//! the wrappers' fly stage1 are not implemented yet and are left out.
+//! (rm --uuid-file before start, run --uuid-file-save, stop --uuid-file). Nomad's exec is
+//! `rkt enter UUID cmd args` while the task runs; its stop is `rkt stop UUID`. The wrappers'
+//! fly line (kubelet-wrapper) runs inside `unshare -m --propagation shared`.
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -24,7 +25,7 @@ fn json(out: &std::process::Output) -> serde_json::Value {
 }
 
 #[test]
-fn nomad_prepare_run_prepared_status_json_and_cat_manifest() {
+fn nomad_prepare_run_prepared_status_json_enter_and_cat_manifest() {
     let t = setup("orch-nomad");
     let alloc = t.join("alloc");
     std::fs::create_dir(&alloc).unwrap();
@@ -48,7 +49,7 @@ fn nomad_prepare_run_prepared_status_json_and_cat_manifest() {
         "env",
         "+",
         "sleep",
-        "0.5",
+        "60",
     ]);
     assert_ok(&out);
     // rkt printed the UUID as the last line of stdout.
@@ -60,24 +61,49 @@ fn nomad_prepare_run_prepared_status_json_and_cat_manifest() {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    // Nomad polls status until the pod runs, then until it exits.
+    // Nomad polls status until the pod runs, execs in it, stops it and polls until it exits.
     let start = Instant::now();
     let mut seen = Vec::new();
+    let mut entered = false;
     loop {
         let v = json(&t.rkt(&["status", "--format=json", &uuid]));
         let state = v["state"].as_str().unwrap().to_string();
         if seen.last() != Some(&state) {
             seen.push(state.clone());
         }
+        if state == "running" && !entered {
+            assert_ok(&t.rkt(&["status", "--wait-ready=20s", &uuid]));
+            // The driver's exec: `rkt enter UUID cmd args`.
+            let out = t.rkt(&[
+                "enter",
+                &uuid,
+                "/bin/probe",
+                "cat",
+                "/alloc/task",
+                "+",
+                "env",
+            ]);
+            assert_ok(&out);
+            let s = stdout(&out);
+            assert!(
+                s.contains("from-nomad\n") && s.contains("env NOMAD_TASK=web\n"),
+                "{s}"
+            );
+            let out = t.rkt(&["enter", &uuid, "/bin/probe", "exit", "3"]);
+            assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+            entered = true;
+            assert_ok(&t.rkt(&["stop", &uuid]));
+        }
         if state == "exited" {
-            assert_eq!(v["apps"][0]["exit_code"], 0, "{v}");
+            assert_eq!(v["apps"][0]["exit_code"], 143, "{v}");
             break;
         }
         assert!(start.elapsed() < Duration::from_secs(30), "{seen:?}");
         std::thread::sleep(Duration::from_millis(20));
     }
+    assert!(entered, "{seen:?}");
     let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(143), "{}", stderr(&out));
     let s = stdout(&out);
     assert!(
         s.contains("from-nomad\n") && s.contains("env NOMAD_TASK=web\n"),
@@ -191,5 +217,54 @@ fn coreos_wrapper_rm_run_stop_by_uuid_file() {
     assert_ok(&t.rkt(&["stop", &uf]));
     // The next start's ExecStartPre removes the old pod.
     assert_ok(&t.rkt(&["rm", &uf]));
+    t.gc_all();
+}
+
+#[test]
+fn coreos_kubelet_wrapper_fly_run_stop_rm() {
+    let t = setup("orch-coreos-fly");
+    // kubelet-wrapper: ExecStartPre=-rkt rm --uuid-file=F; ExecStart=rkt run
+    // --uuid-file-save=F --volume ...,recursive=true --mount ... --stage1-from-dir=stage1-fly.aci
+    // IMAGE --exec=/x -- args; ExecStop=-rkt stop --uuid-file=F.
+    let script = r#"
+        mkdir -p "$T/var-lib-kubelet"
+        echo kubelet-state > "$T/var-lib-kubelet/state"
+        $RKT rm --uuid-file="$T/kubelet.uuid" 2>/dev/null || echo "pre-rm-failed=$?"
+        $RKT run --uuid-file-save="$T/kubelet.uuid" \
+            --volume var-lib-kubelet,kind=host,source="$T/var-lib-kubelet",recursive=true \
+            --mount volume=var-lib-kubelet,target=/var/lib/kubelet \
+            --stage1-from-dir=stage1-fly.aci example.com/probe --exec=/bin/probe -- \
+            cat /var/lib/kubelet/state + write /var/lib/kubelet/written-by-app yes + sleep 60 &
+        pid=$!
+        for i in $(seq 200); do
+            [ -s "$T/kubelet.uuid" ] && [ -e "$T/var-lib-kubelet/written-by-app" ] && break
+            sleep 0.05
+        done
+        $RKT stop --uuid-file="$T/kubelet.uuid"
+        rc=0; wait $pid || rc=$?
+        echo "rc=$rc"
+        $RKT rm --uuid-file="$T/kubelet.uuid"
+        echo "mounts-left=$(grep -c "$T/data/pods" /proc/self/mountinfo || true)"
+    "#;
+    let out = std::process::Command::new("timeout")
+        .args(["120", "unshare", "-m", "--propagation", "shared", "--"])
+        .args(["bash", "-euc", script])
+        .env(
+            "RKT",
+            format!("{} --dir={}", e2e::rkt_bin().display(), t.store().display()),
+        )
+        .env("T", &t.path)
+        .output()
+        .unwrap();
+    let s = stdout(&out);
+    assert!(out.status.success(), "{s}\n{}", stderr(&out));
+    assert!(s.contains("pre-rm-failed=254\n"), "{s}");
+    assert!(s.contains("kubelet-state\n"), "{s}");
+    assert!(s.contains("rc=143\n"), "{s}\n{}", stderr(&out));
+    assert!(s.contains("mounts-left=0\n"), "{s}");
+    assert_eq!(
+        std::fs::read_to_string(t.join("var-lib-kubelet/written-by-app")).unwrap(),
+        "yes"
+    );
     t.gc_all();
 }

@@ -62,6 +62,27 @@ pub(crate) fn build(dir: &Path, out: &Path, options: &Options) -> Result<ImageId
     Ok(id)
 }
 
+/// Builds `out` from an image manifest file and a rootfs directory kept apart (`rkt export`:
+/// a pod's recorded manifest and its app's rootfs); returns the new image's ID.
+pub(crate) fn build_from(
+    manifest: &Path,
+    rootfs: &Path,
+    out: &Path,
+    options: &Options,
+) -> Result<ImageId> {
+    let source = Source::from_parts(manifest, rootfs)?;
+    check_output(out, &source.rootfs, options.overwrite)?;
+    let tmp = TempOutput::create(out)?;
+    let id = {
+        let file = tmp.file();
+        let mut archiver = Archiver::new(Sink::new(file, options.compress), options, out);
+        archiver.archive(&source)?;
+        archiver.finish()?
+    };
+    tmp.persist(out, options.overwrite)?;
+    Ok(id)
+}
+
 /// The checked input: a valid manifest and a rootfs directory, nothing else.
 struct Source {
     manifest: Vec<u8>,
@@ -97,8 +118,34 @@ impl Source {
                 Ok(meta) => Ok((path, meta)),
             }
         };
-        let (manifest_path, manifest_meta) = lstat("manifest", "regular file", Metadata::is_file)?;
-        let (rootfs, rootfs_meta) = lstat("rootfs", "directory", Metadata::is_dir)?;
+        let (manifest_path, _) = lstat("manifest", "regular file", Metadata::is_file)?;
+        let (rootfs, _) = lstat("rootfs", "directory", Metadata::is_dir)?;
+        Source::from_parts(&manifest_path, &rootfs)
+    }
+
+    /// A manifest file and a rootfs directory wherever they are; neither may be a symlink.
+    fn from_parts(manifest_path: &Path, rootfs: &Path) -> Result<Source> {
+        let lstat = |path: &Path, expected: &'static str, ok: fn(&Metadata) -> bool| {
+            match fs::symlink_metadata(path) {
+                Err(source) => Err(Error::BuildRead {
+                    path: path.to_path_buf(),
+                    source,
+                }),
+                Ok(meta) if !ok(&meta) => Err(Error::BuildWrongType {
+                    path: path.to_path_buf(),
+                    expected,
+                }),
+                Ok(meta) => Ok(meta),
+            }
+        };
+        let manifest_meta = lstat(manifest_path, "regular file", Metadata::is_file)?;
+        let rootfs_meta = lstat(rootfs, "directory", Metadata::is_dir)?;
+        let read_err = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| Error::BuildRead { path, source }
+        };
+        let manifest_path = manifest_path.to_path_buf();
+        let rootfs = rootfs.to_path_buf();
         let mut manifest = Vec::new();
         fs::OpenOptions::new()
             .read(true)

@@ -1,0 +1,243 @@
+//! `rkt enter` end to end: the entered command is the app (namespaces, rootfs, env, ids,
+//! working directory, bounding set, no_new_privs), sees only fds 0-2 and cannot reach rkt
+//! (security-checklist §5 cases 36-38); exit codes pass through; app selection and the
+//! errors for several apps and for a pod that is not running.
+
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use e2e::aci;
+use e2e::pod::{probe_manifest, probe_tar, read_uuid, LINUX_AMD64};
+use e2e::require_root;
+use e2e::store::{assert_fails, assert_ok, stderr, stdout, StoreDir};
+
+/// A background `rkt run`, killed (with its pod) if the test fails.
+struct Running {
+    child: Child,
+    uuid: String,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `rkt run run_args...` in the background and waits until every app has started.
+fn start(t: &StoreDir, run_args: &[&str]) -> Running {
+    let uuid_file = t.join("uuid");
+    let _ = std::fs::remove_file(&uuid_file);
+    let save = format!("--uuid-file-save={}", uuid_file.display());
+    let mut args = vec!["run", save.as_str()];
+    args.extend_from_slice(run_args);
+    let child = t.command(&args, &[]).stdout(Stdio::null()).spawn().unwrap();
+    let start = Instant::now();
+    while !uuid_file.is_file() || read_uuid(&uuid_file).is_empty() {
+        assert!(start.elapsed() < Duration::from_secs(20), "no uuid file");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let running = Running {
+        child,
+        uuid: read_uuid(&uuid_file),
+    };
+    assert_ok(&t.rkt(&["status", "--wait-ready=20s", &running.uuid]));
+    running
+}
+
+/// Stops the pod and removes it (nothing left behind).
+fn finish(t: &StoreDir, mut pod: Running) {
+    assert_ok(&t.rkt(&["stop", "--force", &pod.uuid]));
+    let _ = pod.child.wait();
+    t.gc_all();
+}
+
+/// The host PID of the pod's only app: PID 1's only child.
+fn app_host_pid(t: &StoreDir, uuid: &str) -> i32 {
+    let pid1 = std::fs::read_to_string(t.pod_dir("run", uuid).join("pid")).unwrap();
+    let pid1 = pid1.trim();
+    let kids = std::fs::read_to_string(format!("/proc/{pid1}/task/{pid1}/children")).unwrap();
+    let kids: Vec<&str> = kids.split_whitespace().collect();
+    assert_eq!(kids.len(), 1, "{kids:?}");
+    kids[0].parse().unwrap()
+}
+
+#[test]
+fn entered_command_is_the_app_and_nothing_of_rkt() {
+    require_root();
+    let t = StoreDir::new("enter-app");
+    t.probe_image();
+    let pod = start(
+        &t,
+        &[
+            "--set-env=ENTER_ENV=yes",
+            "--user=1234",
+            "--group=2345",
+            "--supplementary-gids=7,8",
+            "--working-dir=/tmp",
+            "example.com/probe",
+            "--",
+            "sleep",
+            "120",
+        ],
+    );
+    // A host fd left open by the caller must not reach the pod (bash keeps fd 7 across exec).
+    let script = format!(
+        "exec 7</; exec {} --dir={} enter {} /bin/probe id + caps + env + cwd + fds + hostname \
+         + pid + open-write /proc/1/exe",
+        e2e::rkt_bin().display(),
+        t.store().display(),
+        &pod.uuid[..8]
+    );
+    let out = std::process::Command::new("timeout")
+        .args(["60", "bash", "-c", &script])
+        .env("TERM", "xterm-enter")
+        .output()
+        .unwrap();
+    let s = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{s}\n{}", stderr(&out));
+    for want in [
+        "uid=1234 1234 1234 1234",
+        "gid=2345 2345 2345 2345",
+        "groups=7 8",
+        "capbnd=00000000a80425fb",
+        "capeff=0000000000000000",
+        "capamb=0000000000000000",
+        "env ENTER_ENV=yes",
+        "env AC_APP_NAME=probe",
+        "env TERM=xterm-enter",
+        "cwd=/tmp",
+        &format!("hostname=rkt-{}", pod.uuid),
+        // Its parent (rkt) is outside the pod's PID namespace.
+        "ppid=0",
+    ] {
+        assert!(s.lines().any(|l| l == want), "{want:?} missing:\n{s}");
+    }
+    let fds: Vec<&str> = s.lines().filter(|l| l.starts_with("fd ")).collect();
+    assert_eq!(fds.len(), 3, "{fds:?}");
+    for (fd, line) in fds.iter().enumerate() {
+        assert!(line.starts_with(&format!("fd {fd} -> ")), "{fds:?}");
+    }
+    // PID 1 (non-dumpable) is out of reach: its exe cannot be opened for writing.
+    assert!(
+        s.lines().any(|l| l.starts_with("open-write errno=13 ")),
+        "/proc/1/exe was writable:\n{s}"
+    );
+    assert!(!s.contains("env RKT_"), "{s}");
+
+    // The app's own mount namespace and root: the same mount table as the app sees.
+    let app = app_host_pid(&t, &pod.uuid);
+    let out = t.rkt(&["enter", &pod.uuid, "/bin/probe", "mounts"]);
+    assert_ok(&out);
+    let host_view = std::fs::read_to_string(format!("/proc/{app}/mountinfo")).unwrap();
+    assert_eq!(stdout(&out), host_view);
+
+    // Files the command writes are in the app's rootfs, seen by the next enter.
+    assert_ok(&t.rkt(&["enter", &pod.uuid, "/bin/probe", "write", "/tmp/f", "hi"]));
+    let out = t.rkt(&["enter", &pod.uuid, "/bin/probe", "cat", "/tmp/f"]);
+    assert_eq!(stdout(&out), "hi");
+
+    // The command's exit code is rkt's; arguments after the UUID are the command's.
+    let out = t.rkt(&["enter", &pod.uuid, "/bin/probe", "exit", "7"]);
+    assert_eq!(out.status.code(), Some(7), "{}", stderr(&out));
+    let out = t.rkt(&["enter", &pod.uuid, "/bin/probe", "kill-self", "9"]);
+    assert_eq!(out.status.code(), Some(137), "{}", stderr(&out));
+    // (the probe's own answer to an unknown subcommand: exit 2, not rkt's 254)
+    let out = t.rkt(&["enter", &pod.uuid, "probe", "--app=x"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("rkt:"), "{}", stderr(&out));
+    // A relative command is looked up in the app's PATH.
+    assert_ok(&t.rkt(&["enter", &pod.uuid, "probe", "true"]));
+    // No /bin/bash nor /bin/sh in this image: the default command fails, naming /bin/sh.
+    let out = t.rkt(&["enter", &pod.uuid]);
+    assert_fails(&out, "/bin/sh");
+    let out = t.rkt(&["enter", &pod.uuid, "/bin/nope"]);
+    assert_fails(&out, "/bin/nope");
+    finish(&t, pod);
+}
+
+#[test]
+fn default_shell_several_apps_and_pods_not_running() {
+    require_root();
+    let t = StoreDir::new("enter-apps");
+    t.probe_image();
+    // A second image whose /bin/sh is the probe (no /bin/bash): the default command.
+    let aci_path = t.join("shell.aci");
+    let probe = std::fs::read(e2e::pod::probe_bin()).unwrap();
+    aci::write(
+        &aci_path,
+        &probe_tar(
+            &probe_manifest("example.com/shell", LINUX_AMD64, ""),
+            |tar| tar.file("rootfs/bin/sh", 0o755, &probe),
+        ),
+    );
+    t.fetch(&aci_path);
+    let pod = start(
+        &t,
+        &[
+            "example.com/probe",
+            "--",
+            "sleep",
+            "120",
+            "---",
+            "example.com/shell",
+            "--exec=/bin/probe",
+            "--",
+            "sleep",
+            "120",
+            "---",
+            "example.com/probe",
+            "--name=done",
+            "--",
+            "true",
+        ],
+    );
+    // An app that has exited (0: the others run on) cannot be entered.
+    let start = Instant::now();
+    let done = t
+        .pod_dir("run", &pod.uuid)
+        .join("stage1/rootfs/rkt/status/done");
+    while !done.exists() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "app done never exited"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = t.rkt(&["enter", "--app=done", &pod.uuid, "/bin/probe", "true"]);
+    assert_fails(&out, "app \"done\" has exited");
+    let out = t.rkt(&["enter", &pod.uuid, "/bin/probe", "true"]);
+    assert_fails(&out, "specify one with --app");
+    let out = t.rkt(&["enter", "--app=nope", &pod.uuid, "/bin/probe", "true"]);
+    assert_fails(&out, "nope");
+    let out = t.rkt(&["enter", "--app=shell", &pod.uuid, "/bin/probe", "env"]);
+    assert_ok(&out);
+    assert!(
+        stdout(&out).contains("env AC_APP_NAME=shell"),
+        "{}",
+        stdout(&out)
+    );
+    // The default: /bin/sh (the probe, which without arguments prints its usage, exit 2).
+    let out = t.rkt(&["enter", "--app=shell", &pod.uuid]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("usage: probe"), "{}", stderr(&out));
+
+    let uuid = pod.uuid.clone();
+    assert_ok(&t.rkt(&["stop", "--force", &uuid]));
+    let mut pod = pod;
+    let _ = pod.child.wait();
+    let out = t.rkt(&["enter", "--app=shell", &uuid, "/bin/probe", "true"]);
+    assert_fails(&out, "not running");
+    let out = t.rkt(&["enter", "--app=shell", "ffffffff", "/bin/probe", "true"]);
+    assert_fails(&out, "no pod matches");
+    drop(pod);
+    t.gc_all();
+
+    // A prepared pod is not running either.
+    let out = t.rkt(&["prepare", "--quiet", "example.com/probe"]);
+    assert_ok(&out);
+    let uuid = stdout(&out).trim().to_string();
+    let out = t.rkt(&["enter", &uuid, "/bin/probe", "true"]);
+    assert_fails(&out, "not running (prepared)");
+    t.gc_all_with(&["--expire-prepared=0s"]);
+}

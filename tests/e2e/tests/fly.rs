@@ -1,0 +1,145 @@
+//! Fly mode end to end (`--stage1-from-dir=stage1-fly.aci`, `--stage1-name=...stage1-fly:V`):
+//! `rkt` becomes the app (same PID, its exit code and signals), the app runs chrooted in its
+//! rootfs in the host's mount namespace (its volume mounts, recursive ones too, are visible on
+//! the host while it runs), the pod reads as running while the app lives, and `rm`/`gc` remove
+//! every mount. Each scenario runs inside `unshare -m --propagation shared`, so nothing it
+//! mounts can leak, and checks that namespace's mount table for leftovers itself.
+
+use std::process::Command;
+
+use e2e::require_root;
+use e2e::store::{assert_fails, stderr, stdout, StoreDir};
+
+fn setup(name: &str) -> StoreDir {
+    require_root();
+    let t = StoreDir::new(name);
+    t.probe_image();
+    t
+}
+
+/// Runs a bash script in a new mount namespace with shared propagation; `$RKT` is rkt with
+/// this test's `--dir`, `$T` the test directory.
+fn in_namespace(t: &StoreDir, script: &str) -> std::process::Output {
+    let out = Command::new("timeout")
+        .args(["120", "unshare", "-m", "--propagation", "shared", "--"])
+        .args(["bash", "-euc", script])
+        .env(
+            "RKT",
+            format!("{} --dir={}", e2e::rkt_bin().display(), t.store().display()),
+        )
+        .env("T", &t.path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "script failed: {:?}\nstdout: {}\nstderr: {}",
+        out.status,
+        stdout(&out),
+        stderr(&out)
+    );
+    out
+}
+
+#[test]
+fn fly_app_is_rkt_and_its_mounts_reach_the_host_until_rm() {
+    let t = setup("fly-run");
+    let out = in_namespace(
+        &t,
+        r#"
+        mkdir -p "$T/vol/sub"
+        echo data > "$T/vol/file"
+        mount -t tmpfs tmpfs "$T/vol/sub"
+        echo inner > "$T/vol/sub/inner"
+        $RKT run --uuid-file-save="$T/uuid" --volume=v,kind=host,source="$T/vol",recursive=true \
+            --mount=volume=v,target=/vol --stage1-from-dir=stage1-fly.aci example.com/probe \
+            --exec=/bin/probe -- cat /vol/file + cat /vol/sub/inner + pid + cwd + id + sleep 60 &
+        pid=$!
+        for i in $(seq 200); do
+            [ -s "$T/uuid" ] && $RKT status --uuid-file="$T/uuid" | grep -q state=running && break
+            sleep 0.05
+        done
+        $RKT status --wait-ready=10s --uuid-file="$T/uuid" | grep '^state='
+        echo "rkt-pid=$pid"
+        # The app's mounts are in this (the host's) mount namespace.
+        echo "mounts-while-running=$(grep -c "$T/data/pods" /proc/self/mountinfo)"
+        grep -q " $T/data/pods/run/.*/rootfs/vol/sub " /proc/self/mountinfo && echo recursive-volume-seen
+        $RKT stop --uuid-file="$T/uuid"
+        rc=0; wait $pid || rc=$?
+        echo "rc=$rc"
+        $RKT status --uuid-file="$T/uuid" | grep '^state='
+        $RKT rm --uuid-file="$T/uuid"
+        echo "mounts-after-rm=$(grep -c "$T/data/pods" /proc/self/mountinfo || true)"
+        umount "$T/vol/sub"
+        "#,
+    );
+    let s = stdout(&out);
+    let line = |key: &str| {
+        s.lines()
+            .find_map(|l| l.strip_prefix(key))
+            .unwrap_or_else(|| panic!("{key} missing:\n{s}\n{}", stderr(&out)))
+            .to_string()
+    };
+    assert!(s.contains("data\ninner\n"), "{s}");
+    // rkt execs into the app: the app's PID is rkt's, its exit status is rkt's.
+    assert_eq!(line("pid="), line("rkt-pid="), "{s}");
+    assert_eq!(line("rc="), "143", "{s}");
+    assert!(s.contains("cwd=/\n"), "{s}");
+    assert!(s.contains("uid=0 0 0 0\n"), "{s}");
+    let states: Vec<&str> = s.lines().filter(|l| l.starts_with("state=")).collect();
+    assert_eq!(states, ["state=running", "state=exited"], "{s}");
+    assert!(
+        line("mounts-while-running=").parse::<u32>().unwrap() >= 5,
+        "{s}"
+    );
+    assert!(s.contains("recursive-volume-seen"), "{s}");
+    assert_eq!(line("mounts-after-rm="), "0", "{s}");
+    assert_eq!(t.pods_in("run"), Vec::<String>::new());
+}
+
+#[test]
+fn fly_exit_code_gc_and_stage1_name() {
+    let t = setup("fly-gc");
+    let out = in_namespace(
+        &t,
+        r#"
+        rc=0
+        $RKT run --stage1-name=coreos.com/rkt/stage1-fly:1.30.0 example.com/probe \
+            --exec=/bin/probe -- write /tmp/x y + exit 7 || rc=$?
+        echo "rc=$rc"
+        echo "mounts-before-gc=$(grep -c "$T/data/pods" /proc/self/mountinfo || true)"
+        $RKT gc --grace-period=0s >/dev/null
+        echo "mounts-after-gc=$(grep -c "$T/data/pods" /proc/self/mountinfo || true)"
+        "#,
+    );
+    let s = stdout(&out);
+    assert!(s.contains("rc=7\n"), "{s}\n{}", stderr(&out));
+    assert!(!s.contains("mounts-before-gc=0\n"), "{s}");
+    assert!(s.contains("mounts-after-gc=0\n"), "{s}");
+    t.gc_all();
+}
+
+#[test]
+fn other_stage1_choices_fail_naming_the_built_in_one() {
+    let t = setup("fly-refuse");
+    for flag in [
+        "--stage1-url=https://example.com/stage1.aci",
+        "--stage1-path=/usr/lib/rkt/stage1.aci",
+        "--stage1-hash=sha512-0123",
+        "--stage1-name=coreos.com/rkt/stage1-coreos:1.30.0",
+        "--stage1-from-dir=stage1-coreos.aci",
+    ] {
+        let out = t.rkt(&["run", flag, "example.com/probe"]);
+        assert_fails(&out, "stage1 built in");
+        assert!(stderr(&out).contains(flag), "{}", stderr(&out));
+    }
+    // Fly runs one app in the host's network namespace.
+    let out = t.rkt(&[
+        "run",
+        "--net=none",
+        "--stage1-from-dir=stage1-fly.aci",
+        "example.com/probe",
+    ]);
+    assert_fails(&out, "fly stage1");
+    assert_eq!(t.pods_in("run"), Vec::<String>::new());
+    t.gc_all_with(&["--expire-prepared=0s"]);
+}
