@@ -138,6 +138,10 @@ pub(crate) enum Error {
     NotInStore {
         image: String,
     },
+    /// `--signature` for an image taken from the store (verified when it was fetched).
+    SignatureUnused {
+        image: String,
+    },
     Config {
         path: PathBuf,
         reason: String,
@@ -220,6 +224,11 @@ impl fmt::Display for Error {
                 "unable to fetch image from {image}: either image was not found in the store \
                  or store was disabled and fetching from remote yielded nothing or it was disabled"
             ),
+            Error::SignatureUnused { image } => write!(
+                f,
+                "{image}: --signature applies to image files, URLs and names being fetched; \
+                 this image is in the store"
+            ),
             Error::Config { path, reason } => write!(f, "`{}`: {reason}", path.display()),
             Error::Io { op, path, .. } => write!(f, "{op} `{}`", path.display()),
             Error::Store(e) => e.fmt(f),
@@ -281,20 +290,27 @@ impl<'a> Fetcher<'a> {
         !self.config.insecure.contains(Insecure::IMAGE)
     }
 
-    /// Fetches the image at an `http(s)://` URL; its signature is `<url minus .aci>.aci.asc`.
-    pub(crate) fn fetch_url(&self, url: &str) -> Result<ImageKey> {
+    /// Fetches the image at an `http(s)://` URL; its signature is `signature` (`--signature
+    /// FILE`) or else `<url minus .aci>.aci.asc`.
+    pub(crate) fn fetch_url(&self, url: &str, signature: Option<&Path>) -> Result<ImageKey> {
         let asc = format!("{}.aci.asc", url.strip_suffix(".aci").unwrap_or(url));
-        self.fetch_aci(url, &asc, None, 0)
+        self.fetch_aci(url, &asc, signature, None, 0)
     }
 
     /// Fetches an image by appc name (`name[:version][,label=value...]`): the store first
-    /// under policy `new`, discovery otherwise.
-    pub(crate) fn fetch_name(&self, arg: &str) -> Result<ImageKey> {
+    /// under policy `new`, discovery otherwise. `signature` (`--signature FILE`) replaces the
+    /// discovered `.aci.asc`.
+    pub(crate) fn fetch_name(&self, arg: &str, signature: Option<&Path>) -> Result<ImageKey> {
         let (name, labels) = match ImageQuery::parse(arg)? {
             ImageQuery::Name { name, labels } => (name, labels),
+            ImageQuery::Id(_) if signature.is_some() => {
+                return Err(Error::SignatureUnused {
+                    image: arg.to_string(),
+                })
+            }
             ImageQuery::Id(_) => return Ok(self.store.resolve(arg)?),
         };
-        self.fetch_by_name(arg, &name, &labels, 0)
+        self.fetch_by_name(arg, &name, &labels, signature, 0)
     }
 
     fn fetch_by_name(
@@ -302,10 +318,16 @@ impl<'a> Fetcher<'a> {
         display: &str,
         name: &str,
         labels: &[(String, String)],
+        signature: Option<&Path>,
         depth: usize,
     ) -> Result<ImageKey> {
         if self.policy != PullPolicy::Update {
             match self.store.find(name, labels) {
+                Ok(_) if signature.is_some() => {
+                    return Err(Error::SignatureUnused {
+                        image: display.to_string(),
+                    })
+                }
                 Ok(key) => return Ok(key),
                 Err(e) if e.is_not_found() && self.policy == PullPolicy::New => {}
                 Err(e) if e.is_not_found() => {
@@ -323,11 +345,24 @@ impl<'a> Fetcher<'a> {
             name: name.to_string(),
             reason: "no ac-discovery template could be rendered for the name and labels".into(),
         })?;
+        if self.verifying() && self.config.trust_keys_from_https {
+            crate::trust::trust_keys_from_https(self.config, name, &found.page, &found.pubkeys)
+                .map_err(|e| Error::Signature {
+                    image: name.to_string(),
+                    source: Box::new(e),
+                })?;
+        }
         let expect = Expect {
             name,
             labels: &labels,
         };
-        let key = self.fetch_aci(&endpoint.aci, &endpoint.asc, Some(&expect), depth)?;
+        let key = self.fetch_aci(
+            &endpoint.aci,
+            &endpoint.asc,
+            signature,
+            Some(&expect),
+            depth,
+        )?;
         if !labels.iter().any(|(k, _)| k == "version") {
             self.store.mark_latest(&key)?;
         }
@@ -338,6 +373,7 @@ impl<'a> Fetcher<'a> {
         &self,
         url: &str,
         asc_url: &str,
+        signature_file: Option<&Path>,
         expect: Option<&Expect<'_>>,
         depth: usize,
     ) -> Result<ImageKey> {
@@ -365,7 +401,9 @@ impl<'a> Fetcher<'a> {
             }
         }
         let client = self.client()?;
-        let signature = if self.verifying() {
+        let signature = if let (true, Some(file)) = (self.verifying(), signature_file) {
+            Some(Signature::Bytes(read_signature_file(file)?))
+        } else if self.verifying() {
             Some(fetch_signature(client, asc_url)?)
         } else {
             crate::log::warning!("{url}: signature verification has been disabled");
@@ -507,7 +545,7 @@ impl<'a> Fetcher<'a> {
                 }
             }
             let key = self
-                .fetch_by_name(name, name, &labels, depth + 1)
+                .fetch_by_name(name, name, &labels, None, depth + 1)
                 .map_err(|e| Error::Dependency {
                     image: image.to_string(),
                     reason: format!("{name}: {}", crate::error::chain(&e)),
@@ -838,6 +876,23 @@ enum Signature {
     Deferred,
 }
 
+/// `--signature FILE` for a remote image, bounded as a downloaded one is.
+fn read_signature_file(path: &Path) -> Result<Vec<u8>> {
+    let file = File::open(path).map_err(|e| Error::io("open signature", path, e))?;
+    let mut bytes = Vec::new();
+    file.take(SIGNATURE_LIMIT + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io("read signature", path, e))?;
+    if bytes.len() as u64 > SIGNATURE_LIMIT {
+        return Err(Error::TooLarge {
+            url: format!("`{}`", path.display()),
+            what: "signature".into(),
+            limit: SIGNATURE_LIMIT,
+        });
+    }
+    Ok(bytes)
+}
+
 fn fetch_signature(client: &http::Client, url: &str) -> Result<Signature> {
     let reply = client.get(url, &[])?;
     match reply.status() {
@@ -876,6 +931,19 @@ pub(crate) fn get_small(config: &Config, url: &str, limit: u64) -> Result<Vec<u8
             status,
         }),
     }
+}
+
+/// GETs a public key over https only, whatever `--insecure-options=http` says (redirects to
+/// http refused too): for keys trusted without review (`--trust-keys-from-https`).
+pub(crate) fn get_small_https(config: &Config, url: &str, limit: u64) -> Result<Vec<u8>> {
+    if !url.starts_with("https://") {
+        return Err(Error::PlainHttp {
+            url: url.to_string(),
+        });
+    }
+    let mut strict = config.clone();
+    strict.insecure = strict.insecure.without(Insecure::HTTP);
+    get_small(&strict, url, limit)
 }
 
 /// The `ac-discovery-pubkeys` URLs for `prefix` (trust on first use, `rkt trust --prefix`).
