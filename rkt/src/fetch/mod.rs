@@ -247,6 +247,8 @@ impl std::error::Error for Error {
             },
             Error::Transfer { source, .. } => Some(source),
             Error::Io { source, .. } => Some(source),
+            // Displayed with the trust error itself; what lies under it comes next.
+            Error::Signature { source, .. } => std::error::Error::source(source.as_ref()),
             Error::Store(e) => std::error::Error::source(e),
             Error::Image(e) => std::error::Error::source(e),
             _ => None,

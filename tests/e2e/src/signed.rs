@@ -20,9 +20,13 @@ pub struct Fx {
 
 impl Fx {
     pub fn new(name: &str) -> Fx {
+        Fx::with_cert(name, Cert::Good)
+    }
+
+    pub fn with_cert(name: &str, cert: Cert) -> Fx {
         let ns = NetNs::enter();
         let env = TrustEnv::new(name);
-        let srv = Server::start(&ns, &env.t.path, Cert::Good);
+        let srv = Server::start(&ns, &env.t.path, cert);
         Fx { env, srv, _ns: ns }
     }
 

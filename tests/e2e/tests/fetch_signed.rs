@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use e2e::gpg::rpgp::{self, now, Alg, Hash};
-use e2e::https::Response;
+use e2e::https::{Cert, Response};
 use e2e::pod::{probe_manifest, probe_tar, LINUX_AMD64};
 use e2e::signed::{image, paths, Fx, Signer};
 use e2e::store::{stderr, stdout};
@@ -372,4 +372,63 @@ fn run_of_a_signed_url() {
         ["https /probe.aci.asc", "https /probe.aci"]
     );
     fx.env.t.gc_all();
+}
+
+/// Checklist case 24: an expired certificate, or no CA that knows the server, stops every
+/// request (image, signature, discovery, key) before anything is sent; the plain-http twin
+/// on port 80 is never asked instead.
+#[test]
+fn tls_failures_never_fall_back_to_http() {
+    let fx = Fx::with_cert("signed-tls", Cert::Expired);
+    let key = Signer::rpgp("Tls <tls@signed.example>");
+    let (app, public) = (image("localhost/app", "1.0", "tls"), key.public());
+    let sig = key.sign(&app);
+    fx.srv.handle(move |r| match r.path() {
+        "/" => Response::ok(PAGE),
+        "/app.aci" => Response::ok(app.clone()),
+        "/app.aci.asc" => Response::ok(sig.clone()),
+        "/key.gpg" => Response::ok(public.clone()),
+        _ => Response::not_found(),
+    });
+    let e = fx.refused(
+        &["https://localhost/app.aci"],
+        &["https://localhost/app.aci.asc"],
+    );
+    assert!(e.to_lowercase().contains("expired"), "{e}");
+    fx.refused(&["localhost/app:1.0"], &["discovery of localhost/app"]);
+    fx.refused(
+        &["--insecure-options=image", "https://localhost/app.aci"],
+        &["https://localhost/app.aci"],
+    );
+    let out = fx.rkt(&[
+        "trust",
+        "--prefix=localhost/app",
+        "--skip-fingerprint-review",
+        "https://localhost/key.gpg",
+    ]);
+    assert_eq!(out.status.code(), Some(254));
+    assert!(
+        stderr(&out).contains("https://localhost/key.gpg"),
+        "{}",
+        stderr(&out)
+    );
+    // No CA bundle at all that knows the test CA (the host's roots only).
+    let out = fx.env.t.rkt_env(
+        &[
+            &format!("--system-config={}", fx.env.system.display()),
+            &format!("--local-config={}", fx.env.local.display()),
+            "fetch",
+            "https://localhost/app.aci",
+        ],
+        &[
+            ("SSL_CERT_FILE", "/nonexistent"),
+            ("SSL_CERT_DIR", "/nonexistent"),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(254), "{}", stdout(&out));
+    assert!(
+        fx.srv.take_log().is_empty(),
+        "no request was served, on either port"
+    );
+    assert!(!fx.env.local.join("trustedkeys").exists());
 }

@@ -117,6 +117,36 @@ fn key_urls_over_https_and_http_only_when_allowed() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(paths(&fx.srv.take_log()), vec!["http /key.gpg"]);
     assert!(fx.local_key("localhost/plain", &fpr).is_file());
+
+    // --trust-keys-from-https: a key fetched over https needs no review (no terminal here),
+    // one over http still does.
+    let out = fx.rkt(&[
+        "--trust-keys-from-https",
+        "trust",
+        "--prefix=localhost/auto",
+        "https://localhost/key.gpg",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("for prefix \"localhost/auto\" without fingerprint review."),
+        "{}",
+        stderr(&out)
+    );
+    assert!(fx.local_key("localhost/auto", &fpr).is_file());
+    let out = fx.rkt(&[
+        "--trust-keys-from-https",
+        "trust",
+        "--prefix=localhost/auto2",
+        "--insecure-allow-http",
+        "http://localhost/key.gpg",
+    ]);
+    assert_eq!(out.status.code(), Some(254));
+    assert!(
+        stderr(&out).contains("needs a terminal"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!fx.local_key("localhost/auto2", &fpr).exists());
 }
 
 const PAGE: &str = r#"<html><head>
