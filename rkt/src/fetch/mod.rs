@@ -444,6 +444,8 @@ impl<'a> Fetcher<'a> {
             transfer.finish()?
         };
         let data = downloaded.download.data_path();
+        // Said once the image is in the store, so that a refusal stays one line.
+        let mut verified = None;
         let checked = (|| {
             // The keys are looked up for the name discovery asked for, or for a URL the
             // name in the image's own manifest; either way the manifest is read once here.
@@ -465,7 +467,7 @@ impl<'a> Fetcher<'a> {
                     },
                 };
                 let name = expect.map_or(manifest.name.as_str(), |e| e.name);
-                verify(self.config, name, &data, &sig)?;
+                verified = Some(verify(self.config, name, &data, &sig)?);
             }
             if let Some(expect) = expect {
                 check_identity(url, &manifest, expect)?;
@@ -496,6 +498,9 @@ impl<'a> Fetcher<'a> {
                 return Err(e.into());
             }
         };
+        if let Some(v) = verified {
+            v.report();
+        }
         self.record(url, asc_url, downloaded, &imported.key)
     }
 
@@ -548,9 +553,17 @@ impl<'a> Fetcher<'a> {
             }
             let key = self
                 .fetch_by_name(name, name, &labels, None, depth + 1)
-                .map_err(|e| Error::Dependency {
-                    image: image.to_string(),
-                    reason: format!("{name}: {}", crate::error::chain(&e)),
+                .map_err(|e| {
+                    let cause = crate::error::chain(&e);
+                    // Most causes name the dependency already.
+                    let reason = match cause.strip_prefix(name).and_then(|r| r.strip_prefix(": ")) {
+                        Some(_) => cause,
+                        None => format!("{name}: {cause}"),
+                    };
+                    Error::Dependency {
+                        image: image.to_string(),
+                        reason,
+                    }
                 })?;
             if let Some(id) = &dep.image_id {
                 let wanted = ImageKey::from_id(id.as_str());
@@ -956,18 +969,18 @@ pub(crate) fn discover_pubkeys(config: &Config, prefix: &str) -> Result<Vec<Stri
 }
 
 /// Verifies `signature` over the image at `image_path` against the keys trusted for `name`
-/// (the manifest's name for a URL, the name asked for after discovery), and says so on stderr
-/// as rkt did (stdout carries only image IDs).
-fn verify(config: &Config, name: &str, image_path: &Path, signature: &[u8]) -> Result<()> {
-    let verified =
-        crate::trust::verify_image(config, name, image_path, signature).map_err(|e| {
-            Error::Signature {
-                image: name.to_string(),
-                source: Box::new(e),
-            }
-        })?;
-    verified.report();
-    Ok(())
+/// (the manifest's name for a URL, the name asked for after discovery). The caller reports the
+/// result on stderr once the image is stored (stdout carries only image IDs).
+fn verify(
+    config: &Config,
+    name: &str,
+    image_path: &Path,
+    signature: &[u8],
+) -> Result<crate::trust::Verified> {
+    crate::trust::verify_image(config, name, image_path, signature).map_err(|e| Error::Signature {
+        image: name.to_string(),
+        source: Box::new(e),
+    })
 }
 
 /// appc discovery: the image must carry the name and every label it was found for.

@@ -355,8 +355,9 @@ fn trust_keys_from_https_on_first_use() {
         "{e}"
     );
     assert!(
+        // Signed by the key trusted for localhost/app only: nothing was added for this name.
         lines[1].starts_with("rkt: fetch localhost/plain:1.0: ")
-            && lines[1].contains("unknown key"),
+            && lines[1].contains("trusted only for prefix \"localhost/app\""),
         "{e}"
     );
     e2e::snapshot::assert_same(&before, &fx.snapshot(), "http key");
