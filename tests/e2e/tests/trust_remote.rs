@@ -35,6 +35,8 @@ fn key_urls_over_https_and_http_only_when_allowed() {
     fx.srv.handle(move |r| match r.path() {
         "/key.gpg" => Response::ok(public.clone()),
         "/down.gpg" => Response::redirect("http://localhost/key.gpg"),
+        // Checklist case 28: a "key" of 2 MiB is cut off at the limit.
+        "/huge.gpg" => Response::ok(vec![b'k'; 2 << 20]),
         _ => Response::not_found(),
     });
     let fpr = key.fingerprint();
@@ -103,6 +105,19 @@ fn key_urls_over_https_and_http_only_when_allowed() {
     assert_eq!(out.status.code(), Some(254));
     assert!(
         stderr(&out).contains("https://localhost/nokey.gpg") && stderr(&out).contains("404"),
+        "{}",
+        stderr(&out)
+    );
+    let out = fx.rkt(&[
+        "trust",
+        "--prefix=localhost/plain",
+        "--skip-fingerprint-review",
+        "https://localhost/huge.gpg",
+    ]);
+    assert_eq!(out.status.code(), Some(254));
+    assert!(
+        stderr(&out).contains("https://localhost/huge.gpg")
+            && stderr(&out).contains("larger than 1048576 bytes"),
         "{}",
         stderr(&out)
     );
