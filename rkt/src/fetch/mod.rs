@@ -958,7 +958,16 @@ pub(crate) fn get_small_https(config: &Config, url: &str, limit: u64) -> Result<
     }
     let mut strict = config.clone();
     strict.insecure = strict.insecure.without(Insecure::HTTP);
-    get_small(&strict, url, limit)
+    get_small(&strict, url, limit).map_err(|e| match e {
+        // No flag allows this one: say so rather than suggest --insecure-options=http.
+        Error::RedirectRefused { from, to } => Error::Protocol {
+            url: from,
+            reason: format!(
+                "redirect to {to} refused: keys trusted without review come over https only"
+            ),
+        },
+        other => other,
+    })
 }
 
 /// The `ac-discovery-pubkeys` URLs for `prefix` (trust on first use, `rkt trust --prefix`).

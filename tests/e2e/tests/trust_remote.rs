@@ -383,7 +383,11 @@ fn trust_keys_from_https_on_first_use() {
             "--insecure-options=http",
             "localhost/redir:1.0",
         ],
-        &["https://localhost/down.gpg", "redirect from https to http"],
+        &[
+            "https://localhost/down.gpg",
+            "redirect to http://localhost/pubkeys.gpg refused: keys trusted without review \
+             come over https only",
+        ],
     );
     let log = fx.srv.take_log();
     assert!(log.iter().all(|r| r.scheme == "https"), "{:?}", paths(&log));
