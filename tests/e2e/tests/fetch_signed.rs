@@ -343,8 +343,10 @@ fn run_of_a_signed_url() {
     let probe = probe_tar(&probe_manifest("localhost/probe", LINUX_AMD64, ""), |t| t);
     let stranger = Signer::rpgp("Stranger <x@signed.example>");
     let (sig, bad) = (key.sign(&probe), stranger.sign(&probe));
+    let sig_file = fx.env.t.join("probe.sig");
+    std::fs::write(&sig_file, &sig).unwrap();
     fx.srv.handle(move |r| match r.path() {
-        "/probe.aci" | "/stranger.aci" => Response::ok(probe.clone()),
+        "/probe.aci" | "/stranger.aci" | "/unsigned.aci" => Response::ok(probe.clone()),
         "/probe.aci.asc" => Response::ok(sig.clone()),
         "/stranger.aci.asc" => Response::ok(bad.clone()),
         _ => Response::not_found(),
@@ -371,6 +373,21 @@ fn run_of_a_signed_url() {
         "{e}"
     );
     e2e::snapshot::assert_same(&before, &fx.snapshot(), "run refused");
+    // The per-app --signature after a URL: used instead of the (missing) .aci.asc.
+    fx.srv.take_log();
+    let out = fx.rkt(&[
+        "run",
+        "https://localhost/unsigned.aci",
+        "--signature",
+        sig_file.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("signature verified:"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(paths(&fx.srv.take_log()), ["https /unsigned.aci"]);
     fx.env.t.gc_all();
 }
 
