@@ -61,6 +61,11 @@ impl Insecure {
         Insecure(self.0 | other.0)
     }
 
+    /// These options minus `other`'s.
+    pub(crate) fn without(self, other: Insecure) -> Insecure {
+        Insecure(self.0 & !other.0)
+    }
+
     pub(crate) fn contains(self, other: Insecure) -> bool {
         other.0 != 0 && self.0 & other.0 == other.0
     }
@@ -173,6 +178,10 @@ mod tests {
         assert!(Insecure::parse("ondisk")
             .unwrap()
             .contains(Insecure::ONDISK));
+        let strict = Insecure::parse("image,http")
+            .unwrap()
+            .without(Insecure::HTTP);
+        assert!(strict.contains(Insecure::IMAGE) && !strict.contains(Insecure::HTTP));
     }
 
     #[test]

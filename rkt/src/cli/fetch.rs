@@ -147,7 +147,7 @@ pub(crate) fn run(args: Args, config: &Config) -> Result<ExitCode, Error> {
                 super::report_message(
                     "fetch",
                     arg,
-                    "--signature applies to image files only; this image is in the store",
+                    "--signature applies to image files, URLs and names being fetched; this image is in the store",
                 );
                 errored = true;
                 continue;
@@ -183,8 +183,12 @@ pub(crate) fn run(args: Args, config: &Config) -> Result<ExitCode, Error> {
                     })
                     .map_err(Error::from)
             }
-            Source::Url(url) => fetcher.fetch_url(url).map_err(Error::from),
-            Source::Name => fetcher.fetch_name(arg).map_err(Error::from),
+            Source::Url(url) => fetcher
+                .fetch_url(url, signature.as_deref().map(std::path::Path::new))
+                .map_err(Error::from),
+            Source::Name => fetcher
+                .fetch_name(arg, signature.as_deref().map(std::path::Path::new))
+                .map_err(Error::from),
             Source::Unsupported(why) => {
                 super::report_message("fetch", arg, why);
                 errored = true;

@@ -42,12 +42,25 @@ pub(crate) fn run(args: Args, config: &Config) -> Result<ExitCode, Error> {
         (None, true) => Scope::Root,
         (Some(p), false) => Scope::prefix(p).map_err(Error::Trust)?,
     };
-    if !args.skip_fingerprint_review && !std::io::stdin().is_terminal() {
-        return Err(Error::Usage(
+    // rkt: `--trust-keys-from-https` accepts keys fetched over https without review.
+    let reviewed = |location: &str| {
+        let auto = config.trust_keys_from_https && location.starts_with("https://");
+        !(args.skip_fingerprint_review || auto)
+    };
+    let terminal = std::io::stdin().is_terminal();
+    let no_terminal = || {
+        Error::Usage(
             "trust: reviewing a key's fingerprint needs a terminal on stdin; use \
              --skip-fingerprint-review to trust keys without review"
                 .into(),
-        ));
+        )
+    };
+    let all_https = !args.keys.is_empty() && args.keys.iter().all(|k| !reviewed(k));
+    if !terminal && !args.skip_fingerprint_review && !config.trust_keys_from_https {
+        return Err(no_terminal());
+    }
+    if !terminal && !args.keys.is_empty() && !all_https {
+        return Err(no_terminal());
     }
     let sources: Vec<(String, Vec<trust::key::Key>)> = match (&scope, args.keys.is_empty()) {
         (Scope::Root, true) => {
@@ -66,21 +79,21 @@ pub(crate) fn run(args: Args, config: &Config) -> Result<ExitCode, Error> {
             .collect::<Result<_, _>>()
             .map_err(Error::Trust)?,
     };
+    if !terminal && sources.iter().any(|(location, _)| reviewed(location)) {
+        return Err(no_terminal());
+    }
     let mut stdin = std::io::stdin().lock();
     for (location, keys) in sources {
         for key in keys {
-            if !args.skip_fingerprint_review {
+            let review = reviewed(&location);
+            if review {
                 show_key(scope.as_str(), &location, &key);
                 if !ask(&mut stdin)? {
                     eprintln!("Not trusting {location:?}");
                     continue;
                 }
             }
-            let review = if args.skip_fingerprint_review {
-                "without"
-            } else {
-                "after"
-            };
+            let review = if review { "after" } else { "without" };
             eprintln!(
                 "Trusting {location:?} for prefix {:?} {review} fingerprint review.",
                 scope.as_str()

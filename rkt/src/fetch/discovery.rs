@@ -25,6 +25,9 @@ pub(crate) struct Discovered {
     pub(crate) endpoints: Vec<Endpoint>,
     /// Key URLs, for `rkt trust` and trust-on-first-use.
     pub(crate) pubkeys: Vec<String>,
+    /// The page they came from (after redirects): keys are trusted without review only when
+    /// both it and the key URL are https.
+    pub(crate) page: String,
 }
 
 /// The labels templates see: the asked ones, with `os`/`arch` defaulting to the host's.
@@ -59,7 +62,7 @@ pub(crate) fn discover(
     let mut pages = 0;
     for prefix in prefixes(name) {
         let url = format!("https://{prefix}?ac-discovery=1");
-        let page = match fetch_page(client, &url) {
+        let (page, page_url) = match fetch_page(client, &url) {
             Ok(page) => page,
             Err(e @ (Error::TooLarge { .. } | Error::RedirectRefused { .. })) => return Err(e),
             // As rkt: with --insecure-options=http, a host without https is asked over http.
@@ -80,7 +83,8 @@ pub(crate) fn discover(
             }
         };
         pages += 1;
-        let found = from_metas(&parse_metas(&page), name, labels);
+        let mut found = from_metas(&parse_metas(&page), name, labels);
+        found.page = page_url;
         if !found.endpoints.is_empty() || !found.pubkeys.is_empty() {
             return Ok(found);
         }
@@ -95,7 +99,8 @@ pub(crate) fn discover(
     })
 }
 
-fn fetch_page(client: &Client, url: &str) -> Result<String> {
+/// The page's text and its final URL.
+fn fetch_page(client: &Client, url: &str) -> Result<(String, String)> {
     let reply = client.get(url, &[])?;
     if reply.status() != 200 {
         return Err(Error::Status {
@@ -103,8 +108,9 @@ fn fetch_page(client: &Client, url: &str) -> Result<String> {
             status: reply.status(),
         });
     }
+    let final_url = reply.url.clone();
     let bytes = reply.read_limited(PAGE_LIMIT, "discovery page")?;
-    Ok(String::from_utf8_lossy(&bytes).into_owned())
+    Ok((String::from_utf8_lossy(&bytes).into_owned(), final_url))
 }
 
 /// `a/b/c`, `a/b`, `a`.

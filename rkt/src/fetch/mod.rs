@@ -138,6 +138,10 @@ pub(crate) enum Error {
     NotInStore {
         image: String,
     },
+    /// `--signature` for an image taken from the store (verified when it was fetched).
+    SignatureUnused {
+        image: String,
+    },
     Config {
         path: PathBuf,
         reason: String,
@@ -220,6 +224,11 @@ impl fmt::Display for Error {
                 "unable to fetch image from {image}: either image was not found in the store \
                  or store was disabled and fetching from remote yielded nothing or it was disabled"
             ),
+            Error::SignatureUnused { image } => write!(
+                f,
+                "{image}: --signature applies to image files, URLs and names being fetched; \
+                 this image is in the store"
+            ),
             Error::Config { path, reason } => write!(f, "`{}`: {reason}", path.display()),
             Error::Io { op, path, .. } => write!(f, "{op} `{}`", path.display()),
             Error::Store(e) => e.fmt(f),
@@ -238,6 +247,8 @@ impl std::error::Error for Error {
             },
             Error::Transfer { source, .. } => Some(source),
             Error::Io { source, .. } => Some(source),
+            // Displayed with the trust error itself; what lies under it comes next.
+            Error::Signature { source, .. } => std::error::Error::source(source.as_ref()),
             Error::Store(e) => std::error::Error::source(e),
             Error::Image(e) => std::error::Error::source(e),
             _ => None,
@@ -281,20 +292,27 @@ impl<'a> Fetcher<'a> {
         !self.config.insecure.contains(Insecure::IMAGE)
     }
 
-    /// Fetches the image at an `http(s)://` URL; its signature is `<url minus .aci>.aci.asc`.
-    pub(crate) fn fetch_url(&self, url: &str) -> Result<ImageKey> {
+    /// Fetches the image at an `http(s)://` URL; its signature is `signature` (`--signature
+    /// FILE`) or else `<url minus .aci>.aci.asc`.
+    pub(crate) fn fetch_url(&self, url: &str, signature: Option<&Path>) -> Result<ImageKey> {
         let asc = format!("{}.aci.asc", url.strip_suffix(".aci").unwrap_or(url));
-        self.fetch_aci(url, &asc, None, 0)
+        self.fetch_aci(url, &asc, signature, None, 0)
     }
 
     /// Fetches an image by appc name (`name[:version][,label=value...]`): the store first
-    /// under policy `new`, discovery otherwise.
-    pub(crate) fn fetch_name(&self, arg: &str) -> Result<ImageKey> {
+    /// under policy `new`, discovery otherwise. `signature` (`--signature FILE`) replaces the
+    /// discovered `.aci.asc`.
+    pub(crate) fn fetch_name(&self, arg: &str, signature: Option<&Path>) -> Result<ImageKey> {
         let (name, labels) = match ImageQuery::parse(arg)? {
             ImageQuery::Name { name, labels } => (name, labels),
+            ImageQuery::Id(_) if signature.is_some() => {
+                return Err(Error::SignatureUnused {
+                    image: arg.to_string(),
+                })
+            }
             ImageQuery::Id(_) => return Ok(self.store.resolve(arg)?),
         };
-        self.fetch_by_name(arg, &name, &labels, 0)
+        self.fetch_by_name(arg, &name, &labels, signature, 0)
     }
 
     fn fetch_by_name(
@@ -302,10 +320,16 @@ impl<'a> Fetcher<'a> {
         display: &str,
         name: &str,
         labels: &[(String, String)],
+        signature: Option<&Path>,
         depth: usize,
     ) -> Result<ImageKey> {
         if self.policy != PullPolicy::Update {
             match self.store.find(name, labels) {
+                Ok(_) if signature.is_some() => {
+                    return Err(Error::SignatureUnused {
+                        image: display.to_string(),
+                    })
+                }
                 Ok(key) => return Ok(key),
                 Err(e) if e.is_not_found() && self.policy == PullPolicy::New => {}
                 Err(e) if e.is_not_found() => {
@@ -323,11 +347,24 @@ impl<'a> Fetcher<'a> {
             name: name.to_string(),
             reason: "no ac-discovery template could be rendered for the name and labels".into(),
         })?;
+        if self.verifying() && self.config.trust_keys_from_https {
+            crate::trust::trust_keys_from_https(self.config, name, &found.page, &found.pubkeys)
+                .map_err(|e| Error::Signature {
+                    image: name.to_string(),
+                    source: Box::new(e),
+                })?;
+        }
         let expect = Expect {
             name,
             labels: &labels,
         };
-        let key = self.fetch_aci(&endpoint.aci, &endpoint.asc, Some(&expect), depth)?;
+        let key = self.fetch_aci(
+            &endpoint.aci,
+            &endpoint.asc,
+            signature,
+            Some(&expect),
+            depth,
+        )?;
         if !labels.iter().any(|(k, _)| k == "version") {
             self.store.mark_latest(&key)?;
         }
@@ -338,6 +375,7 @@ impl<'a> Fetcher<'a> {
         &self,
         url: &str,
         asc_url: &str,
+        signature_file: Option<&Path>,
         expect: Option<&Expect<'_>>,
         depth: usize,
     ) -> Result<ImageKey> {
@@ -365,7 +403,9 @@ impl<'a> Fetcher<'a> {
             }
         }
         let client = self.client()?;
-        let signature = if self.verifying() {
+        let signature = if let (true, Some(file)) = (self.verifying(), signature_file) {
+            Some(Signature::Bytes(read_signature_file(file)?))
+        } else if self.verifying() {
             Some(fetch_signature(client, asc_url)?)
         } else {
             crate::log::warning!("{url}: signature verification has been disabled");
@@ -404,6 +444,8 @@ impl<'a> Fetcher<'a> {
             transfer.finish()?
         };
         let data = downloaded.download.data_path();
+        // Said once the image is in the store, so that a refusal stays one line.
+        let mut verified = None;
         let checked = (|| {
             // The keys are looked up for the name discovery asked for, or for a URL the
             // name in the image's own manifest; either way the manifest is read once here.
@@ -425,7 +467,7 @@ impl<'a> Fetcher<'a> {
                     },
                 };
                 let name = expect.map_or(manifest.name.as_str(), |e| e.name);
-                verify(self.config, name, &data, &sig)?;
+                verified = Some(verify(self.config, name, &data, &sig)?);
             }
             if let Some(expect) = expect {
                 check_identity(url, &manifest, expect)?;
@@ -456,6 +498,9 @@ impl<'a> Fetcher<'a> {
                 return Err(e.into());
             }
         };
+        if let Some(v) = verified {
+            v.report();
+        }
         self.record(url, asc_url, downloaded, &imported.key)
     }
 
@@ -507,10 +552,18 @@ impl<'a> Fetcher<'a> {
                 }
             }
             let key = self
-                .fetch_by_name(name, name, &labels, depth + 1)
-                .map_err(|e| Error::Dependency {
-                    image: image.to_string(),
-                    reason: format!("{name}: {}", crate::error::chain(&e)),
+                .fetch_by_name(name, name, &labels, None, depth + 1)
+                .map_err(|e| {
+                    let cause = crate::error::chain(&e);
+                    // Most causes name the dependency already.
+                    let reason = match cause.strip_prefix(name).and_then(|r| r.strip_prefix(": ")) {
+                        Some(_) => cause,
+                        None => format!("{name}: {cause}"),
+                    };
+                    Error::Dependency {
+                        image: image.to_string(),
+                        reason,
+                    }
                 })?;
             if let Some(id) = &dep.image_id {
                 let wanted = ImageKey::from_id(id.as_str());
@@ -838,6 +891,23 @@ enum Signature {
     Deferred,
 }
 
+/// `--signature FILE` for a remote image, bounded as a downloaded one is.
+fn read_signature_file(path: &Path) -> Result<Vec<u8>> {
+    let file = File::open(path).map_err(|e| Error::io("open signature", path, e))?;
+    let mut bytes = Vec::new();
+    file.take(SIGNATURE_LIMIT + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io("read signature", path, e))?;
+    if bytes.len() as u64 > SIGNATURE_LIMIT {
+        return Err(Error::TooLarge {
+            url: format!("`{}`", path.display()),
+            what: "signature".into(),
+            limit: SIGNATURE_LIMIT,
+        });
+    }
+    Ok(bytes)
+}
+
 fn fetch_signature(client: &http::Client, url: &str) -> Result<Signature> {
     let reply = client.get(url, &[])?;
     match reply.status() {
@@ -878,6 +948,28 @@ pub(crate) fn get_small(config: &Config, url: &str, limit: u64) -> Result<Vec<u8
     }
 }
 
+/// GETs a public key over https only, whatever `--insecure-options=http` says (redirects to
+/// http refused too): for keys trusted without review (`--trust-keys-from-https`).
+pub(crate) fn get_small_https(config: &Config, url: &str, limit: u64) -> Result<Vec<u8>> {
+    if !url.starts_with("https://") {
+        return Err(Error::PlainHttp {
+            url: url.to_string(),
+        });
+    }
+    let mut strict = config.clone();
+    strict.insecure = strict.insecure.without(Insecure::HTTP);
+    get_small(&strict, url, limit).map_err(|e| match e {
+        // No flag allows this one: say so rather than suggest --insecure-options=http.
+        Error::RedirectRefused { from, to } => Error::Protocol {
+            url: from,
+            reason: format!(
+                "redirect to {to} refused: keys trusted without review come over https only"
+            ),
+        },
+        other => other,
+    })
+}
+
 /// The `ac-discovery-pubkeys` URLs for `prefix` (trust on first use, `rkt trust --prefix`).
 pub(crate) fn discover_pubkeys(config: &Config, prefix: &str) -> Result<Vec<String>> {
     let client = new_client(config)?;
@@ -886,18 +978,18 @@ pub(crate) fn discover_pubkeys(config: &Config, prefix: &str) -> Result<Vec<Stri
 }
 
 /// Verifies `signature` over the image at `image_path` against the keys trusted for `name`
-/// (the manifest's name for a URL, the name asked for after discovery), and says so on stderr
-/// as rkt did (stdout carries only image IDs).
-fn verify(config: &Config, name: &str, image_path: &Path, signature: &[u8]) -> Result<()> {
-    let verified =
-        crate::trust::verify_image(config, name, image_path, signature).map_err(|e| {
-            Error::Signature {
-                image: name.to_string(),
-                source: Box::new(e),
-            }
-        })?;
-    verified.report();
-    Ok(())
+/// (the manifest's name for a URL, the name asked for after discovery). The caller reports the
+/// result on stderr once the image is stored (stdout carries only image IDs).
+fn verify(
+    config: &Config,
+    name: &str,
+    image_path: &Path,
+    signature: &[u8],
+) -> Result<crate::trust::Verified> {
+    crate::trust::verify_image(config, name, image_path, signature).map_err(|e| Error::Signature {
+        image: name.to_string(),
+        source: Box::new(e),
+    })
 }
 
 /// appc discovery: the image must carry the name and every label it was found for.

@@ -462,14 +462,15 @@ fn is_file_arg(arg: &str) -> Option<&str> {
 fn fetch_app(
     store: &Store,
     image: &str,
+    signature: Option<&Path>,
     opts: &RunOptions,
 ) -> Result<ImageKey, crate::fetch::Error> {
     let (config, policy) = &opts.fetch;
     let fetcher = crate::fetch::Fetcher::new(store, config, *policy);
     if crate::fetch::is_url(image) {
-        fetcher.fetch_url(image)
+        fetcher.fetch_url(image, signature)
     } else {
-        fetcher.fetch_name(image)
+        fetcher.fetch_name(image, signature)
     }
 }
 
@@ -494,14 +495,13 @@ fn resolve_app(store: &Store, arg: &AppArg, opts: &RunOptions) -> Result<Resolve
             checked.report();
             key
         }
-        None if arg.signature.is_some() => {
-            return Err(image_err(
-                "--signature applies to image files only; this image is in the store".into(),
-            ))
-        }
-        None => {
-            fetch_app(store, &arg.image, opts).map_err(|e| image_err(crate::error::chain(&e)))?
-        }
+        None => fetch_app(
+            store,
+            &arg.image,
+            arg.signature.as_deref().map(Path::new),
+            opts,
+        )
+        .map_err(|e| image_err(crate::error::chain(&e)))?,
     };
     let manifest = store.manifest(&key)?;
     check_os_arch(&manifest.labels).map_err(image_err)?;

@@ -141,6 +141,23 @@ pub(crate) fn all_prefixes(dirs: &TrustDirs) -> Result<Vec<String>, Error> {
     Ok(out)
 }
 
+/// Whether any prefix directory of `name` (not root.d) holds a key file, in either config
+/// dir: rkt's test for "keys already exist" before trusting discovered keys on first use.
+/// Empty (masking) files do not count.
+pub(crate) fn prefix_has_keys(dirs: &TrustDirs, name: &str) -> Result<bool, Error> {
+    for prefix in name_prefixes(name) {
+        for dir in level_dirs(dirs, Some(&prefix)) {
+            for (_, path) in key_files(&dir)? {
+                let meta = std::fs::metadata(&path).map_err(io_err("stat", &path))?;
+                if meta.len() > 0 {
+                    return Ok(true);
+                }
+            }
+        }
+    }
+    Ok(false)
+}
+
 /// The keys of one prefix directory only (no root keys, no shorter prefixes).
 pub(crate) fn for_prefix_only(dirs: &TrustDirs, prefix: &str) -> Result<Vec<TrustedKey>, Error> {
     level(dirs, Some(prefix))
@@ -199,5 +216,19 @@ mod tests {
         std::fs::create_dir_all(paths::trusted_prefix_keys(&dirs.local, "x/y")).unwrap();
         assert!(for_name(&dirs, "x").unwrap().is_empty());
         assert_eq!(all_prefixes(&dirs).unwrap(), vec!["x", "x/y"]);
+        // Root keys and empty prefix files are no prefix keys; a key file for a shorter
+        // prefix is.
+        assert!(!prefix_has_keys(&dirs, "x/y/z").unwrap());
+        std::fs::write(
+            paths::trusted_prefix_keys(&dirs.local, "x/y").join("bbbb"),
+            b"",
+        )
+        .unwrap();
+        assert!(!prefix_has_keys(&dirs, "x/y/z").unwrap());
+        let sys_x = paths::trusted_prefix_keys(&dirs.system, "x");
+        std::fs::create_dir_all(&sys_x).unwrap();
+        std::fs::write(sys_x.join("cccc"), b"k").unwrap();
+        assert!(prefix_has_keys(&dirs, "x/y/z").unwrap());
+        assert!(!prefix_has_keys(&dirs, "xy").unwrap());
     }
 }

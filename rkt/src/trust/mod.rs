@@ -215,6 +215,52 @@ pub(crate) fn discover_keys(
         .collect()
 }
 
+/// `--trust-keys-from-https` during the fetch of `name` (rkt's trust on first use): when no
+/// key is trusted yet for `name` or a prefix of it, the keys at the discovered `key_urls` are
+/// stored for the prefix `name` without review, each with a warning. Only keys found on an
+/// https discovery page and fetched over https (no redirect to http) qualify; others are
+/// skipped with a warning and the image is then refused as signed by an unknown key.
+pub(crate) fn trust_keys_from_https(
+    config: &crate::config::Config,
+    name: &str,
+    page: &str,
+    key_urls: &[String],
+) -> Result<(), Error> {
+    let dirs = TrustDirs::new(config);
+    if keyring::prefix_has_keys(&dirs, name)? {
+        crate::log::debug!("keys already exist for prefix {name:?}, not fetching again");
+        return Ok(());
+    }
+    if !page.starts_with("https://") {
+        crate::log::warning!(
+            "not trusting the keys of {name:?}: its discovery page {page} is not https"
+        );
+        return Ok(());
+    }
+    let scope = Scope::prefix(name)?;
+    for url in key_urls {
+        if !url.starts_with("https://") {
+            crate::log::warning!("not trusting key {url} for prefix {name:?}: not https");
+            continue;
+        }
+        let bytes =
+            crate::fetch::get_small_https(config, url, KEY_LIMIT).map_err(|e| Error::KeyUrl {
+                url: url.clone(),
+                source: Box::new(e),
+            })?;
+        for key in usable_keys(&bytes, url)? {
+            let path = store::store_key(&config.local_config, &scope, &key)?;
+            crate::log::warning!(
+                "trusting key {} from {url} for prefix {name:?} without fingerprint review \
+                 (--trust-keys-from-https); added at `{}`",
+                key.fingerprint(),
+                path.display()
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Whether a `rkt trust` argument is a URL rather than a file.
 fn is_url(arg: &str) -> bool {
     arg.starts_with("https://") || arg.starts_with("http://")

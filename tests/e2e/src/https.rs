@@ -141,6 +141,8 @@ pub enum Cert {
     Good,
     /// From the test CA, but for another host name.
     WrongHost,
+    /// From the test CA, for `localhost`, but valid only in 2000.
+    Expired,
 }
 
 pub struct Server {
@@ -219,14 +221,16 @@ fn make_tls(which: Cert) -> (String, Arc<rustls::ServerConfig>) {
     let ca_cert = ca_params.self_signed(&ca_key).unwrap();
     let issuer = Issuer::new(ca_params, ca_key);
     let names = match which {
-        Cert::Good => vec!["localhost".to_string(), "127.0.0.1".to_string()],
+        Cert::Good | Cert::Expired => vec!["localhost".to_string(), "127.0.0.1".to_string()],
         Cert::WrongHost => vec!["wrong.example".to_string()],
     };
     let key = KeyPair::generate().unwrap();
-    let cert = CertificateParams::new(names)
-        .unwrap()
-        .signed_by(&key, &issuer)
-        .unwrap();
+    let mut params = CertificateParams::new(names).unwrap();
+    if which == Cert::Expired {
+        params.not_before = rcgen::date_time_ymd(2000, 1, 1);
+        params.not_after = rcgen::date_time_ymd(2000, 12, 31);
+    }
+    let cert = params.signed_by(&key, &issuer).unwrap();
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()

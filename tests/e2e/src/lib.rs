@@ -9,6 +9,7 @@ pub mod gpg;
 pub mod https;
 pub mod pod;
 pub mod pty;
+pub mod signed;
 pub mod snapshot;
 pub mod store;
 pub mod trust;

@@ -207,7 +207,7 @@ fn missing_signature_and_insecure_option() {
     let out = env.rkt(&["fetch", &id, "--signature", sig.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(254));
     assert!(
-        stderr(&out).contains("--signature applies to image files only"),
+        stderr(&out).contains("this image is in the store"),
         "{}",
         stderr(&out)
     );

@@ -79,7 +79,7 @@ fn run_verifies_image_files() {
     let out = env.rkt(&["run", "example.com/probe", "--signature", s]);
     assert_eq!(out.status.code(), Some(254));
     assert!(
-        stderr(&out).contains("--signature applies to image files only"),
+        stderr(&out).contains("this image is in the store"),
         "{}",
         stderr(&out)
     );
