@@ -42,8 +42,11 @@ pub(crate) fn run(args: Args, config: &Config) -> Result<ExitCode, Error> {
     for uuid in &report.removed {
         super::print_line(&format!("Garbage collecting pod {uuid:?}"))?;
     }
+    // As rkt 1.30 (`emptyGarbage`): a pod that cannot be removed yet is reported and left
+    // marked for the next gc, and gc itself still succeeds, so a busy mount or a pod caught
+    // mid-transition by a concurrent rkt never makes every later gc (a timer, the kubelet)
+    // fail.
     for (uuid, e) in &report.errors {
-        // The pod stays where it is (marked): the next gc tries again.
         super::report_message(
             "gc: pod",
             uuid,
@@ -53,5 +56,5 @@ pub(crate) fn run(args: Args, config: &Config) -> Result<ExitCode, Error> {
             ),
         );
     }
-    Ok(super::exit(!report.errors.is_empty()))
+    Ok(ExitCode::SUCCESS)
 }

@@ -147,14 +147,17 @@ fn gc_and_image_gc_in_a_loop_never_break_a_run() {
                     &["gc", "--grace-period=0s"][..],
                     &["image", "gc", "--grace-period=0s"][..],
                 ] {
-                    let st = Command::new(&rkt)
+                    let out = Command::new(&rkt)
                         .arg(format!("--dir={}", dir.display()))
                         .args(args)
                         .stdout(Stdio::null())
-                        .stderr(Stdio::null())
-                        .status()
+                        .output()
                         .unwrap();
-                    assert!(st.success(), "{args:?} failed during runs");
+                    assert!(
+                        out.status.success(),
+                        "{args:?} failed during runs: {}",
+                        String::from_utf8_lossy(&out.stderr)
+                    );
                 }
                 rounds += 1;
             }
