@@ -195,7 +195,7 @@ pub(crate) static COMMANDS: &[CommandSpec] = &[
         ],
         true,
     ),
-    spec(&["config"], &[], true),
+    spec(&["config"], &[("pretty-print", Kind::Bool)], true),
     spec(&["metadata-service"], &[], false),
     spec(&["api-service"], &[], false),
     spec(

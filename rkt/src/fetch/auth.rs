@@ -85,8 +85,14 @@ impl Auth {
     }
 
     /// The merged configuration as `rkt config` prints it (Go's `MarshalIndent` with a tab,
-    /// fields in rkt's order): one auth entry per domain (sorted), then the paths.
-    pub(crate) fn config_json(&self, data_dir: &Path, stage1_images: &Path) -> String {
+    /// fields in rkt's order; `Marshal` without `--pretty-print`): one auth entry per domain
+    /// (sorted), then the paths.
+    pub(crate) fn config_json(
+        &self,
+        data_dir: &Path,
+        stage1_images: &Path,
+        pretty: bool,
+    ) -> String {
         let mut entries: Vec<&Entry> = self.entries.iter().collect();
         entries.sort_by(|a, b| a.domain.cmp(&b.domain));
         let data = data_dir.display().to_string();
@@ -110,11 +116,16 @@ impl Auth {
             stage1_images: &images,
         }));
         let mut out = Vec::new();
-        let fmt = serde_json::ser::PrettyFormatter::with_indent(b"\t");
-        let mut ser = serde_json::Serializer::with_formatter(&mut out, fmt);
-        ConfigOut { stage0 }
-            .serialize(&mut ser)
-            .expect("plain strings always serialize");
+        let config = ConfigOut { stage0 };
+        if pretty {
+            let fmt = serde_json::ser::PrettyFormatter::with_indent(b"\t");
+            let mut ser = serde_json::Serializer::with_formatter(&mut out, fmt);
+            config
+                .serialize(&mut ser)
+                .expect("plain strings always serialize");
+        } else {
+            serde_json::to_writer(&mut out, &config).expect("plain strings always serialize");
+        }
         String::from_utf8(out).expect("serde_json writes UTF-8")
     }
 }
@@ -311,8 +322,21 @@ mod tests {
         assert!(auth.headers_for("example.org").is_empty());
         assert!(auth.headers_for("sub.example.com").is_empty());
         assert_eq!(
-            auth.config_json(Path::new("/var/lib/rkt"), Path::new("/usr/lib/rkt/stage1-images")),
+            auth.config_json(
+                Path::new("/var/lib/rkt"),
+                Path::new("/usr/lib/rkt/stage1-images"),
+                true
+            ),
             "{\n\t\"stage0\": [\n\t\t{\n\t\t\t\"rktVersion\": \"v1\",\n\t\t\t\"rktKind\": \"auth\",\n\t\t\t\"domains\": [\n\t\t\t\t\"example.com\"\n\t\t\t],\n\t\t\t\"type\": \"oauth\",\n\t\t\t\"credentials\": {\n\t\t\t\t\"token\": \"local\"\n\t\t\t}\n\t\t},\n\t\t{\n\t\t\t\"rktVersion\": \"v1\",\n\t\t\t\"rktKind\": \"paths\",\n\t\t\t\"data\": \"/var/lib/rkt\",\n\t\t\t\"stage1-images\": \"/usr/lib/rkt/stage1-images\"\n\t\t}\n\t]\n}"
+        );
+        // `--pretty-print=false`: Go's json.Marshal, one line.
+        assert_eq!(
+            auth.config_json(
+                Path::new("/var/lib/rkt"),
+                Path::new("/usr/lib/rkt/stage1-images"),
+                false
+            ),
+            r#"{"stage0":[{"rktVersion":"v1","rktKind":"auth","domains":["example.com"],"type":"oauth","credentials":{"token":"local"}},{"rktVersion":"v1","rktKind":"paths","data":"/var/lib/rkt","stage1-images":"/usr/lib/rkt/stage1-images"}]}"#
         );
         std::fs::remove_dir_all(&dir).unwrap();
     }

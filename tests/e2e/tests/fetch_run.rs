@@ -166,6 +166,16 @@ fn config_prints_merged_auth_and_paths() {
         "{text}"
     );
     assert!(text.contains("\"rktKind\": \"paths\""), "{text}");
+    // rkt's functional test ran `rkt config --pretty-print=false`: one line of JSON.
+    let out = t.rkt(&[
+        &format!("--local-config={}", local.display()),
+        "config",
+        "--pretty-print=false",
+    ]);
+    assert_ok(&out);
+    let compact = stdout(&out);
+    assert_eq!(compact.lines().count(), 1, "{compact}");
+    assert!(compact.contains("\"rktKind\":\"paths\""), "{compact}");
     // A broken file is named.
     std::fs::write(local.join("auth.d/c.json"), "{").unwrap();
     let out = t.rkt(&[&format!("--local-config={}", local.display()), "config"]);
