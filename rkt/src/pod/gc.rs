@@ -31,6 +31,17 @@ pub(crate) struct Options {
     pub(crate) mark_only: bool,
 }
 
+/// The pod's lock, or `None` when another rkt holds it or the pod is no longer where it was
+/// listed: a concurrent `rkt run` moves its pod from `prepare/` to `run/` (and `rm` removes
+/// pods) between gc's listing and its lock, which is not an error; the next gc finds the pod
+/// where it is now.
+fn lock_if_still_there(pod: &Pod) -> Result<Option<crate::sys::lock::FileLock>> {
+    match pod.try_lock() {
+        Err(_) if !pod.path().exists() => Ok(None),
+        other => other,
+    }
+}
+
 /// Marks, then sweeps what has been marked for at least `grace` (`0s`: both in one call).
 /// A pod that cannot be removed (a mount still busy) stays marked; the next gc retries it.
 pub(crate) fn gc(data_dir: &std::path::Path, opts: Options) -> Result<Report> {
@@ -46,7 +57,7 @@ pub(crate) fn gc(data_dir: &std::path::Path, opts: Options) -> Result<Report> {
         if now.duration_since(at).unwrap_or_default() < opts.expire_prepared {
             continue;
         }
-        let Some(lock) = pod.try_lock()? else {
+        let Some(lock) = lock_if_still_there(&pod)? else {
             continue;
         };
         let res = pod.move_to(Dir::Garbage);
@@ -60,7 +71,7 @@ pub(crate) fn gc(data_dir: &std::path::Path, opts: Options) -> Result<Report> {
         .into_iter()
         .chain(Pod::list_in(data_dir, Dir::Prepare)?)
     {
-        let Some(lock) = pod.try_lock()? else {
+        let Some(lock) = lock_if_still_there(&pod)? else {
             continue;
         };
         let to = if pod.dir == Dir::Run {
@@ -145,4 +156,36 @@ fn remove(pod: Pod) -> std::result::Result<String, (String, Error)> {
     let res = remove_pod_dir(&pod.path());
     drop(lock);
     res.map(|()| uuid.clone()).map_err(|e| (uuid, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pod_that_moved_on_after_listing_is_skipped_not_an_error() {
+        let tmp = std::env::temp_dir().join(format!("rkt-gc-race-{}", std::process::id()));
+        let (mut pod, lock) = Pod::create(&tmp).unwrap();
+        let listed = Pod::list_in(&tmp, Dir::Prepare).unwrap().remove(0);
+        // What `rkt run` does between gc's listing and its lock.
+        pod.move_to(Dir::Run).unwrap();
+        drop(lock);
+        assert!(
+            listed.try_lock().is_err(),
+            "the stale path cannot be locked"
+        );
+        assert!(lock_if_still_there(&listed).unwrap().is_none());
+        // The pod where it is now is gc's as usual.
+        let report = gc(
+            &tmp,
+            Options {
+                grace: Duration::ZERO,
+                expire_prepared: Duration::from_secs(86400),
+                mark_only: true,
+            },
+        )
+        .unwrap();
+        assert_eq!(report.marked, vec![pod.uuid.clone()]);
+        std::fs::remove_dir_all(&tmp).unwrap();
+    }
 }
