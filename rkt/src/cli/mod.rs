@@ -27,6 +27,38 @@ use crate::config::{Config, GlobalFlags};
 use crate::error::Error;
 use args::{CommandSpec, Kind};
 
+/// The flags `run` and `prepare` share (the pod's images, apps and volumes; `run`'s argh
+/// struct and `prepare`'s both carry them, see `run::PrepareFlags`), plus each command's own.
+macro_rules! pod_flags {
+    ($($own:expr),* $(,)?) => {
+        &[
+            $($own,)*
+            ("no-overlay", Kind::Switch),
+            ("inherit-env", Kind::Switch),
+            ("set-env", Kind::Value),
+            ("set-env-file", Kind::Value),
+            ("volume", Kind::Value),
+            ("pod-manifest", Kind::Value),
+            ("pull-policy", Kind::Value),
+            ("no-store", Kind::Switch),
+            ("store-only", Kind::Switch),
+            // Per-app flags before the first image apply to every app.
+            ("user", Kind::Value),
+            ("group", Kind::Value),
+            ("supplementary-gids", Kind::Value),
+            ("working-dir", Kind::Value),
+            ("readonly-rootfs", Kind::Bool),
+            ("environment", Kind::Value),
+            ("annotation", Kind::Value),
+            ("user-annotation", Kind::Value),
+            ("user-label", Kind::Value),
+            ("mount", Kind::Value),
+            // Only to say it must follow its image (stage0::applist takes it there).
+            ("signature", Kind::Value),
+        ]
+    };
+}
+
 /// Every command of rkt 1.30 (plus `image build`), with its flags in rkt's syntax. Commands
 /// marked not implemented fail with a clear error instead of pretending.
 pub(crate) static COMMANDS: &[CommandSpec] = &[
@@ -43,43 +75,21 @@ pub(crate) static COMMANDS: &[CommandSpec] = &[
     spec(&["image", "validate"], &[("full", Kind::Switch)], true),
     CommandSpec {
         path: &["run"],
-        flags: &[
+        flags: pod_flags![
             ("net", Kind::Value),
             ("hostname", Kind::Value),
-            ("no-overlay", Kind::Switch),
             ("uuid-file-save", Kind::Value),
-            ("inherit-env", Kind::Switch),
-            ("set-env", Kind::Value),
-            ("set-env-file", Kind::Value),
-            ("volume", Kind::Value),
             ("dns", Kind::Value),
             ("dns-search", Kind::Value),
             ("dns-opt", Kind::Value),
             ("dns-domain", Kind::Value),
             ("hosts-entry", Kind::Value),
-            ("pod-manifest", Kind::Value),
             ("interactive", Kind::Switch),
-            ("pull-policy", Kind::Value),
-            ("no-store", Kind::Switch),
-            ("store-only", Kind::Switch),
-            // Per-app flags before the first image apply to every app.
-            ("user", Kind::Value),
-            ("group", Kind::Value),
-            ("supplementary-gids", Kind::Value),
-            ("working-dir", Kind::Value),
-            ("readonly-rootfs", Kind::Bool),
-            ("environment", Kind::Value),
-            ("annotation", Kind::Value),
-            ("user-annotation", Kind::Value),
-            ("user-label", Kind::Value),
-            ("mount", Kind::Value),
             ("stage1-url", Kind::Value),
             ("stage1-path", Kind::Value),
             ("stage1-name", Kind::Value),
             ("stage1-hash", Kind::Value),
             ("stage1-from-dir", Kind::Value),
-            // Only to say it must follow its image (stage0::applist takes it there).
-            ("signature", Kind::Value),
         ],
         // Everything from the first image on is the image list (stage0::applist).
         verbatim_after: Some(1),
@@ -88,29 +98,7 @@ pub(crate) static COMMANDS: &[CommandSpec] = &[
     },
     CommandSpec {
         path: &["prepare"],
-        flags: &[
-            ("quiet", Kind::Switch),
-            ("no-overlay", Kind::Switch),
-            ("inherit-env", Kind::Switch),
-            ("set-env", Kind::Value),
-            ("set-env-file", Kind::Value),
-            ("volume", Kind::Value),
-            ("pod-manifest", Kind::Value),
-            ("user", Kind::Value),
-            ("group", Kind::Value),
-            ("supplementary-gids", Kind::Value),
-            ("working-dir", Kind::Value),
-            ("readonly-rootfs", Kind::Bool),
-            ("environment", Kind::Value),
-            ("annotation", Kind::Value),
-            ("user-annotation", Kind::Value),
-            ("user-label", Kind::Value),
-            ("mount", Kind::Value),
-            ("signature", Kind::Value),
-            ("pull-policy", Kind::Value),
-            ("no-store", Kind::Switch),
-            ("store-only", Kind::Switch),
-        ],
+        flags: pod_flags![("quiet", Kind::Switch)],
         verbatim_after: Some(1),
         implemented: true,
         pending: prepare::PENDING_FLAGS,
