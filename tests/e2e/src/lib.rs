@@ -13,6 +13,7 @@ pub mod signed;
 pub mod snapshot;
 pub mod store;
 pub mod trust;
+pub mod watchdog;
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
@@ -40,6 +41,32 @@ pub fn rkt_bin() -> PathBuf {
     );
     bin
 }
+
+/// A load count for soak-style tests (cycles, parallel pods, race iterations): the
+/// environment variable `RKT_SOAK_<NAME>` when set (`scripts/soak.sh` sets large ones),
+/// else `default`, the small figure `scripts/test.sh` runs with.
+pub fn soak_count(name: &str, default: usize) -> usize {
+    let var = format!("RKT_SOAK_{name}");
+    match std::env::var(&var) {
+        Ok(v) => v
+            .parse()
+            .unwrap_or_else(|_| panic!("{var}={v:?} is not a count")),
+        Err(_) => default,
+    }
+}
+
+/// A shell function for test scripts: `wait_until SECONDS CMD [ARGS...]` runs CMD until it
+/// succeeds, and fails (naming CMD) once SECONDS have passed. Waits are on conditions, with
+/// generous deadlines: a loaded machine is slow, never wrong.
+pub const SH_WAIT_UNTIL: &str = r#"
+wait_until() {
+    local end=$(( $(date +%s) + $1 )); shift
+    until "$@"; do
+        if [ "$(date +%s)" -ge "$end" ]; then echo "timed out waiting for: $*" >&2; return 1; fi
+        sleep 0.02
+    done
+}
+"#;
 
 /// Fails the test when not root: end-to-end tests need namespaces and mounts.
 pub fn require_root() {

@@ -11,10 +11,18 @@ pub use crate::rkt_bin;
 /// that permission tests see only the store's own modes.
 pub struct StoreDir {
     pub path: PathBuf,
+    /// Kills the test's pods and fails it if it runs past its deadline; declared after `path`
+    /// only for reading order: it is dropped (and may panic) before the directory goes.
+    watchdog: Option<crate::watchdog::Watchdog>,
 }
 
 impl StoreDir {
     pub fn new(name: &str) -> StoreDir {
+        Self::with_timeout(name, crate::watchdog::DEFAULT_TIMEOUT)
+    }
+
+    /// A store whose test may run for `limit` (soak-sized tests); `RKT_TEST_TIMEOUT` overrides.
+    pub fn with_timeout(name: &str, limit: std::time::Duration) -> StoreDir {
         static N: AtomicU32 = AtomicU32::new(0);
         let base = std::env::temp_dir().join("rkt-e2e");
         std::fs::create_dir_all(&base).unwrap();
@@ -27,7 +35,11 @@ impl StoreDir {
         let _ = std::fs::remove_dir_all(&path);
         std::fs::create_dir(&path).unwrap();
         set_mode(&path, 0o755);
-        StoreDir { path }
+        let watchdog = crate::watchdog::Watchdog::new(&path, crate::watchdog::timeout(limit));
+        StoreDir {
+            path,
+            watchdog: Some(watchdog),
+        }
     }
 
     /// The `--dir` of this test's store.
@@ -142,6 +154,8 @@ impl StoreDir {
 
 impl Drop for StoreDir {
     fn drop(&mut self) {
+        // First: a timed-out test's processes are gone before its files are removed.
+        drop(self.watchdog.take());
         let _ = std::fs::remove_dir_all(&self.path);
     }
 }

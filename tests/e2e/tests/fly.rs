@@ -20,9 +20,10 @@ fn setup(name: &str) -> StoreDir {
 /// Runs a bash script in a new mount namespace with shared propagation; `$RKT` is rkt with
 /// this test's `--dir`, `$T` the test directory.
 fn in_namespace(t: &StoreDir, script: &str) -> std::process::Output {
-    let out = Command::new("timeout")
-        .args(["120", "unshare", "-m", "--propagation", "shared", "--"])
-        .args(["bash", "-euc", script])
+    // No timeout of its own: the store's watchdog bounds the test (and names it).
+    let out = Command::new("unshare")
+        .args(["-m", "--propagation", "shared", "--"])
+        .args(["bash", "-euc", &format!("{}\n{script}", e2e::SH_WAIT_UNTIL)])
         .env(
             "RKT",
             format!("{} --dir={}", e2e::rkt_bin().display(), t.store().display()),
@@ -43,6 +44,8 @@ fn in_namespace(t: &StoreDir, script: &str) -> std::process::Output {
 #[test]
 fn fly_app_is_rkt_and_its_mounts_reach_the_host_until_rm() {
     let t = setup("fly-run");
+    // The app's output goes to a file of its own: the script's lines and the app's lines are
+    // two processes' writes, whose interleaving on one pipe is up to the scheduler.
     let out = in_namespace(
         &t,
         r#"
@@ -52,13 +55,13 @@ fn fly_app_is_rkt_and_its_mounts_reach_the_host_until_rm() {
         echo inner > "$T/vol/sub/inner"
         $RKT run --uuid-file-save="$T/uuid" --volume=v,kind=host,source="$T/vol",recursive=true \
             --mount=volume=v,target=/vol --stage1-from-dir=stage1-fly.aci example.com/probe \
-            --exec=/bin/probe -- cat /vol/file + cat /vol/sub/inner + pid + cwd + id + sleep 60 &
+            --exec=/bin/probe -- cat /vol/file + cat /vol/sub/inner + pid + cwd + id + sleep 60 \
+            > "$T/app.out" &
         pid=$!
-        for i in $(seq 200); do
-            [ -s "$T/uuid" ] && $RKT status --uuid-file="$T/uuid" | grep -q state=running && break
-            sleep 0.05
-        done
-        $RKT status --wait-ready=10s --uuid-file="$T/uuid" | grep '^state='
+        wait_until 120 test -s "$T/uuid"
+        $RKT status --wait-ready=120s --uuid-file="$T/uuid" | grep '^state='
+        # The app has printed everything before its sleep.
+        wait_until 120 grep -q '^uid=' "$T/app.out"
         echo "rkt-pid=$pid"
         # The app's mounts are in this (the host's) mount namespace.
         echo "mounts-while-running=$(grep -c "$T/data/pods" /proc/self/mountinfo)"
@@ -73,26 +76,28 @@ fn fly_app_is_rkt_and_its_mounts_reach_the_host_until_rm() {
         "#,
     );
     let s = stdout(&out);
-    let line = |key: &str| {
-        s.lines()
+    let app = std::fs::read_to_string(t.join("app.out")).unwrap();
+    let line = |text: &str, key: &str| {
+        text.lines()
             .find_map(|l| l.strip_prefix(key))
-            .unwrap_or_else(|| panic!("{key} missing:\n{s}\n{}", stderr(&out)))
+            .unwrap_or_else(|| panic!("{key} missing:\n{text}\n{}", stderr(&out)))
             .to_string()
     };
-    assert!(s.contains("data\ninner\n"), "{s}");
+    // The app's own output, in its own order.
+    assert!(app.starts_with("data\ninner\n"), "{app}");
     // rkt execs into the app: the app's PID is rkt's, its exit status is rkt's.
-    assert_eq!(line("pid="), line("rkt-pid="), "{s}");
-    assert_eq!(line("rc="), "143", "{s}");
-    assert!(s.contains("cwd=/\n"), "{s}");
-    assert!(s.contains("uid=0 0 0 0\n"), "{s}");
+    assert_eq!(line(&app, "pid="), line(&s, "rkt-pid="), "{app}\n{s}");
+    assert_eq!(line(&s, "rc="), "143", "{s}");
+    assert!(app.contains("cwd=/\n"), "{app}");
+    assert!(app.contains("uid=0 0 0 0\n"), "{app}");
     let states: Vec<&str> = s.lines().filter(|l| l.starts_with("state=")).collect();
     assert_eq!(states, ["state=running", "state=exited"], "{s}");
     assert!(
-        line("mounts-while-running=").parse::<u32>().unwrap() >= 5,
+        line(&s, "mounts-while-running=").parse::<u32>().unwrap() >= 5,
         "{s}"
     );
     assert!(s.contains("recursive-volume-seen"), "{s}");
-    assert_eq!(line("mounts-after-rm="), "0", "{s}");
+    assert_eq!(line(&s, "mounts-after-rm="), "0", "{s}");
     assert_eq!(t.pods_in("run"), Vec::<String>::new());
 }
 

@@ -234,12 +234,11 @@ fn coreos_kubelet_wrapper_fly_run_stop_rm() {
             --volume var-lib-kubelet,kind=host,source="$T/var-lib-kubelet",recursive=true \
             --mount volume=var-lib-kubelet,target=/var/lib/kubelet \
             --stage1-from-dir=stage1-fly.aci example.com/probe --exec=/bin/probe -- \
-            cat /var/lib/kubelet/state + write /var/lib/kubelet/written-by-app yes + sleep 60 &
+            cat /var/lib/kubelet/state + write /var/lib/kubelet/written-by-app yes + sleep 60 \
+            > "$T/app.out" &
         pid=$!
-        for i in $(seq 200); do
-            [ -s "$T/kubelet.uuid" ] && [ -e "$T/var-lib-kubelet/written-by-app" ] && break
-            sleep 0.05
-        done
+        wait_until 120 test -s "$T/kubelet.uuid"
+        wait_until 120 test -e "$T/var-lib-kubelet/written-by-app"
         $RKT stop --uuid-file="$T/kubelet.uuid"
         rc=0; wait $pid || rc=$?
         echo "rc=$rc"
@@ -247,8 +246,8 @@ fn coreos_kubelet_wrapper_fly_run_stop_rm() {
         echo "mounts-left=$(grep -c "$T/data/pods" /proc/self/mountinfo || true)"
     "#;
     let out = std::process::Command::new("timeout")
-        .args(["120", "unshare", "-m", "--propagation", "shared", "--"])
-        .args(["bash", "-euc", script])
+        .args(["300", "unshare", "-m", "--propagation", "shared", "--"])
+        .args(["bash", "-euc", &format!("{}\n{script}", e2e::SH_WAIT_UNTIL)])
         .env(
             "RKT",
             format!("{} --dir={}", e2e::rkt_bin().display(), t.store().display()),
@@ -259,7 +258,8 @@ fn coreos_kubelet_wrapper_fly_run_stop_rm() {
     let s = stdout(&out);
     assert!(out.status.success(), "{s}\n{}", stderr(&out));
     assert!(s.contains("pre-rm-failed=254\n"), "{s}");
-    assert!(s.contains("kubelet-state\n"), "{s}");
+    let app = std::fs::read_to_string(t.join("app.out")).unwrap();
+    assert!(app.starts_with("kubelet-state\n"), "{app}");
     assert!(s.contains("rc=143\n"), "{s}\n{}", stderr(&out));
     assert!(s.contains("mounts-left=0\n"), "{s}");
     assert_eq!(
