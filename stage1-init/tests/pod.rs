@@ -10,7 +10,7 @@ use std::path::Path;
 
 use stage1_init::plan::default_caps;
 use stage1_init::proto::ProtoError;
-use util::{assert_code, fact, require_root, run, run_chrooted, run_with, Fixture};
+use util::{assert_code, fact, require_root, run, run_chrooted, run_with, wait_until, Fixture};
 
 #[test]
 fn exit_codes_and_status_files() {
@@ -299,11 +299,23 @@ fn first_failing_app_decides_and_stops_the_others() {
         return;
     }
     // rkt 1.30 (tests/rkt_exit_test.go): when an app fails the pod stops with its status.
+    // `fails` fails only once PID 1 has recorded `ok`'s exit (the test then writes `go`): the
+    // order is the test's, not the scheduler's.
     let fx = Fixture::new();
     let mut plan = fx.plan(&["sleep", "30"]);
-    fx.add_app(&mut plan, "fails", &["sleep", "0.3", "+", "exit", "5"]);
+    fx.add_app(
+        &mut plan,
+        "fails",
+        &["wait-file", "/sync/go", "+", "exit", "5"],
+    );
     fx.add_app(&mut plan, "ok", &["true"]);
-    let out = run(&fx, &plan);
+    let (sync, mount) = fx.sync_mount();
+    plan.apps[1].mounts = vec![mount];
+    let out = run_with(&fx, &plan, |_| {
+        let ok = fx.stage1("rkt/status/ok");
+        wait_until("app ok to exit", || ok.exists());
+        fs::write(sync.join("go"), "go").unwrap();
+    });
     assert_code(&out, 5);
     let status = |app: &str| fs::read_to_string(fx.stage1(&format!("rkt/status/{app}"))).unwrap();
     assert_eq!(status("fails"), "5");
@@ -318,8 +330,13 @@ fn pod_lock_is_held_for_the_pods_life() {
     }
     let fx = Fixture::new();
     let mut held = false;
-    let out = run_with(&fx, &fx.plan(&["sleep", "0.5", "+", "fds"]), |_| {
-        held = !fx.lock_is_free()
+    // The app runs until the test has looked at the lock (it writes `go` then).
+    let mut plan = fx.plan(&["wait-file", "/sync/go", "+", "fds"]);
+    let (sync, mount) = fx.sync_mount();
+    plan.apps[0].mounts = vec![mount];
+    let out = run_with(&fx, &plan, |_| {
+        held = !fx.lock_is_free();
+        fs::write(sync.join("go"), "go").unwrap();
     });
     assert_code(&out, 0);
     assert!(held, "the lock was free while the pod ran");
@@ -343,12 +360,7 @@ fn sigterm_to_pid1_reaches_the_app() {
     let out = run_with(&fx, &plan, |_| {
         // Find stage1-init (by its plan argument) once the app runs, and SIGTERM it.
         let marker = fx.stage1("rkt/supervisor-status");
-        for _ in 0..500 {
-            if marker.symlink_metadata().is_ok() {
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(10));
-        }
+        wait_until("the pod to be ready", || marker.symlink_metadata().is_ok());
         let pid = pid_of_cmdline(plan_path.to_str().unwrap()).expect("stage1-init not found");
         rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
     });

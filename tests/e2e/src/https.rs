@@ -256,7 +256,9 @@ fn accept_loop(
         match listener.accept() {
             Ok((stream, _)) => {
                 stream.set_nonblocking(false).unwrap();
-                let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+                // Only against a client that connects and never sends: a slow one (a loaded
+                // machine) must still be served.
+                let _ = stream.set_read_timeout(Some(crate::WAIT));
                 let (tls, stop, log, handler) =
                     (tls.clone(), stop.clone(), log.clone(), handler.clone());
                 conns.push(std::thread::spawn(move || {

@@ -19,6 +19,7 @@ use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 /// The workspace root.
 pub fn workspace() -> PathBuf {
@@ -67,6 +68,28 @@ wait_until() {
     done
 }
 "#;
+
+/// How long a test waits for something rkt or a pod does (a file, a state, an exit) before it
+/// fails: generous, since a loaded machine is slow, never wrong. It is a guard against a hang,
+/// not a timing assertion; the store's watchdog bounds the whole test anyway.
+pub const WAIT: Duration = Duration::from_secs(120);
+
+/// `WAIT` as an rkt duration (`status --wait-ready=...`, `--wait=...`).
+pub const WAIT_FLAG: &str = "120s";
+
+/// Polls `done` until it holds; fails naming `what` once [`WAIT`] has passed.
+#[track_caller]
+pub fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(
+            start.elapsed() < WAIT,
+            "timed out after {} s waiting for {what}",
+            WAIT.as_secs()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
 
 /// Fails the test when not root: end-to-end tests need namespaces and mounts.
 pub fn require_root() {

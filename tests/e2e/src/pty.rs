@@ -4,7 +4,7 @@
 
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::process::CommandExt;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -12,8 +12,8 @@ use rustix::pty::{ioctl_tiocgptpeer, openpt, unlockpt, OpenptFlags};
 use rustix::termios::{self, Termios, Winsize};
 
 /// Longest a step may take before the test fails instead of hanging (a guard, not a timing
-/// assertion: a correct run takes a small fraction of it).
-pub const HANG_GUARD: Duration = Duration::from_secs(60);
+/// assertion: a correct run takes a small fraction of it, even on a loaded machine).
+pub const HANG_GUARD: Duration = crate::WAIT;
 
 /// A host pty with a command running on it.
 pub struct PtySession {
@@ -23,9 +23,11 @@ pub struct PtySession {
     child: Child,
     output: Arc<Mutex<Vec<u8>>>,
     reader: Option<std::thread::JoinHandle<()>>,
-    /// The terminal's modes and pending input when the command exited (the slave is closed
-    /// then, so that the reader drains the output and sees EIO).
-    at_exit: Option<(Termios, u64)>,
+    /// The command's exit status, the terminal's modes and pending input when it exited (the
+    /// slave is closed then, so that the reader drains the output and sees EIO).
+    at_exit: Option<(ExitStatus, Termios, u64)>,
+    /// The terminal's modes before the command started.
+    initial: Termios,
     host_dev: u64,
 }
 
@@ -84,6 +86,8 @@ impl PtySession {
     pub fn spawn(cmd: &mut Command, rows: u16, cols: u16) -> PtySession {
         let (master, slave) = open_pty(rows, cols);
         let host_dev = rustix::fs::fstat(&slave).expect("fstat pty slave").st_dev;
+        // Read before the command runs: once it does, it may change them at any moment.
+        let initial = termios::tcgetattr(&slave).expect("tcgetattr on the pty slave");
         let child = spawn_on(cmd, &slave);
         let output = Arc::new(Mutex::new(Vec::new()));
         let reader = {
@@ -105,8 +109,14 @@ impl PtySession {
             output,
             reader: Some(reader),
             at_exit: None,
+            initial,
             host_dev,
         }
+    }
+
+    /// The terminal's modes as they were before the command started.
+    pub fn initial_modes(&self) -> Termios {
+        self.initial.clone()
     }
 
     /// Everything shown on the terminal so far.
@@ -115,16 +125,41 @@ impl PtySession {
     }
 
     /// Waits until the terminal shows `needle` (panics after [`HANG_GUARD`] or if the command
-    /// exits first).
+    /// exits without showing it).
     #[track_caller]
     pub fn wait_for(&mut self, needle: &str) {
+        self.wait_for_from(0, needle);
+    }
+
+    /// Waits until the terminal shows `needle` at or after byte `from` of its output (what
+    /// came after an earlier step); returns the byte offset just past it.
+    #[track_caller]
+    pub fn wait_for_from(&mut self, from: usize, needle: &str) -> usize {
+        assert!(!needle.is_empty(), "wait_for an empty needle");
+        let find = |out: &[u8]| {
+            out.get(from..)?
+                .windows(needle.len())
+                .position(|w| w == needle.as_bytes())
+                .map(|at| from + at + needle.len())
+        };
         let start = Instant::now();
-        while !self.output().contains(needle) {
-            if let Some(st) = self.child.try_wait().expect("try_wait") {
-                panic!(
-                    "exited ({st}) before showing {needle:?}; terminal:\n{}",
-                    self.output()
-                );
+        loop {
+            let found = find(&self.output.lock().unwrap()[..]);
+            if let Some(end) = found {
+                return end;
+            }
+            if self.exit_status().is_some() {
+                // The command may have shown it just before exiting, and the reader not have
+                // copied it yet: look once more at the complete output.
+                let status = self.finish();
+                let found = find(&self.output.lock().unwrap()[..]);
+                match found {
+                    Some(end) => return end,
+                    None => panic!(
+                        "exited ({status}) before showing {needle:?}; terminal:\n{}",
+                        self.output()
+                    ),
+                }
             }
             assert!(
                 start.elapsed() < HANG_GUARD,
@@ -144,15 +179,40 @@ impl PtySession {
         }
     }
 
-    /// Resizes the terminal.
+    /// Resizes the terminal, and waits until the command has taken the SIGWINCH the kernel
+    /// sent it (no longer pending): its handler runs then, before the thread that took it does
+    /// anything else (rkt relays on one thread, with a handler), so whatever the test types
+    /// next reaches the command after it saw the change. Without this wait, the order in which
+    /// the command notices the signal and the typed bytes is the scheduler's.
     pub fn resize(&self, rows: u16, cols: u16) {
         set_size(&self.master, rows, cols);
+        let status = format!("/proc/{}/status", self.child.id());
+        let winch_pending = || {
+            let Ok(text) = std::fs::read_to_string(&status) else {
+                return false; // gone: nothing pending any more
+            };
+            text.lines()
+                .filter_map(|l| {
+                    l.strip_prefix("SigPnd:")
+                        .or_else(|| l.strip_prefix("ShdPnd:"))
+                })
+                .filter_map(|v| u64::from_str_radix(v.trim(), 16).ok())
+                .any(|mask| mask & (1 << (libc::SIGWINCH - 1)) != 0)
+        };
+        let start = Instant::now();
+        while winch_pending() {
+            assert!(
+                start.elapsed() < HANG_GUARD,
+                "the command never took its SIGWINCH"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
     }
 
     /// The terminal's current modes (as the command set them), or as it left them.
     pub fn modes(&self) -> Termios {
         match &self.at_exit {
-            Some((t, _)) => t.clone(),
+            Some((_, t, _)) => t.clone(),
             None => termios::tcgetattr(self.slave()).expect("tcgetattr on the pty slave"),
         }
     }
@@ -161,7 +221,7 @@ impl PtySession {
     /// in bytes; after [`wait`](Self::wait), as the command left them.
     pub fn pending_input(&self) -> u64 {
         match &self.at_exit {
-            Some((_, n)) => *n,
+            Some((_, _, n)) => *n,
             None => rustix::io::ioctl_fionread(self.slave()).expect("FIONREAD on the pty slave"),
         }
     }
@@ -176,18 +236,34 @@ impl PtySession {
     /// so the reader drains the master to EIO).
     pub fn wait(&mut self) -> i32 {
         let start = Instant::now();
-        let status = loop {
-            if let Some(st) = self.child.try_wait().expect("try_wait") {
-                break st;
-            }
+        while self.exit_status().is_none() {
             if start.elapsed() > HANG_GUARD {
                 let _ = self.child.kill();
                 let _ = self.child.wait();
                 panic!("the command hung; terminal:\n{}", self.output());
             }
             std::thread::sleep(Duration::from_millis(20));
-        };
+        }
+        self.finish().code().unwrap_or(-1)
+    }
+
+    /// The command's exit status, once it has exited.
+    fn exit_status(&mut self) -> Option<ExitStatus> {
+        match &self.at_exit {
+            Some((st, _, _)) => Some(*st),
+            None => self.child.try_wait().expect("try_wait"),
+        }
+    }
+
+    /// After the command exited: records the terminal's state, closes the test's slave and
+    /// lets the reader drain the output to EIO (once; later calls return the same status).
+    fn finish(&mut self) -> ExitStatus {
+        if let Some((st, _, _)) = &self.at_exit {
+            return *st;
+        }
+        let status = self.child.wait().expect("wait");
         self.at_exit = Some((
+            status,
             termios::tcgetattr(self.slave()).expect("tcgetattr on the pty slave"),
             rustix::io::ioctl_fionread(self.slave()).expect("FIONREAD on the pty slave"),
         ));
@@ -195,7 +271,7 @@ impl PtySession {
         if let Some(r) = self.reader.take() {
             r.join().expect("pty reader");
         }
-        status.code().unwrap_or(-1)
+        status
     }
 
     fn slave(&self) -> &OwnedFd {
@@ -214,4 +290,21 @@ impl Drop for PtySession {
             let _ = r.join();
         }
     }
+}
+
+/// Runs `cmd` on a fresh 24x80 terminal and answers its questions as a user would: for each
+/// `(prompt, answer)` in turn, waits until the terminal shows `prompt` (after the previous
+/// one) and only then types `answer`. Typing before the question is asked would make the
+/// terminal's echo of the answer race with the command's own output. Returns the transcript
+/// (CRLF read as LF) and the exit code.
+#[track_caller]
+pub fn answer_prompts(cmd: &mut Command, dialogue: &[(&str, &str)]) -> (String, i32) {
+    let mut s = PtySession::spawn(cmd, 24, 80);
+    let mut at = 0;
+    for (prompt, answer) in dialogue {
+        at = s.wait_for_from(at, prompt);
+        s.type_bytes(answer.as_bytes());
+    }
+    let code = s.wait();
+    (s.output().replace("\r\n", "\n"), code)
 }

@@ -54,31 +54,14 @@ impl Fx {
             .unwrap()
     }
 
-    /// `rkt ARGS` on a pty (util-linux `script`) answering with `input`: the transcript (both
-    /// streams) and the exit code.
-    pub fn rkt_on_pty(&self, args: &[&str], input: &str) -> (String, i32) {
-        use std::io::Write;
-        let mut child = Command::new("timeout")
-            .args(["60", "script", "--quiet", "--return", "--command"])
-            .arg(self.argv(args).join(" "))
-            .arg("/dev/null")
-            .envs(self.srv.env())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("run script (util-linux)");
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
-        (
-            String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n"),
-            out.status.code().unwrap_or(-1),
-        )
+    /// `rkt ARGS` on a terminal the test drives, typing each answer once `prompt` is shown
+    /// (see [`crate::pty::answer_prompts`]): the transcript (both streams) and the exit code.
+    pub fn rkt_on_pty(&self, args: &[&str], prompt: &str, answers: &[&str]) -> (String, i32) {
+        let argv = self.argv(args);
+        let mut cmd = Command::new(&argv[0]);
+        cmd.args(&argv[1..]).envs(self.srv.env());
+        let dialogue: Vec<(&str, &str)> = answers.iter().map(|a| (prompt, *a)).collect();
+        crate::pty::answer_prompts(&mut cmd, &dialogue)
     }
 
     pub fn snapshot(&self) -> snapshot::Snapshot {

@@ -8,8 +8,8 @@
 //! the test with the reason, even if its own assertions happened to pass.
 
 use std::path::Path;
-use std::sync::mpsc::{channel, RecvTimeoutError, Sender};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{channel, RecvTimeoutError, Sender};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -102,7 +102,11 @@ fn kill_mentioning(marker: &[u8]) {
         return;
     };
     for entry in dir.flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<u32>().ok())
+        else {
             continue;
         };
         if pid == me {

@@ -4,12 +4,10 @@
 //! errors for several apps and for a pod that is not running.
 
 use std::process::{Child, Stdio};
-use std::time::{Duration, Instant};
 
-use e2e::aci;
 use e2e::pod::{probe_manifest, probe_tar, read_uuid, LINUX_AMD64};
-use e2e::require_root;
 use e2e::store::{assert_fails, assert_ok, stderr, stdout, StoreDir};
+use e2e::{aci, require_root, wait_until, WAIT_FLAG};
 
 /// A background `rkt run`, killed (with its pod) if the test fails.
 struct Running {
@@ -32,16 +30,16 @@ fn start(t: &StoreDir, run_args: &[&str]) -> Running {
     let mut args = vec!["run", save.as_str()];
     args.extend_from_slice(run_args);
     let child = t.command(&args, &[]).stdout(Stdio::null()).spawn().unwrap();
-    let start = Instant::now();
-    while !uuid_file.is_file() || read_uuid(&uuid_file).is_empty() {
-        assert!(start.elapsed() < Duration::from_secs(20), "no uuid file");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    let running = Running {
+    let mut running = Running {
         child,
-        uuid: read_uuid(&uuid_file),
+        uuid: String::new(),
     };
-    assert_ok(&t.rkt(&["status", "--wait-ready=20s", &running.uuid]));
+    wait_until("the uuid file", || {
+        uuid_file.is_file() && !read_uuid(&uuid_file).is_empty()
+    });
+    running.uuid = read_uuid(&uuid_file);
+    let ready = format!("--wait-ready={WAIT_FLAG}");
+    assert_ok(&t.rkt(&["status", &ready, &running.uuid]));
     running
 }
 
@@ -89,8 +87,9 @@ fn entered_command_is_the_app_and_nothing_of_rkt() {
         t.store().display(),
         &pod.uuid[..8]
     );
-    let out = std::process::Command::new("timeout")
-        .args(["60", "bash", "-c", &script])
+    // No timeout of its own: rkt's command line names the store, so the watchdog bounds it.
+    let out = std::process::Command::new("bash")
+        .args(["-c", &script])
         .env("TERM", "xterm-enter")
         .output()
         .unwrap();
@@ -193,17 +192,10 @@ fn default_shell_several_apps_and_pods_not_running() {
         ],
     );
     // An app that has exited (0: the others run on) cannot be entered.
-    let start = Instant::now();
     let done = t
         .pod_dir("run", &pod.uuid)
         .join("stage1/rootfs/rkt/status/done");
-    while !done.exists() {
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "app done never exited"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_until("app done to exit", || done.exists());
     let out = t.rkt(&["enter", "--app=done", &pod.uuid, "/bin/probe", "true"]);
     assert_fails(&out, "app \"done\" has exited");
     let out = t.rkt(&["enter", &pod.uuid, "/bin/probe", "true"]);

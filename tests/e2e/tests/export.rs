@@ -4,7 +4,6 @@
 //! output without `--overwrite`, several apps without `--app`).
 
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 use e2e::aci;
 use e2e::pod::{probe_manifest, probe_tar, read_uuid, LINUX_AMD64};
@@ -143,7 +142,7 @@ fn export_refuses_running_pods_and_ambiguous_apps() {
     let t = setup("export-refuse");
     let uuid_file = t.join("uuid");
     let save = format!("--uuid-file-save={}", uuid_file.display());
-    let mut child = t
+    let child = t
         .command(
             &["run", &save, "example.com/greet", "--", "sleep", "60"],
             &[],
@@ -151,21 +150,27 @@ fn export_refuses_running_pods_and_ambiguous_apps() {
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
-    let start = Instant::now();
-    while !uuid_file.is_file() || read_uuid(&uuid_file).is_empty() {
-        if start.elapsed() > Duration::from_secs(20) {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("no uuid file");
+    // Killed (and its pod with it) if an assertion fails.
+    struct Guard(std::process::Child);
+    impl Drop for Guard {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
         }
-        std::thread::sleep(Duration::from_millis(10));
     }
+    let mut child = Guard(child);
+    e2e::wait_until("the uuid file", || {
+        uuid_file.is_file() && !read_uuid(&uuid_file).is_empty()
+    });
     let uuid = read_uuid(&uuid_file);
+    // Running, not still being prepared: the refusal is the one of a running pod.
+    let ready = format!("--wait-ready={}", e2e::WAIT_FLAG);
+    assert_ok(&t.rkt(&["status", &ready, &uuid]));
     let out_aci = t.join("out.aci");
     let out = t.rkt(&["export", &uuid, out_aci.to_str().unwrap()]);
     let _ = t.rkt(&["stop", "--force", &uuid]);
-    let _ = child.kill();
-    let _ = child.wait();
+    let _ = child.0.kill();
+    let _ = child.0.wait();
     assert_fails(&out, "only exited pods can be exported");
     assert!(!out_aci.exists());
 

@@ -3,13 +3,12 @@
 //! pods, gc --expire-prepared / --mark-only, and stop never signalling a reused PID.
 
 use std::os::unix::process::ExitStatusExt;
-use std::path::Path;
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 use e2e::pod::read_uuid;
-use e2e::require_root;
 use e2e::store::{assert_fails, assert_ok, stderr, stdout, StoreDir};
+use e2e::{require_root, wait_until, WAIT_FLAG};
 
 fn setup(name: &str) -> StoreDir {
     require_root();
@@ -22,6 +21,8 @@ fn setup(name: &str) -> StoreDir {
 struct Running {
     child: Child,
     uuid: String,
+    /// The file the app's output goes to (its own: nothing else writes there).
+    out: PathBuf,
 }
 
 impl Drop for Running {
@@ -34,17 +35,34 @@ impl Drop for Running {
 impl Running {
     /// Waits (bounded) for rkt to exit and returns its code.
     fn wait_code(&mut self, what: &str) -> i32 {
-        let start = Instant::now();
-        loop {
-            if let Some(st) = self.child.try_wait().unwrap() {
-                return st.code().unwrap_or(-1);
+        let mut code = None;
+        wait_until(what, || {
+            code = self
+                .child
+                .try_wait()
+                .unwrap()
+                .map(|st| st.code().unwrap_or(-1));
+            code.is_some()
+        });
+        code.unwrap()
+    }
+
+    /// Waits until the app has printed `line` (a whole line), so that what the test does next
+    /// finds the app past that point.
+    fn wait_output(&mut self, line: &str) {
+        let what = format!("{line:?} from the app");
+        wait_until(&what, || {
+            let text = std::fs::read_to_string(&self.out).unwrap_or_default();
+            if text.lines().any(|l| l == line) {
+                return true;
             }
+            let st = self.child.try_wait().unwrap();
             assert!(
-                start.elapsed() < Duration::from_secs(60),
-                "timed out waiting for {what}"
+                st.is_none(),
+                "rkt exited ({st:?}) first; the app printed:\n{text}"
             );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+            false
+        });
     }
 }
 
@@ -61,15 +79,22 @@ fn start(t: &StoreDir, probe_args: &[&str]) -> Running {
     ];
     args.extend(probe_args.iter().map(|s| s.to_string()));
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let child = t.command(&args, &[]).stdout(Stdio::null()).spawn().unwrap();
-    let start = Instant::now();
-    while !uuid_file.is_file() || read_uuid(&uuid_file).is_empty() {
-        assert!(start.elapsed() < Duration::from_secs(20), "no uuid file");
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    let out = PathBuf::from(format!("{}.out", uuid_file.display()));
+    let child = t
+        .command(&args, &[])
+        .stdout(std::fs::File::create(&out).unwrap())
+        .spawn()
+        .unwrap();
+    wait_until("the uuid file", || {
+        uuid_file.is_file() && !read_uuid(&uuid_file).is_empty()
+    });
     let uuid = read_uuid(&uuid_file);
-    let running = Running { child, uuid };
-    let out = t.rkt(&["status", "--wait-ready=20s", &running.uuid]);
+    let running = Running { child, uuid, out };
+    let out = t.rkt(&[
+        "status",
+        &format!("--wait-ready={WAIT_FLAG}"),
+        &running.uuid,
+    ]);
     assert_ok(&out);
     running
 }
@@ -249,8 +274,10 @@ fn stop_terms_waits_kills_ignorers_and_is_a_no_op_on_exited_pods() {
         stdout(&out)
     );
 
-    // An app that ignores TERM is killed after stage1-init's grace period.
+    // An app that ignores TERM is killed after stage1-init's grace period. Started is not
+    // enough: the TERM must come once the app ignores it, else it dies of it (143).
     let mut pod = start(&t, &["ignore-term", "+", "sleep", "120"]);
+    pod.wait_output("ignore-term returned 0");
     assert_ok(&t.rkt(&["stop", &pod.uuid[..8]]));
     assert_eq!(pod.wait_code("the TERM-ignoring pod"), 137);
     assert!(has(&status(&t, &pod.uuid), "app-probe=137"));
@@ -377,15 +404,14 @@ fn kill_9_of_rkt_or_pid1_reads_as_exited_and_gc_cleans() {
     t.gc_all();
 }
 
+/// Waits until `pid` is dead: gone, or a zombie waiting for the host's init to reap it (rkt,
+/// its parent, died first; how soon a reaper runs is not the pod's doing).
 fn wait_gone(pid: &str) {
-    let start = Instant::now();
-    while Path::new(&format!("/proc/{pid}")).exists() {
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "PID 1 {pid} survived rkt"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_until(&format!("PID 1 {pid} to die with rkt"), || {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        stat.rsplit_once(") ")
+            .is_none_or(|(_, rest)| rest.starts_with('Z'))
+    });
 }
 
 /// Many pods started at once (`RKT_SOAK_PARALLEL_PODS`, 50 by default) all run and exit with
@@ -409,6 +435,7 @@ fn many_pods_at_once() {
             Running {
                 child,
                 uuid: String::new(),
+                out: PathBuf::new(),
             },
         ));
     }
@@ -535,7 +562,7 @@ fn crash_at_every_pod_failpoint_leaves_a_truthful_state_that_gc_cleans() {
         assert_eq!(out.status.signal(), Some(6), "{point}: {}", stderr(&out));
         let uuid = read_uuid(&uuid_file);
         // PID 1 (if it was started) dies with rkt: wait until the lock is free.
-        let out = t.rkt(&["status", "--wait=20s", &uuid]);
+        let out = t.rkt(&["status", &format!("--wait={WAIT_FLAG}"), &uuid]);
         assert_ok(&out);
         let st: Vec<String> = stdout(&out).lines().map(String::from).collect();
         assert_eq!(st[0], format!("state={want}"), "{point}: {st:?}");

@@ -9,13 +9,6 @@ use std::sync::Arc;
 use e2e::require_root;
 use e2e::store::{assert_ok, stdout, StoreDir};
 
-fn setup(name: &str) -> StoreDir {
-    require_root();
-    let t = StoreDir::new(name);
-    t.probe_image();
-    t
-}
-
 /// `du -sk` of a directory.
 fn du_k(dir: &std::path::Path) -> u64 {
     let out = Command::new("du").arg("-sk").arg(dir).output().unwrap();
@@ -61,13 +54,7 @@ echo "after $(count) $(du -sk {dir}/pods | cut -f1)"
         dir = dir.display()
     );
     let out = Command::new("unshare")
-        .args([
-            "-m",
-            "--propagation",
-            "shared",
-            "sh",
-            "-c",
-        ])
+        .args(["-m", "--propagation", "shared", "sh", "-c"])
         .arg(&script)
         .output()
         .unwrap();
@@ -105,7 +92,13 @@ echo "after $(count) $(du -sk {dir}/pods | cut -f1)"
 /// (`RKT_SOAK_GC_RACE_RUNS`, 30 by default) and one long pod runs throughout: every run succeeds with its output, the long pod is untouched.
 #[test]
 fn gc_and_image_gc_in_a_loop_never_break_a_run() {
-    let t = setup("lc-gc-race");
+    let runs = e2e::soak_count("GC_RACE_RUNS", 30);
+    // Each run competes with gc and image gc for the store's locks: a loaded machine may take
+    // seconds per run, so the deadline grows with the count.
+    let limit = std::time::Duration::from_secs(120 + 10 * runs as u64);
+    require_root();
+    let t = StoreDir::with_timeout("lc-gc-race", limit);
+    t.probe_image();
     let long_file = t.join("long-uuid");
     let long = t
         .command(
@@ -114,8 +107,10 @@ fn gc_and_image_gc_in_a_loop_never_break_a_run() {
                 &format!("--uuid-file-save={}", long_file.display()),
                 "example.com/probe",
                 "--",
+                // Far longer than the runs can take however slow they are: it is stopped
+                // below (or killed with its rkt by the guard or the watchdog).
                 "sleep",
-                "120",
+                "3600",
             ],
             &[],
         )
@@ -132,13 +127,12 @@ fn gc_and_image_gc_in_a_loop_never_break_a_run() {
     }
     let mut long = Guard(long);
     // The long pod holds the image in use before image gc first runs.
-    let start = std::time::Instant::now();
-    while !long_file.is_file() || e2e::pod::read_uuid(&long_file).is_empty() {
-        assert!(start.elapsed().as_secs() < 20, "no uuid file");
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
+    e2e::wait_until("the uuid file", || {
+        long_file.is_file() && !e2e::pod::read_uuid(&long_file).is_empty()
+    });
     let uuid = e2e::pod::read_uuid(&long_file);
-    assert_ok(&t.rkt(&["status", "--wait-ready=20s", &uuid]));
+    let ready = format!("--wait-ready={}", e2e::WAIT_FLAG);
+    assert_ok(&t.rkt(&["status", &ready, &uuid]));
     let stop = Arc::new(AtomicBool::new(false));
     let looper = {
         let stop = stop.clone();
@@ -169,7 +163,7 @@ fn gc_and_image_gc_in_a_loop_never_break_a_run() {
         })
     };
     let mut failures = Vec::new();
-    for i in 0..e2e::soak_count("GC_RACE_RUNS", 30) {
+    for i in 0..runs {
         let out = t.run_probe(&[], &["hostname"]);
         if !out.status.success() || !stdout(&out).contains("hostname=rkt-") {
             failures.push((i, out));

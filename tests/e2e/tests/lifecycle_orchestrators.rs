@@ -9,8 +9,8 @@
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use e2e::require_root;
 use e2e::store::{assert_ok, stderr, stdout, StoreDir};
+use e2e::{require_root, WAIT_FLAG};
 
 fn setup(name: &str) -> StoreDir {
     require_root();
@@ -72,7 +72,7 @@ fn nomad_prepare_run_prepared_status_json_enter_and_cat_manifest() {
             seen.push(state.clone());
         }
         if state == "running" && !entered {
-            assert_ok(&t.rkt(&["status", "--wait-ready=20s", &uuid]));
+            assert_ok(&t.rkt(&["status", &format!("--wait-ready={WAIT_FLAG}"), &uuid]));
             // The driver's exec: `rkt enter UUID cmd args`.
             let out = t.rkt(&[
                 "enter",
@@ -98,7 +98,7 @@ fn nomad_prepare_run_prepared_status_json_enter_and_cat_manifest() {
             assert_eq!(v["apps"][0]["exit_code"], 143, "{v}");
             break;
         }
-        assert!(start.elapsed() < Duration::from_secs(30), "{seen:?}");
+        assert!(start.elapsed() < e2e::WAIT, "{seen:?}");
         std::thread::sleep(Duration::from_millis(20));
     }
     assert!(entered, "{seen:?}");
@@ -199,13 +199,11 @@ fn coreos_wrapper_rm_run_stop_by_uuid_file() {
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
-    let start = Instant::now();
-    while !f.is_file() || std::fs::read_to_string(&f).unwrap().trim().is_empty() {
-        assert!(start.elapsed() < Duration::from_secs(20));
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    e2e::wait_until("the uuid file", || {
+        f.is_file() && !std::fs::read_to_string(&f).unwrap().trim().is_empty()
+    });
     let uf = format!("--uuid-file={}", f.display());
-    let wait = t.rkt(&["status", "--wait-ready=20s", &uf]);
+    let wait = t.rkt(&["status", &format!("--wait-ready={WAIT_FLAG}"), &uf]);
     if !wait.status.success() {
         let _ = run.kill();
         let _ = run.wait();

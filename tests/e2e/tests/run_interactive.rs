@@ -37,7 +37,8 @@ fn the_app_gets_a_terminal_of_the_pods_own_devpts() {
     let t = setup("tty-echo");
     let mut cmd = interactive(&t, &["tty", "+", "readline", "+", "tty", "+", "exit", "7"]);
     let mut s = PtySession::spawn(&mut cmd, 33, 101);
-    let cooked = s.modes();
+    // As the terminal was before rkt started (rkt may already have made it raw by now).
+    let cooked = s.initial_modes();
     s.wait_for("winsize=33x101");
     // While the pod runs, rkt's terminal is raw: every key goes to the pod's terminal.
     let raw = s.modes();
@@ -45,7 +46,7 @@ fn the_app_gets_a_terminal_of_the_pods_own_devpts() {
     assert!(!raw.local_modes.contains(LocalModes::ECHO));
     assert!(!raw.local_modes.contains(LocalModes::ISIG));
     // A resize reaches the app (SIGWINCH to rkt, TIOCSWINSZ on the pod's terminal) before
-    // the line typed after it.
+    // the line typed after it (`resize` returns once rkt has taken the signal).
     s.resize(40, 120);
     // Enter sends CR; the pod's terminal (ICRNL) makes it the app's newline.
     s.type_bytes(b"hello pod\r");

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use e2e::pod::read_uuid;
 use e2e::require_root;
@@ -16,15 +16,8 @@ fn setup(name: &str) -> StoreDir {
     t
 }
 
-fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !f() {
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "timed out waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+fn wait_for(what: &str, f: impl FnMut() -> bool) {
+    e2e::wait_until(what, f);
 }
 
 /// `flock -n -s DIR true`: whether a shared lock on the pod dir can be taken now.

@@ -16,7 +16,6 @@ use e2e::store::{stderr, stdout, StoreDir};
 use e2e::{require_root, rkt_bin};
 use rustix::fs::{renameat_with, RenameFlags, CWD};
 
-
 fn entries(dir: &Path) -> BTreeSet<String> {
     std::fs::read_dir(dir)
         .unwrap()

@@ -2,9 +2,8 @@
 //! `--root`, files holding several keys, and `--prefix` validation (nothing is ever written
 //! outside `trustedkeys`).
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use e2e::gpg::rpgp::{self, now, Alg};
 use e2e::gpg::Gpg;
@@ -44,43 +43,21 @@ fn files(dir: &Path) -> Vec<String> {
     v
 }
 
-/// `rkt trust ARGS` on a pty (util-linux `script`), answering with `input`; returns the whole
-/// terminal transcript and the exit code.
-fn trust_on_pty(env: &TrustEnv, args: &[&str], input: &str) -> (String, i32) {
-    let mut cmd = vec![
-        e2e::rkt_bin().display().to_string(),
-        format!("--dir={}", env.t.store().display()),
-        format!("--system-config={}", env.system.display()),
-        format!("--local-config={}", env.local.display()),
-        "trust".to_string(),
-    ];
-    cmd.extend(args.iter().map(|s| s.to_string()));
-    let mut child = Command::new("timeout")
-        .args([
-            "60",
-            "script",
-            "--quiet",
-            "--return",
-            "--command",
-            &cmd.join(" "),
-            "/dev/null",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run script (util-linux)");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    (
-        String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n"),
-        out.status.code().unwrap_or(-1),
-    )
+/// rkt's question after showing a key.
+const PROMPT: &str = "Are you sure you want to trust this key (yes/no)? ";
+
+/// `rkt trust ARGS` on a terminal the test drives, typing each answer once the question is
+/// asked (see `e2e::pty::answer_prompts`); returns the whole terminal transcript and the exit
+/// code.
+fn trust_on_pty(env: &TrustEnv, args: &[&str], answers: &[&str]) -> (String, i32) {
+    let mut cmd = Command::new(e2e::rkt_bin());
+    cmd.arg(format!("--dir={}", env.t.store().display()))
+        .arg(format!("--system-config={}", env.system.display()))
+        .arg(format!("--local-config={}", env.local.display()))
+        .arg("trust")
+        .args(args);
+    let dialogue: Vec<(&str, &str)> = answers.iter().map(|a| (PROMPT, *a)).collect();
+    e2e::pty::answer_prompts(&mut cmd, &dialogue)
 }
 
 #[test]
@@ -90,7 +67,7 @@ fn review_on_a_terminal_yes_stores_no_declines() {
     let file = write(&env, "k.asc", &key.armored());
     let fpr = key.fingerprint();
 
-    let (out, code) = trust_on_pty(&env, &["--prefix", APP, file.to_str().unwrap()], "no\n");
+    let (out, code) = trust_on_pty(&env, &["--prefix", APP, file.to_str().unwrap()], &["no\n"]);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains(&format!("Prefix: \"{APP}\"")), "{out}");
     assert!(out.contains("GPG key fingerprint is: "), "{out}");
@@ -106,7 +83,7 @@ fn review_on_a_terminal_yes_stores_no_declines() {
     let (out, code) = trust_on_pty(
         &env,
         &["--prefix", APP, file.to_str().unwrap()],
-        "maybe\nyes\n",
+        &["maybe\n", "yes\n"],
     );
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("Please enter 'yes' or 'no'"), "{out}");

@@ -164,6 +164,9 @@ fn key_urls_over_https_and_http_only_when_allowed() {
     assert!(!fx.local_key("localhost/auto2", &fpr).exists());
 }
 
+/// rkt's question after showing a discovered key.
+const PROMPT: &str = "Are you sure you want to trust this key (yes/no)? ";
+
 const PAGE: &str = r#"<html><head>
 <meta name="ac-discovery" content="localhost https://localhost/img/{name}-{version}.{ext}">
 <meta name="ac-discovery-pubkeys" content="localhost/app https://localhost/pubkeys.gpg">
@@ -187,7 +190,7 @@ fn discovered_keys_are_reviewed_on_a_terminal() {
     let fpr = key.fingerprint();
     let stored = fx.local_key("localhost/app", &fpr);
 
-    let (out, code) = fx.rkt_on_pty(&["trust", "--prefix", "localhost/app"], "no\n");
+    let (out, code) = fx.rkt_on_pty(&["trust", "--prefix", "localhost/app"], PROMPT, &["no\n"]);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("Prefix: \"localhost/app\""), "{out}");
     assert!(
@@ -203,7 +206,7 @@ fn discovered_keys_are_reviewed_on_a_terminal() {
         vec!["https /app?ac-discovery=1", "https /pubkeys.gpg"]
     );
 
-    let (out, code) = fx.rkt_on_pty(&["trust", "--prefix", "localhost/app"], "yes\n");
+    let (out, code) = fx.rkt_on_pty(&["trust", "--prefix", "localhost/app"], PROMPT, &["yes\n"]);
     assert_eq!(code, 0, "{out}");
     assert!(
         out.contains(
