@@ -47,6 +47,19 @@ median_ms() {
     python3 -c 'import json,sys; print("%.1f" % (1000 * json.load(open(sys.argv[1]))["results"][int(sys.argv[2])]["median"]))' "$1" "$2"
 }
 
+# paired_ms <json> <i> <j>: the median over rounds of (command i - command j), in ms, with its
+# interquartile range: the cost of what i does and j does not, with the round-to-round noise of
+# a shared machine cancelled (alternate.py runs one of each per round).
+paired_ms() {
+    python3 - "$1" "$2" "$3" <<'PY'
+import json, statistics, sys
+r = json.load(open(sys.argv[1]))["results"]
+d = sorted(1000 * (a - b) for a, b in zip(r[int(sys.argv[2])]["times"], r[int(sys.argv[3])]["times"]))
+q = statistics.quantiles(d, n=4)
+print("%+.2f ms (IQR %+.2f .. %+.2f)" % (statistics.median(d), q[0], q[2]))
+PY
+}
+
 mbps() {
     python3 -c 'import sys; print("%.0f" % (int(sys.argv[1]) / 1e6 / float(sys.argv[2])))' "$1" "$2"
 }
@@ -151,7 +164,8 @@ PY
             '$rktrun example.com/big' \
             '$rkt --dir=$d/data --insecure-options=paths run example.com/small' \
             '$rkt --dir=$d/data --insecure-options=paths run --no-overlay example.com/small' \
-            '$rktrun example.com/small --exec=/nope'"
+            '$rktrun example.com/small --exec=/nope' \
+            '$rkt --dir=$d/data --insecure-options=seccomp,capabilities run --net=host example.com/small'"
     local r f c b p n s rss
     r=$(median_ms "$d/run.json" 0)
     f=$(median_ms "$d/run.json" 1)
@@ -173,6 +187,10 @@ PY
     echo "| rkt run, --insecure-options=paths (no /proc,/sys protection mounts) | $p | $(ratio "$p" "$f")x | $(ratio "$p" "$c")x |"
     echo "| rkt run, paths + --no-overlay (copy of a 0.5 MB tree, no overlay) | $n | $(ratio "$n" "$f")x | $(ratio "$n" "$c")x |"
     echo "| rkt run --exec=/nope (stage0 alone: resolve, pod dir, plan; fails before launch) | $s | $(ratio "$s" "$f")x | $(ratio "$s" "$c")x |"
+    local ns
+    ns=$(median_ms "$d/run.json" 7)
+    echo "| rkt run --insecure-options=seccomp,capabilities (no filter) | $ns | $(ratio "$ns" "$f")x | $(ratio "$ns" "$c")x |"
+    echo "| seccomp + capabilities, paired per round: default - no filter | $(paired_ms "$d/run.json" 0 7) | | |"
     echo "| rkt run peak RSS | ${rss} KiB | | |"
 }
 

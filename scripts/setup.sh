@@ -20,7 +20,7 @@ declare -A packages=(
     [file]=file [readelf]=binutils [gzip]=gzip [bzip2]=bzip2 [xz]=xz-utils [zstd]=zstd
     [busybox]=busybox-static [unshare]=util-linux [setpriv]=util-linux [hyperfine]=hyperfine
     [gpg]=gnupg [gpgconf]=gnupg [script]=bsdutils
-    [curl]=curl [openssl]=openssl [timeout]=coreutils
+    [curl]=curl [openssl]=openssl [timeout]=coreutils [gcc]=gcc [go]=golang-go
 )
 missing=()
 for tool in "${!packages[@]}"; do

@@ -14,6 +14,7 @@ mod image;
 mod log;
 mod paths;
 mod pod;
+mod seccomp;
 mod stage0;
 mod stage1;
 mod store;

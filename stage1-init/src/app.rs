@@ -1,13 +1,13 @@
 //! Starting one app: fork, then in the child its own mount namespace with `/proc`, `/sys`,
-//! `/dev`, pivot_root into its rootfs, capability bounding set, groups, gid, uid, working
-//! directory, default signal state, exec.
+//! `/dev`, a fresh session keyring, pivot_root into its rootfs, then the confinement of
+//! [`crate::confine`] (capabilities, ids, no_new_privs, seccomp) and the exec. Event handlers
+//! get the same confinement, as uid 0 (rkt ran them as root).
 //!
 //! PID 1 is single-threaded for its whole life, so the child of `fork()` may allocate and use
 //! all of std (no lock can be held by another thread). Everything the exec needs (argv, envp)
 //! is still built before the fork, so the only allocations after it are for error messages.
 //!
-//! Errors before exec travel back over a CLOEXEC pipe (the classic self-pipe: EOF means the
-//! exec succeeded), as `i32 errno` + the error's context, so the user reads
+//! Errors before exec travel back over a CLOEXEC pipe ([`spawn`]), so the user reads
 //! ``start app `x`: exec `/bin/foo`: No such file or directory`` exactly once.
 
 use std::convert::Infallible;
@@ -18,17 +18,14 @@ use std::path::{Path, PathBuf};
 use rustix::io::Errno;
 use rustix::mount::{mount, mount_bind_recursive, mount_change, MountFlags, MountPropagationFlags};
 use rustix::pipe::{pipe_with, PipeFlags};
-use rustix::process::{chdir, Pid};
-use rustix::thread::{
-    capabilities, clear_ambient_capability_set, remove_capability_from_bounding_set,
-    set_capabilities, set_thread_gid, set_thread_groups, set_thread_uid, CapabilitySet,
-    CapabilitySets, Gid, Uid, UnshareFlags,
-};
+use rustix::process::Pid;
+use rustix::thread::UnshareFlags;
 use stage1_init::plan::{app_rootfs_rel, App};
 
 use crate::approot::AppRoot;
+use crate::confine::{self, Filters, Ids};
 use crate::error::{Context, Error, Result};
-use crate::{protect, rootfs, signals};
+use crate::{protect, rootfs};
 
 /// Everything one app's child needs, computed before the fork.
 pub struct Launch {
@@ -45,6 +42,7 @@ pub struct Launch {
     drop_caps: Vec<u8>,
     protect_kernel: bool,
     no_new_privs: bool,
+    filters: Filters,
     pre_start: Vec<CString>,
     post_stop: Vec<CString>,
     /// The slave of the pod's pty for the interactive app (fds 0-2, controlling terminal);
@@ -85,6 +83,7 @@ impl Launch {
             drop_caps: (0..=last_cap).filter(|c| !app.caps.contains(c)).collect(),
             protect_kernel: app.protect_kernel,
             no_new_privs: app.no_new_privs,
+            filters: Filters::new(&app.seccomp),
             pre_start: app
                 .pre_start
                 .iter()
@@ -111,57 +110,8 @@ impl Launch {
 
     /// Forks and execs the app; returns once the exec has succeeded.
     pub fn start(&self) -> Result<Started> {
-        let (read_end, write_end) =
-            pipe_with(PipeFlags::CLOEXEC).map_err(|e| Error::call("pipe", e).in_app(&self.name))?;
-        // SAFETY: PID 1 never starts a thread, so the child is a complete copy of a
-        // single-threaded process and may run arbitrary code before exec or _exit.
-        let pid = unsafe { libc::fork() };
-        if pid < 0 {
-            return Err(Error::call("fork", crate::error::last_errno()).in_app(&self.name));
-        }
-        if pid == 0 {
-            drop(read_end);
-            let err = match self.child() {
-                Err(e) => e.in_app(&self.name),
-                Ok(never) => match never {},
-            };
-            let mut msg = err.raw_errno().to_le_bytes().to_vec();
-            msg.extend_from_slice(err.context().as_bytes());
-            // Best effort: if even this fails, PID 1 sees exit code 127 and no message.
-            let _ = rustix::io::write(&write_end, &msg);
-            // SAFETY: _exit skips atexit handlers and stdio flushing, which belong to PID 1.
-            unsafe { libc::_exit(127) };
-        }
-        drop(write_end);
-        let mut msg = Vec::new();
-        let mut buf = [0u8; 4096];
-        loop {
-            match rustix::io::read(&read_end, &mut buf) {
-                Ok(0) => break,
-                Ok(n) => msg.extend_from_slice(&buf[..n]),
-                Err(Errno::INTR) => {}
-                Err(e) => return Err(Error::call("read app start status", e).in_app(&self.name)),
-            }
-        }
-        // SAFETY: fork returned a positive pid.
-        let pid = unsafe { Pid::from_raw_unchecked(pid) };
-        if msg.is_empty() {
-            return Ok(Started { pid });
-        }
-        // The child failed before exec and is exiting: collect it now, so that the reaper never
-        // mistakes it for an app.
-        let _ = rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty());
-        let errno = msg
-            .get(..4)
-            .map_or(0, |b| i32::from_le_bytes([b[0], b[1], b[2], b[3]]));
-        let context = String::from_utf8_lossy(msg.get(4..).unwrap_or_default()).into_owned();
-        Err(Error {
-            op: context.into(),
-            path: None,
-            errno: (errno != 0).then(|| Errno::from_raw_os_error(errno)),
-            detail: None,
-            app: None,
-        })
+        let pid = spawn(|| self.child()).map_err(|e| e.in_app(&self.name))?;
+        Ok(Started { pid })
     }
 
     /// The child's side; returns only on failure.
@@ -171,14 +121,14 @@ impl Launch {
             Some(tty) => crate::tty::install(tty)?,
             None => no_stdin()?,
         }
-        self.confine()?;
+        confine::drop_privileges(&self.drop_caps)?;
         if self.tty.is_some() {
-            // After confine's setsid (a session leader without a terminal may take one) and
-            // before the pre-start handler, which then shares the app's terminal.
+            // After drop_privileges' setsid (a session leader without a terminal may take
+            // one) and before the pre-start handler, which then shares the app's terminal.
             crate::tty::make_controlling()?;
         }
         if !self.pre_start.is_empty() {
-            // appc: the handler runs in the same rootfs instance, as the app, and must succeed.
+            // appc: the handler runs in the same rootfs instance and must succeed.
             let code = self.run_handler(&self.pre_start)?;
             if code != 0 {
                 return Err(Error::other(
@@ -188,7 +138,21 @@ impl Launch {
                 ));
             }
         }
+        self.ids(false).assume()?;
         Err(exec(&self.argv, &self.envp))
+    }
+
+    /// The app's ids, or (`handler`) uid and gid 0 with the app's working directory, filter
+    /// and no_new_privs: rkt ran event handlers as root; ours keep the app's confinement.
+    fn ids(&self, handler: bool) -> Ids<'_> {
+        Ids {
+            uid: if handler { 0 } else { self.uid },
+            gid: if handler { 0 } else { self.gid },
+            groups: if handler { &[] } else { &self.groups },
+            cwd: &self.cwd,
+            no_new_privs: self.no_new_privs,
+            filters: &self.filters,
+        }
     }
 
     /// In a fork of PID 1: a mount namespace of its own whose root is the app's rootfs, with
@@ -200,6 +164,7 @@ impl Launch {
         // SAFETY: this process is single-threaded (a fresh fork of PID 1).
         unsafe { rustix::thread::unshare_unsafe(UnshareFlags::NEWNS) }
             .map_err(|e| Error::call("unshare mount namespace", e))?;
+        confine::join_session_keyring()?;
         mount_change(
             "/",
             MountPropagationFlags::REC | MountPropagationFlags::DOWNSTREAM,
@@ -245,7 +210,11 @@ impl Launch {
         // SAFETY: as in `start`: PID 1 is single-threaded.
         let pid = unsafe { libc::fork() };
         if pid == 0 {
-            let err = match self.enter_rootfs().and_then(|()| self.confine()) {
+            let err = match self
+                .enter_rootfs()
+                .and_then(|()| confine::drop_privileges(&self.drop_caps))
+                .and_then(|()| self.ids(true).assume())
+            {
                 Ok(()) => exec(&self.post_stop, &self.envp),
                 Err(e) => e,
             };
@@ -271,13 +240,17 @@ impl Launch {
         }
     }
 
-    /// Runs `argv` in a child of this (already confined) process and returns its status.
+    /// Runs the handler `argv` in a child of this process (its own session keyring, uid 0,
+    /// the app's filter) and returns its status.
     fn run_handler(&self, argv: &[CString]) -> Result<i32> {
         // SAFETY: this process is single-threaded (a fork of PID 1).
         let pid = unsafe { libc::fork() };
         if pid == 0 {
-            let err = exec(argv, &self.envp).in_app(&self.name);
-            eprintln!("stage1: {err}");
+            let err = match confine::join_session_keyring().and_then(|()| self.ids(true).assume()) {
+                Ok(()) => exec(argv, &self.envp),
+                Err(e) => e,
+            };
+            eprintln!("stage1: {}", err.in_app(&self.name));
             // SAFETY: see `start`.
             unsafe { libc::_exit(127) };
         }
@@ -286,63 +259,68 @@ impl Launch {
         }
         wait_for(pid)
     }
+}
 
-    /// Capabilities, groups, ids, working directory, no_new_privs and default signals: what
-    /// makes a process of this pod "the app", for the app itself and for its handlers.
-    fn confine(&self) -> Result<()> {
-        // A session of its own, so no controlling terminal: an app cannot push input into the
-        // terminal rkt runs on with TIOCSTI (CVE-2016-9016 class, security-checklist §5 case
-        // 42), and the terminal's job-control signals reach the pod only through rkt and PID 1.
-        rustix::process::setsid().map_err(|e| Error::call("setsid", e))?;
-        // The bounding set first: dropping needs CAP_SETPCAP, which setuid may take away. With
-        // an empty inheritable and ambient set, exec gives a root app exactly the bounding set
-        // and a non-root app nothing (capabilities(7), "Transformation of capabilities").
-        for cap in &self.drop_caps {
-            let set = CapabilitySet::from_bits_retain(1 << cap);
-            match remove_capability_from_bounding_set(set) {
-                // EINVAL: a capability this kernel does not know; nothing to drop.
-                Ok(()) | Err(Errno::INVAL) => {}
-                Err(e) => return Err(Error::call(format!("drop capability {cap}"), e)),
-            }
-        }
-        match clear_ambient_capability_set() {
-            Ok(()) | Err(Errno::INVAL) => {}
-            Err(e) => return Err(Error::call("clear ambient capabilities", e)),
-        }
-        let current = capabilities(None).map_err(|e| Error::call("capget", e))?;
-        set_capabilities(
-            None,
-            CapabilitySets {
-                effective: current.effective,
-                permitted: current.permitted,
-                inheritable: CapabilitySet::empty(),
-            },
-        )
-        .map_err(|e| Error::call("capset", e))?;
-
-        // Groups before gid before uid: after setuid we could no longer change the others.
-        // These rustix calls are per-thread raw syscalls, which is exact for one thread.
-        let groups: Vec<Gid> = self.groups.iter().map(|g| Gid::from_raw(*g)).collect();
-        set_thread_groups(&groups).map_err(|e| Error::call("setgroups", e))?;
-        set_thread_gid(Gid::from_raw(self.gid))
-            .map_err(|e| Error::call(format!("setgid {}", self.gid), e))?;
-        set_thread_uid(Uid::from_raw(self.uid))
-            .map_err(|e| Error::call(format!("setuid {}", self.uid), e))?;
-        // After setuid, so that the app's own permissions decide (runc does the same).
-        chdir(&self.cwd).ctx("chdir", &self.cwd)?;
-
-        if self.no_new_privs {
-            // Set last: it must not stop anything above, and it survives the exec.
-            rustix::thread::set_no_new_privs(true)
-                .map_err(|e| Error::call("prctl(PR_SET_NO_NEW_PRIVS)", e))?;
-        }
-        signals::reset_for_exec();
-        Ok(())
+/// Forks; the child runs `child`, which returns only on failure (its last step is an exec).
+/// Returns the child's pid once the exec has succeeded, or the child's error.
+///
+/// Errors before exec travel back over a CLOEXEC pipe (EOF means the exec succeeded), as
+/// `i32 errno` + the error's context; the failed child is reaped here, so a reaper never
+/// mistakes it for an app.
+pub fn spawn(child: impl FnOnce() -> Result<Infallible>) -> Result<Pid> {
+    let (read_end, write_end) =
+        pipe_with(PipeFlags::CLOEXEC).map_err(|e| Error::call("pipe", e))?;
+    // SAFETY: stage1-init never starts a thread, so the child is a complete copy of a
+    // single-threaded process and may run arbitrary code before exec or _exit.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Err(Error::call("fork", crate::error::last_errno()));
     }
+    if pid == 0 {
+        drop(read_end);
+        let err = match child() {
+            Err(e) => e,
+            Ok(never) => match never {},
+        };
+        let mut msg = err.raw_errno().to_le_bytes().to_vec();
+        msg.extend_from_slice(err.context().as_bytes());
+        // Best effort: if even this fails, the parent sees exit code 127 and no message.
+        let _ = rustix::io::write(&write_end, &msg);
+        // SAFETY: _exit skips atexit handlers and stdio flushing, which belong to the parent.
+        unsafe { libc::_exit(127) };
+    }
+    drop(write_end);
+    let mut msg = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match rustix::io::read(&read_end, &mut buf) {
+            Ok(0) => break,
+            Ok(n) => msg.extend_from_slice(&buf[..n]),
+            Err(Errno::INTR) => {}
+            Err(e) => return Err(Error::call("read the start status", e)),
+        }
+    }
+    // SAFETY: fork returned a positive pid.
+    let pid = unsafe { Pid::from_raw_unchecked(pid) };
+    if msg.is_empty() {
+        return Ok(pid);
+    }
+    let _ = rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty());
+    let errno = msg
+        .get(..4)
+        .map_or(0, |b| i32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+    let context = String::from_utf8_lossy(msg.get(4..).unwrap_or_default()).into_owned();
+    Err(Error {
+        op: context.into(),
+        path: None,
+        errno: (errno != 0).then(|| Errno::from_raw_os_error(errno)),
+        detail: None,
+        app: None,
+    })
 }
 
 /// `execve(argv[0], argv, envp)`; returns the error.
-fn exec(argv: &[CString], envp: &[CString]) -> Error {
+pub fn exec(argv: &[CString], envp: &[CString]) -> Error {
     let mut ptrs: Vec<*const libc::c_char> = argv.iter().map(|a| a.as_ptr()).collect();
     ptrs.push(std::ptr::null());
     let mut env: Vec<*const libc::c_char> = envp.iter().map(|e| e.as_ptr()).collect();

@@ -7,7 +7,9 @@
 //!
 //! - **Namespaces**: exec it as PID 1 of fresh PID, mount, UTS and IPC namespaces, plus a fresh
 //!   network namespace for `net=none` (stage1-init refuses to run unless its pid is 1).
-//! - **argv**: `stage1-init [--debug] <plan-path>`; `stage1-init --version` prints the version.
+//! - **argv**: `stage1-init [--debug] <plan-path>`; `stage1-init --version` prints the version;
+//!   `stage1-init --enter <app> [cmd...]` is the inside of `rkt enter` (plan on the fd named by
+//!   `RKT_PLAN_FD`; exec'd in the app's namespaces, not as PID 1: see `src/enter.rs`).
 //!   The plan (`stage1_init::plan`, read before any mount, so a host path) is
 //!   `plan::plan_file(pod)` = `<pod>/stage1-plan` by convention.
 //! - **env**: `RKT_SYNC_FD=<n>`: the child end of a `SOCK_SEQPACKET` socketpair
@@ -40,8 +42,11 @@
 //!   (host paths; `kind=empty` volumes are directories stage0 creates under the pod);
 //!   `caps` the bounding set (`plan::default_caps()` unless isolators say otherwise),
 //!   `protect_kernel` true unless `--insecure-options=paths`, `no_new_privs` from the
-//!   `os/linux/no-new-privileges` isolator; `pre_start`/`post_stop` the appc event handlers
-//!   (absolute argv, run as the app in its rootfs; a failing pre-start fails the start).
+//!   `os/linux/no-new-privileges` isolator (and forced for a non-root app under seccomp);
+//!   `seccomp` the compiled BPF programs, installed right before the exec; `pre_start`/
+//!   `post_stop` the appc event handlers (absolute argv, run as uid 0 in the app's rootfs with
+//!   its confinement; a failing pre-start fails the start). Each app, handler and entered
+//!   command gets a fresh session keyring.
 
 pub mod plan;
 pub mod proto;

@@ -30,7 +30,9 @@ pub(crate) use debug;
 
 mod app;
 mod approot;
+mod confine;
 mod copy;
+mod enter;
 mod error;
 mod net;
 mod pod;
@@ -55,6 +57,9 @@ fn main() -> ExitCode {
     if args.first().is_some_and(|a| a == "--debug") {
         DEBUG.store(true, Ordering::Relaxed);
         args.remove(0);
+    }
+    if args.first().is_some_and(|a| a == "--enter") {
+        return enter_mode(&args[1..]);
     }
     let plan_path = match args.as_slice() {
         [a] if a == "--version" => {
@@ -111,6 +116,32 @@ fn main() -> ExitCode {
         Err(e) => {
             reaper::kill_remaining();
             fail(&e.to_string())
+        }
+    }
+}
+
+/// `--enter APP [CMD...]` (see [`enter`]): the command's exit status, or 254 with one line
+/// in rkt's words (this process is the inside of `rkt enter`).
+fn enter_mode(args: &[OsString]) -> ExitCode {
+    let result = signals::block().and_then(|signals| {
+        let fd = match inherited_fd(enter::ENV_PLAN_FD) {
+            Ok(Some(fd)) => fd,
+            Ok(None) => {
+                return Err(error::Error::other(
+                    "enter",
+                    "stage1-init",
+                    format!("{} is not set", enter::ENV_PLAN_FD),
+                ))
+            }
+            Err(msg) => return Err(error::Error::other("enter", "stage1-init", msg)),
+        };
+        enter::run(args, &signals, fd)
+    });
+    match result {
+        Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
+        Err(e) => {
+            eprintln!("rkt: enter: {e}");
+            ExitCode::from(FAILED)
         }
     }
 }

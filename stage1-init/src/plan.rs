@@ -5,13 +5,13 @@
 //! parses JSON or an image's `/etc/passwd`. This module owns the types, their validation and the
 //! wire encoding; it does no I/O.
 //!
-//! # Encoding (version 1)
+//! # Encoding (version 2)
 //!
 //! A header line, then records; each record is a key, a space, the value's length in decimal,
 //! a newline, the value's bytes and a newline:
 //!
 //! ```text
-//! rkt-stage1-plan 1\n
+//! rkt-stage1-plan 2\n
 //! uuid 36\n6f1f0d3c-...\n
 //! app 5\nredis\n
 //! argv 10\n/bin/redis\n
@@ -24,8 +24,9 @@
 //!
 //! Pod keys come first: `uuid hostname pod-dir net hosts resolv`. Each `app <name>` record then
 //! opens an app whose keys follow: `lower rootfs [upper work] argv+ env* uid gid supp-gid* cwd
-//! cap* readonly protect-kernel no-new-privs interactive mount* pre-start* post-stop*`. `argv`, `env`,
-//! `supp-gid`, `cap`, `mount`, `pre-start` and `post-stop` repeat, in order. A
+//! cap* readonly protect-kernel no-new-privs seccomp* interactive mount* pre-start* post-stop*`.
+//! `argv`, `env`, `supp-gid`, `cap`, `seccomp`, `mount`, `pre-start` and `post-stop` repeat, in
+//! order. A `seccomp` value is one BPF program (8-byte `struct sock_filter`s). A
 //! `mount` value is `ro|rw` `,` `rbind|bind`, a NUL, the source, a NUL, the target.
 
 use std::fmt;
@@ -39,7 +40,7 @@ use decode::{read_record, Decoder};
 /// First line of every plan, before the version number.
 pub const MAGIC: &str = "rkt-stage1-plan";
 /// The version this stage1-init writes and reads.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 /// Largest single value (a generated `/etc/hosts`, a long argv element).
 const MAX_VALUE: usize = 1 << 20;
 
@@ -245,8 +246,12 @@ pub struct App {
     /// parts of `/proc` read-only, some `/proc` files and `/sys` dirs masked. Off only with
     /// `--insecure-options=paths`.
     pub protect_kernel: bool,
-    /// `PR_SET_NO_NEW_PRIVS` before exec (isolator `os/linux/no-new-privileges`).
+    /// `PR_SET_NO_NEW_PRIVS` before exec (isolator `os/linux/no-new-privileges`, and for a
+    /// non-root app under seccomp: rkt's rule).
     pub no_new_privs: bool,
+    /// Seccomp programs (`struct sock_filter` arrays in the host's byte order), installed in
+    /// this order right before the exec; empty: no filter. stage0 compiles them.
+    pub seccomp: Vec<Vec<u8>>,
     /// `rkt run --interactive`: the app gets a terminal from the pod's own devpts as fds 0-2
     /// and controlling tty, whose master stage1-init hands to rkt. At most one app per pod.
     pub interactive: bool,
@@ -408,6 +413,9 @@ impl Plan {
             w.text("readonly", flag(app.readonly_rootfs));
             w.text("protect-kernel", flag(app.protect_kernel));
             w.text("no-new-privs", flag(app.no_new_privs));
+            for prog in &app.seccomp {
+                w.record("seccomp", prog);
+            }
             w.text("interactive", flag(app.interactive));
             for a in &app.pre_start {
                 w.text("pre-start", a);
@@ -532,6 +540,15 @@ impl App {
             {
                 return Err(ctx(format!(
                     "mount target {t:?} is not absolute, is /, has .. or repeats"
+                )));
+            }
+        }
+        for prog in &self.seccomp {
+            // BPF_MAXINSNS: the kernel refuses longer programs.
+            if prog.is_empty() || prog.len() % 8 != 0 || prog.len() / 8 > 4096 {
+                return Err(ctx(format!(
+                    "seccomp program of {} bytes is not 1 to 4096 instructions",
+                    prog.len()
                 )));
             }
         }

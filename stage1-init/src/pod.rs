@@ -142,7 +142,7 @@ fn status_marker(app: &str, what: &str) -> PathBuf {
 }
 
 /// The highest capability number this kernel knows.
-fn last_cap() -> Result<u8> {
+pub fn last_cap() -> Result<u8> {
     let path = "/proc/sys/kernel/cap_last_cap";
     let text = std::fs::read_to_string(path).ctx("read", path)?;
     text.trim()
@@ -153,7 +153,7 @@ fn last_cap() -> Result<u8> {
 /// Marks every fd above 2 close-on-exec, so that nothing of PID 1 (the pod lock, a stray fd
 /// from rkt) reaches an app (CVE-2024-21626 leaked a host directory fd into runc containers).
 /// The lock stays open in PID 1 itself for the pod's life.
-fn cloexec_all() -> Result<()> {
+pub fn cloexec_all() -> Result<()> {
     // One syscall where the kernel has close_range(2) with CLOSE_RANGE_CLOEXEC (Linux 5.11).
     const CLOSE_RANGE_CLOEXEC: libc::c_uint = 1 << 2;
     // SAFETY: close_range with CLOSE_RANGE_CLOEXEC closes nothing; it only sets a flag on the

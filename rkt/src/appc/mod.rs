@@ -40,7 +40,7 @@ mod app;
 mod error;
 mod hash;
 mod image;
-mod isolator;
+pub(crate) mod isolator;
 mod json;
 mod labels;
 mod name;

@@ -53,6 +53,11 @@ macro_rules! pod_flags {
             ("user-annotation", Kind::Value),
             ("user-label", Kind::Value),
             ("mount", Kind::Value),
+            ("caps-retain", Kind::Value),
+            ("caps-remove", Kind::Value),
+            ("cap-retain", Kind::Value),
+            ("cap-remove", Kind::Value),
+            ("seccomp", Kind::Value),
             // Only to say it must follow its image (stage0::applist takes it there).
             ("signature", Kind::Value),
         ]

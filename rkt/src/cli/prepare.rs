@@ -20,11 +20,6 @@ pub(crate) const PENDING_FLAGS: &[&str] = &[
     "stage1-name",
     "stage1-hash",
     "stage1-from-dir",
-    "caps-retain",
-    "caps-remove",
-    "seccomp",
-    "cap-retain",
-    "cap-remove",
     "memory",
     "cpu",
     "cpu-shares",
@@ -84,6 +79,21 @@ pub(crate) struct Args {
     /// mount a volume in every app: volume=NAME,target=PATH (repeatable)
     #[argh(option)]
     mount: Vec<String>,
+    /// every app's capability bounding set, replacing the image's: CAP_A,CAP_B
+    #[argh(option)]
+    caps_retain: Option<String>,
+    /// capabilities removed from every app's default set: CAP_A,CAP_B
+    #[argh(option)]
+    caps_remove: Option<String>,
+    /// deprecated: --caps-retain
+    #[argh(option)]
+    cap_retain: Option<String>,
+    /// deprecated: --caps-remove
+    #[argh(option)]
+    cap_remove: Option<String>,
+    /// every app's seccomp filter: mode=retain|remove[,errno=ENAME],SYSCALL,...
+    #[argh(option)]
+    seccomp: Option<String>,
     /// when to pull an image: new (default: only if not in the store), update (always ask
     /// the server) or never (the store only)
     #[argh(option)]
@@ -140,6 +150,13 @@ pub(crate) fn run(args: Args, config: &Config) -> Result<ExitCode, Error> {
         user_label: args.user_label,
         volume: args.volume,
         mount: args.mount,
+        isolators: super::run::isolator_flags([
+            ("caps-retain", args.caps_retain),
+            ("caps-remove", args.caps_remove),
+            ("cap-retain", args.cap_retain),
+            ("cap-remove", args.cap_remove),
+            ("seccomp", args.seccomp),
+        ]),
         pod_manifest: args.pod_manifest,
         pull_policy: args.pull_policy,
         no_store: args.no_store,

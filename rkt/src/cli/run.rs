@@ -14,12 +14,7 @@ pub(crate) const PENDING_FLAGS: &[&str] = &[
     "port",
     "private-users",
     "mds-register",
-    "caps-retain",
-    "caps-remove",
-    "seccomp",
-    // Per-app isolator flags, which before the first image apply to every app.
-    "cap-retain",
-    "cap-remove",
+    // Per-app resource isolator flags, which before the first image apply to every app.
     "memory",
     "cpu",
     "cpu-shares",
@@ -85,6 +80,21 @@ pub(crate) struct Args {
     /// mount a volume in every app: volume=NAME,target=PATH (repeatable)
     #[argh(option)]
     mount: Vec<String>,
+    /// every app's capability bounding set, replacing the image's: CAP_A,CAP_B
+    #[argh(option)]
+    caps_retain: Option<String>,
+    /// capabilities removed from every app's default set: CAP_A,CAP_B
+    #[argh(option)]
+    caps_remove: Option<String>,
+    /// deprecated: --caps-retain
+    #[argh(option)]
+    cap_retain: Option<String>,
+    /// deprecated: --caps-remove
+    #[argh(option)]
+    cap_remove: Option<String>,
+    /// every app's seccomp filter: mode=retain|remove[,errno=ENAME],SYSCALL,...
+    #[argh(option)]
+    seccomp: Option<String>,
     /// a DNS server IP (repeatable), or host (the host's resolv.conf), or none (the image's)
     #[argh(option)]
     dns: Vec<String>,
@@ -186,6 +196,13 @@ pub(crate) fn run(args: Args, config: &Config) -> Result<ExitCode, Error> {
         user_label: args.user_label,
         volume: args.volume,
         mount: args.mount,
+        isolators: super::run::isolator_flags([
+            ("caps-retain", args.caps_retain),
+            ("caps-remove", args.caps_remove),
+            ("cap-retain", args.cap_retain),
+            ("cap-remove", args.cap_remove),
+            ("seccomp", args.seccomp),
+        ]),
         pod_manifest: args.pod_manifest,
         pull_policy: args.pull_policy,
         no_store: args.no_store,
@@ -226,6 +243,8 @@ pub(super) struct PrepareFlags {
     pub(super) user_label: Vec<String>,
     pub(super) volume: Vec<String>,
     pub(super) mount: Vec<String>,
+    /// The isolator flags given before the first image: (flag, value).
+    pub(super) isolators: Vec<(&'static str, String)>,
     pub(super) pod_manifest: Option<String>,
     pub(super) pull_policy: Option<String>,
     pub(super) no_store: bool,
@@ -365,6 +384,10 @@ pub(super) fn run_options(
         insecure_image: config.insecure.contains(Insecure::IMAGE),
         trust: crate::trust::TrustDirs::new(config),
         insecure_paths: config.insecure.contains(Insecure::PATHS),
+        insecure_run: stage0::confinement::Insecure {
+            capabilities: config.insecure.contains(Insecure::CAPABILITIES),
+            seccomp: config.insecure.contains(Insecure::SECCOMP),
+        },
         debug: start.debug,
         apps,
         inherit_env: inherited,
@@ -409,7 +432,20 @@ fn app_defaults(args: &PrepareFlags) -> Result<applist::AppArg, applist::ParseEr
             applist::apply_flag(&mut d, name, v)?;
         }
     }
+    for (name, v) in &args.isolators {
+        applist::apply_flag(&mut d, name, v)?;
+    }
     Ok(d)
+}
+
+/// The isolator flags that were given, in order.
+pub(super) fn isolator_flags<const N: usize>(
+    flags: [(&'static str, Option<String>); N],
+) -> Vec<(&'static str, String)> {
+    flags
+        .into_iter()
+        .filter_map(|(name, v)| Some((name, v?)))
+        .collect()
 }
 
 fn parse_bool(flag: &str, value: &str) -> Result<bool, Error> {

@@ -5,25 +5,22 @@
 //! The app's main process is found among the children of the pod's PID 1 by the PID that
 //! stage1-init recorded for it (in the pod's PID namespace), and pinned with a pidfd before
 //! it is checked; the namespaces are joined through that pidfd, so a reused PID is never
-//! entered. rkt then forks once (setns moves only children into the PID namespace) and the
-//! child execs the command; rkt itself stays outside the pod's PID namespace and non-dumpable,
-//! so nothing in the pod can ptrace it or write its `/proc/<pid>/exe`.
+//! entered. rkt's child joins them and execs the embedded stage1-init from a sealed memfd
+//! (`--enter`), which forks the command into the pod with the app's whole confinement
+//! (keyring, capabilities, ids, no_new_privs, seccomp) and stays its parent. rkt itself stays
+//! on the host, non-dumpable, so nothing in the pod can ptrace it or write its
+//! `/proc/<pid>/exe`.
 
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::Path;
-use std::process::Command;
 
-use stage1_init::plan::{App, Plan};
+use stage1_init::plan::Plan;
 
 use super::stop::read_number;
 use super::{io_err, wait, Error, Pod, Result, State};
 use crate::paths;
-use crate::sys::enter::{self as sys_enter, Confinement};
+use crate::sys::enter as sys_enter;
 use crate::sys::{proc, spawn};
-
-/// The command run when none is given, and the one tried when it is missing.
-const DEFAULT_SHELL: &str = "/bin/bash";
-const FALLBACK_SHELL: &str = "/bin/sh";
 
 /// Runs `cmd` (empty: a shell) in app `app` (or the pod's only app) of a running pod; returns
 /// the command's exit status (128+N for signal N).
@@ -48,11 +45,6 @@ pub(crate) fn enter(pod: &Pod, app: Option<&str>, cmd: &[String]) -> Result<u8> 
         uuid: pod.uuid.clone(),
         what,
     })?;
-    let app = plan
-        .apps
-        .iter()
-        .find(|a| a.name == name)
-        .expect("choose_app returns one of the names");
 
     // As rkt waited for the pid file: until the app has started, or the pod has ended.
     let pid_file = stage1_init::plan::pid_file(&dir, name);
@@ -62,26 +54,31 @@ pub(crate) fn enter(pod: &Pod, app: Option<&str>, cmd: &[String]) -> Result<u8> 
     let dir = pod.path();
     let target = app_process(&pod, &dir, name)?;
 
-    let last_cap = sys_enter::last_cap()
-        .map_err(io_err("read", Path::new("/proc/sys/kernel/cap_last_cap")))?;
-    let conf = confinement(app, last_cap);
-    let env = environment(app, std::env::var("TERM").ok());
+    // The plan goes by fd: its host path is out of reach in the app's mount namespace.
+    let plan_file = std::fs::File::open(&plan_path).map_err(io_err("open", &plan_path))?;
+    let exe = spawn::sealed_memfd("stage1-init", crate::stage1::STAGE1_INIT)
+        .map_err(io_err("copy stage1-init for", &dir))?;
+    let mut argv = vec![
+        "stage1-init".to_string(),
+        "--enter".into(),
+        name.to_string(),
+    ];
+    argv.extend(cmd.iter().cloned());
+    let plan_fd = plan_file.as_raw_fd();
+    let mut env = vec![("RKT_PLAN_FD".to_string(), plan_fd.to_string())];
+    if let Ok(term) = std::env::var("TERM") {
+        env.push(("TERM".into(), term));
+    }
     sys_enter::set_not_dumpable().map_err(io_err("prctl(PR_SET_DUMPABLE) for", &dir))?;
-    sys_enter::join_namespaces(&target).map_err(io_err("join the namespaces of", &dir))?;
-    // From here on paths are the app's: its rootfs is this process's root.
-    let argv = command(cmd, Path::new(DEFAULT_SHELL).exists());
-    let mut command = Command::new(&argv[0]);
-    command.args(&argv[1..]).env_clear().envs(env);
-    let mut child = sys_enter::spawn_confined(command, conf).map_err(|e| Error::Io {
-        op: "execute",
-        path: argv[0].clone().into(),
-        source: e,
-    })?;
-    // A signal meant for the entered command (rkt is what a supervisor or shell sees).
+    let mut child = sys_enter::spawn_inside(&target, exe.as_fd(), &argv, &env, plan_fd)
+        .map_err(io_err("enter the namespaces of", &dir))?;
+    drop((plan_file, exe));
+    // A signal meant for the entered command (rkt is what a supervisor or shell sees);
+    // stage1-init passes it on.
     spawn::forward_signals(child.id() as i32).map_err(io_err("forward signals to", &dir))?;
     let status = child
         .wait()
-        .map_err(io_err("wait for", Path::new(&argv[0])))?;
+        .map_err(io_err("wait for", Path::new("stage1-init")))?;
     Ok(exit_code(status))
 }
 
@@ -104,42 +101,6 @@ pub(super) fn choose_app<'a>(
                 apps.join(", ")
             )),
         },
-    }
-}
-
-/// The command line: the given one, else `/bin/bash` if the app has it, else `/bin/sh`.
-fn command(cmd: &[String], has_bash: bool) -> Vec<String> {
-    if !cmd.is_empty() {
-        return cmd.to_vec();
-    }
-    let shell = if has_bash {
-        DEFAULT_SHELL
-    } else {
-        FALLBACK_SHELL
-    };
-    vec![shell.to_string()]
-}
-
-/// The app's environment; the caller's `TERM` when the app sets none (rkt's enterexec kept
-/// the terminal type, so that a shell works in the user's terminal).
-fn environment(app: &App, term: Option<String>) -> Vec<(String, String)> {
-    let mut env = app.env.clone();
-    if let Some(term) = term {
-        if !env.iter().any(|(k, _)| k == "TERM") {
-            env.push(("TERM".into(), term));
-        }
-    }
-    env
-}
-
-fn confinement(app: &App, last_cap: u8) -> Confinement {
-    Confinement {
-        uid: app.uid,
-        gid: app.gid,
-        groups: app.supplementary_gids.clone(),
-        cwd: app.cwd.clone().into(),
-        drop_caps: (0..=last_cap).filter(|c| !app.caps.contains(c)).collect(),
-        no_new_privs: app.no_new_privs,
     }
 }
 
@@ -204,54 +165,5 @@ mod tests {
         assert!(err.contains("specify one with --app"), "{err}");
         let err = choose_app(&["a"], Some("z")).unwrap_err();
         assert!(err.contains("\"z\"") && err.contains("a"), "{err}");
-    }
-
-    #[test]
-    fn default_command_is_bash_else_sh() {
-        assert_eq!(command(&[], true), vec!["/bin/bash"]);
-        assert_eq!(command(&[], false), vec!["/bin/sh"]);
-        let cmd = vec!["ls".to_string(), "--".to_string()];
-        assert_eq!(command(&cmd, true), cmd);
-    }
-
-    fn app(caps: Vec<u8>, env: Vec<(String, String)>) -> App {
-        App {
-            name: "a".into(),
-            lower: "/x".into(),
-            mode: stage1_init::plan::RootfsMode::Copy,
-            argv: vec!["/bin/true".into()],
-            env,
-            uid: 5,
-            gid: 6,
-            supplementary_gids: vec![7, 8],
-            cwd: "/w".into(),
-            caps,
-            readonly_rootfs: false,
-            protect_kernel: true,
-            no_new_privs: true,
-            interactive: false,
-            pre_start: vec![],
-            post_stop: vec![],
-            mounts: vec![],
-        }
-    }
-
-    #[test]
-    fn confinement_is_the_apps() {
-        let conf = confinement(&app(vec![0, 5, 40], vec![]), 6);
-        assert_eq!(conf.drop_caps, vec![1, 2, 3, 4, 6]);
-        assert_eq!((conf.uid, conf.gid, conf.groups), (5, 6, vec![7, 8]));
-        assert_eq!(conf.cwd, Path::new("/w"));
-        assert!(conf.no_new_privs);
-    }
-
-    #[test]
-    fn term_is_kept_unless_the_app_sets_it() {
-        let kv = |k: &str, v: &str| (k.to_string(), v.to_string());
-        let env = environment(&app(vec![], vec![kv("A", "1")]), Some("xterm".into()));
-        assert_eq!(env, vec![kv("A", "1"), kv("TERM", "xterm")]);
-        let env = environment(&app(vec![], vec![kv("TERM", "dumb")]), Some("xterm".into()));
-        assert_eq!(env, vec![kv("TERM", "dumb")]);
-        assert_eq!(environment(&app(vec![], vec![]), None), vec![]);
     }
 }

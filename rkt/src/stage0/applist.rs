@@ -33,6 +33,49 @@ pub(crate) struct AppArg {
     pub(crate) mounts: Vec<(String, String)>,
     /// `--signature FILE`: the detached signature of an image file (only after an image).
     pub(crate) signature: Option<String>,
+    /// `--caps-retain=CAP_A,CAP_B` and `--caps-remove=...` (deprecated: `--cap-retain`,
+    /// `--cap-remove`): replace the image's capability isolators.
+    pub(crate) caps_retain: Option<Vec<String>>,
+    pub(crate) caps_remove: Option<Vec<String>>,
+    /// `--seccomp mode=retain|remove[,errno=E],syscall,...`: replaces the image's seccomp
+    /// isolators.
+    pub(crate) seccomp: Option<SeccompFlag>,
+}
+
+/// A parsed `--seccomp` value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SeccompFlag {
+    /// `mode=retain` (else `remove`).
+    pub(crate) retain: bool,
+    pub(crate) errno: Option<String>,
+    /// Syscall names and wildcards, in order.
+    pub(crate) set: Vec<String>,
+}
+
+/// rkt 1.30's `--seccomp` grammar (`common/apps/apps.go` `SeccompOverride`): comma-separated
+/// items in any order; `key=value` items are `mode` and `errno`, every other item a syscall.
+pub(crate) fn parse_seccomp(value: &str) -> Result<SeccompFlag, String> {
+    let (mut mode, mut errno, mut set) = (None, None, Vec::new());
+    for item in value.split(',') {
+        match item.split_once('=') {
+            Some((k, v)) if !v.contains('=') => match k {
+                "mode" => mode = Some(v.to_string()),
+                "errno" => errno = Some(v.to_string()).filter(|e| !e.is_empty()),
+                _ => return Err("invalid seccomp command-line override".into()),
+            },
+            _ if item.is_empty() => return Err("empty syscall name".into()),
+            _ => set.push(item.to_string()),
+        }
+    }
+    let retain = match mode.as_deref() {
+        Some("retain") => true,
+        Some("remove") => false,
+        _ => return Err("invalid seccomp mode command-line override".into()),
+    };
+    if set.is_empty() {
+        return Err("set must be non-empty".into());
+    }
+    Ok(SeccompFlag { retain, errno, set })
 }
 
 /// A bad image list.
@@ -72,11 +115,6 @@ impl std::error::Error for ParseError {}
 /// rkt 1.30's per-app flags that this build does not implement yet: accepted nowhere, named
 /// in the error (never silently ignored). All take a value.
 const PENDING: &[&str] = &[
-    "seccomp",
-    "cap-retain",
-    "cap-remove",
-    "caps-retain",
-    "caps-remove",
     "memory",
     "cpu",
     "cpu-shares",
@@ -102,6 +140,11 @@ pub(crate) const APP_FLAGS: &[&str] = &[
     "user-label",
     "mount",
     "signature",
+    "caps-retain",
+    "caps-remove",
+    "cap-retain",
+    "cap-remove",
+    "seccomp",
 ];
 
 /// Pod flags that rkt also accepts among the images (its `parseApps` re-parses with the whole
@@ -250,6 +293,22 @@ pub(crate) fn apply_flag(app: &mut AppArg, name: &str, value: &str) -> Result<()
             app.mounts.push(m);
             Ok(())
         }
+        "caps-retain" | "caps-remove" | "cap-retain" | "cap-remove" => {
+            let caps: Vec<String> = value.split(',').map(|c| c.trim().to_string()).collect();
+            if caps.iter().any(String::is_empty) {
+                return Err(bad("expected CAP_NAME[,CAP_NAME...]"));
+            }
+            let slot = if name.ends_with("retain") {
+                &mut app.caps_retain
+            } else {
+                &mut app.caps_remove
+            };
+            once(slot, name, caps)
+        }
+        "seccomp" => {
+            let flag = parse_seccomp(value).map_err(|why| bad(&why))?;
+            once(&mut app.seccomp, name, flag)
+        }
         _ => Err(ParseError::Unknown(name.into())),
     }
 }
@@ -268,6 +327,13 @@ impl AppArg {
         or(&mut self.supplementary_gids, &d.supplementary_gids);
         or(&mut self.working_dir, &d.working_dir);
         or(&mut self.readonly_rootfs, &d.readonly_rootfs);
+        // Capability flags replace each other's set: an app's own --caps-remove wins over a
+        // --caps-retain given for every app.
+        if self.caps_retain.is_none() && self.caps_remove.is_none() {
+            self.caps_retain.clone_from(&d.caps_retain);
+            self.caps_remove.clone_from(&d.caps_remove);
+        }
+        or(&mut self.seccomp, &d.seccomp);
         for (own, def) in [
             (&mut self.environment, &d.environment),
             (&mut self.annotations, &d.annotations),

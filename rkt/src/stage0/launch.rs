@@ -150,6 +150,7 @@ pub(crate) fn prepare(data_dir: &Path, opts: &RunOptions) -> Result<(Pod, FileLo
     let record = PreparedRecord {
         overlay,
         protect_kernel: !opts.insecure_paths,
+        insecure: opts.insecure_run,
         inherit_env: opts.inherit_env.clone(),
         set_env_file: opts.set_env_file.clone(),
         set_env: opts.set_env.clone(),
@@ -169,6 +170,9 @@ pub(crate) fn prepare(data_dir: &Path, opts: &RunOptions) -> Result<(Pod, FileLo
 struct PreparedRecord {
     overlay: bool,
     protect_kernel: bool,
+    /// `--insecure-options=capabilities,seccomp` at prepare time.
+    #[serde(default)]
+    insecure: super::confinement::Insecure,
     inherit_env: Vec<(String, String)>,
     set_env_file: Vec<(String, String)>,
     set_env: Vec<(String, String)>,
@@ -309,6 +313,7 @@ pub(crate) fn start(
         host_hosts: Path::new("/etc/hosts").is_file(),
         host_resolv: Path::new("/etc/resolv.conf").is_file(),
         protect_kernel: record.protect_kernel,
+        insecure: record.insecure,
         inherit_env: record.inherit_env,
         set_env_file: record.set_env_file,
         set_env: record.set_env,
@@ -317,9 +322,6 @@ pub(crate) fn start(
         interactive: opts.interactive,
     };
     let planned = plan::compute(&pod_input, &inputs).map_err(Error::Plan)?;
-    for w in &planned.warnings {
-        eprintln!("rkt: warning: {w}");
-    }
     let plan_path = stage1_init::plan::plan_file(&dir);
     let bytes = planned
         .plan
@@ -553,6 +555,7 @@ fn resolve_app(store: &Store, arg: &AppArg, opts: &RunOptions) -> Result<Resolve
             .set(k, v)
             .map_err(|e| image_err(format!("--environment: {e}")))?;
     }
+    override_isolators(&mut app, arg).map_err(image_err)?;
     for (k, v) in &arg.user_annotations {
         app.user_annotations.insert(k, v);
     }
@@ -581,6 +584,49 @@ fn resolve_app(store: &Store, arg: &AppArg, opts: &RunOptions) -> Result<Resolve
         cli_env: arg.environment.clone(),
         cli_mounts: arg.mounts.clone(),
     })
+}
+
+/// `--caps-retain`, `--caps-remove` and `--seccomp` replace the image's isolators of their
+/// kind (rkt 1.30 `prepareIsolators`), so the pod manifest shows what the app runs with.
+fn override_isolators(app: &mut App, arg: &AppArg) -> Result<(), String> {
+    use crate::appc::isolator::Seccomp;
+    use crate::appc::Isolator;
+    let caps = match (&arg.caps_retain, &arg.caps_remove) {
+        (Some(_), Some(_)) => {
+            // rkt 1.30's words.
+            return Err("cannot use both --caps-retain and --caps-remove on the same image".into());
+        }
+        (Some(set), None) => Some(Isolator::CapabilitiesRetainSet(set.clone())),
+        (None, Some(set)) => Some(Isolator::CapabilitiesRemoveSet(set.clone())),
+        (None, None) => None,
+    };
+    if let Some(iso) = caps {
+        app.isolators.retain(|i| {
+            !matches!(
+                i,
+                Isolator::CapabilitiesRetainSet(_) | Isolator::CapabilitiesRemoveSet(_)
+            )
+        });
+        app.isolators.push(iso);
+    }
+    if let Some(flag) = &arg.seccomp {
+        let value = Seccomp {
+            set: flag.set.clone(),
+            errno: flag.errno.clone(),
+        };
+        app.isolators.retain(|i| {
+            !matches!(
+                i,
+                Isolator::SeccompRetainSet(_) | Isolator::SeccompRemoveSet(_)
+            )
+        });
+        app.isolators.push(if flag.retain {
+            Isolator::SeccompRetainSet(value)
+        } else {
+            Isolator::SeccompRemoveSet(value)
+        });
+    }
+    Ok(())
 }
 
 /// An app of `--pod-manifest`: its image by ID, its `app` (if any) replacing the image's.

@@ -6,6 +6,7 @@
 //! [`applist`] (the image list grammar) and [`plan`] (the launch plan); syscalls in `sys`.
 
 pub(crate) mod applist;
+pub(crate) mod confinement;
 pub(crate) mod dns;
 pub(crate) mod fly;
 mod launch;
@@ -33,6 +34,8 @@ pub(crate) struct RunOptions {
     pub(crate) trust: crate::trust::TrustDirs,
     /// `--insecure-options=paths`: no kernel-tunable protection (read-only/masked /proc, /sys).
     pub(crate) insecure_paths: bool,
+    /// `--insecure-options=capabilities,seccomp`.
+    pub(crate) insecure_run: confinement::Insecure,
     pub(crate) debug: bool,
     pub(crate) apps: Vec<applist::AppArg>,
     /// `--inherit-env`: rkt's own environment (empty without the flag).

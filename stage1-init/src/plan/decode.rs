@@ -73,6 +73,7 @@ struct AppDecoder {
     readonly: Option<bool>,
     protect_kernel: Option<bool>,
     no_new_privs: Option<bool>,
+    seccomp: Vec<Vec<u8>>,
     interactive: Option<bool>,
     mounts: Vec<Mount>,
     pre_start: Vec<String>,
@@ -213,6 +214,10 @@ impl Decoder {
             }
             "protect-kernel" => set(&mut app.protect_kernel, boolean(v)?),
             "no-new-privs" => set(&mut app.no_new_privs, boolean(v)?),
+            "seccomp" => {
+                app.seccomp.push(v.to_vec());
+                Ok(())
+            }
             "interactive" => set(&mut app.interactive, boolean(v)?),
             _ => Err("unknown app key (or pod key after the first app)".into()),
         }
@@ -250,6 +255,7 @@ impl Decoder {
                 readonly_rootfs: a.readonly.ok_or_else(|| ctx("readonly"))?,
                 protect_kernel: a.protect_kernel.ok_or_else(|| ctx("protect-kernel"))?,
                 no_new_privs: a.no_new_privs.ok_or_else(|| ctx("no-new-privs"))?,
+                seccomp: a.seccomp,
                 interactive: a.interactive.ok_or_else(|| ctx("interactive"))?,
                 mounts: a.mounts,
                 pre_start: a.pre_start,

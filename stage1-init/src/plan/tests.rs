@@ -32,6 +32,8 @@ pub(crate) fn sample() -> Plan {
                 readonly_rootfs: false,
                 protect_kernel: true,
                 no_new_privs: false,
+                // Binary: newlines and NULs inside, two programs in order.
+                seccomp: vec![b"\n\0\0\x01rkt\n".to_vec(), vec![0; 16]],
                 interactive: false,
                 pre_start: vec!["/bin/prep".into(), "--now".into()],
                 post_stop: vec!["/bin/clean".into()],
@@ -64,6 +66,7 @@ pub(crate) fn sample() -> Plan {
                 readonly_rootfs: true,
                 protect_kernel: false,
                 no_new_privs: true,
+                seccomp: vec![],
                 interactive: true,
                 pre_start: vec![],
                 post_stop: vec![],
@@ -77,14 +80,28 @@ pub(crate) fn sample() -> Plan {
 fn round_trip() {
     let plan = sample();
     let bytes = plan.encode().unwrap();
-    assert!(bytes.starts_with(b"rkt-stage1-plan 1\nuuid 36\n6f1f0d3c-"));
+    assert!(bytes.starts_with(b"rkt-stage1-plan 2\nuuid 36\n6f1f0d3c-"));
     assert_eq!(Plan::decode(&bytes).unwrap(), plan);
+}
+
+#[test]
+fn seccomp_programs_round_trip_in_order_and_must_be_whole_instructions() {
+    let plan = sample();
+    let back = Plan::decode(&plan.encode().unwrap()).unwrap();
+    assert_eq!(back.apps[0].seccomp, plan.apps[0].seccomp);
+    assert!(back.apps[1].seccomp.is_empty());
+    for bad in [vec![0u8; 7], vec![], vec![0u8; 8 * 4097]] {
+        let mut p = sample();
+        p.apps[0].seccomp = vec![bad];
+        let e = p.encode().unwrap_err();
+        assert!(e.msg.contains("seccomp program"), "{e}");
+    }
 }
 
 #[test]
 fn interactive_bit_round_trips_and_is_required() {
     let text = String::from_utf8(sample().encode().unwrap()).unwrap();
-    assert!(text.contains("no-new-privs 5\nfalse\ninteractive 5\nfalse\n"));
+    assert!(text.contains("\ninteractive 5\nfalse\n"));
     assert!(text.contains("no-new-privs 4\ntrue\ninteractive 4\ntrue\n"));
     let back = Plan::decode(text.as_bytes()).unwrap();
     assert!(!back.apps[0].interactive && back.apps[1].interactive);
@@ -158,9 +175,9 @@ fn replace(from: &str, to: &str) -> String {
 #[test]
 fn rejects_malformed_input() {
     rejects("", "does not start");
-    rejects("rkt-stage1-plan 2\n", "unsupported version 2");
+    rejects("rkt-stage1-plan 3\n", "unsupported version 3");
     rejects("rkt-stage1-plan 01\n", "bad version");
-    rejects("rkt-stage1-plan 1\n", "missing uuid");
+    rejects("rkt-stage1-plan 2\n", "missing uuid");
     rejects(
         &replace("net 4\nnone\n", "net 4\nnone\nnet 4\nhost\n"),
         "net: given twice",
@@ -302,7 +319,7 @@ fn fuzz_arbitrary_bytes_never_panic() {
         let len = rng.below(200);
         let mut bytes: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
         if rng.below(2) == 0 {
-            let mut framed = b"rkt-stage1-plan 1\n".to_vec();
+            let mut framed = b"rkt-stage1-plan 2\n".to_vec();
             framed.append(&mut bytes);
             bytes = framed;
         }

@@ -19,6 +19,7 @@ fn plan() -> Plan {
         readonly_rootfs: ro,
         protect_kernel: true,
         no_new_privs: false,
+        seccomp: vec![],
         interactive: false,
         pre_start: vec![],
         post_stop: vec![],

@@ -19,8 +19,26 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
-use stage1_init::plan::{default_caps, App, EtcFile, Net, Plan, RootfsMode};
+use stage1_init::plan::{default_caps, App, EtcFile, Mount, Net, Plan, RootfsMode};
 use stage1_init::proto::{self, ProtoError};
+
+/// How long a test waits for something the pod does before failing: generous, since a loaded
+/// machine is slow, never wrong (a guard against a hang, not a timing assertion).
+pub const WAIT: std::time::Duration = std::time::Duration::from_secs(100);
+
+/// Polls `done` until it holds; fails naming `what` once [`WAIT`] has passed.
+#[track_caller]
+pub fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let start = std::time::Instant::now();
+    while !done() {
+        assert!(
+            start.elapsed() < WAIT,
+            "timed out after {} s waiting for {what}",
+            WAIT.as_secs()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
 
 /// Skips (locally) or fails (CI=true) a test that cannot run here.
 pub fn require_root() -> bool {
@@ -142,6 +160,7 @@ impl Fixture {
                 readonly_rootfs: false,
                 protect_kernel: true,
                 no_new_privs: false,
+                seccomp: vec![],
                 interactive: false,
                 pre_start: vec![],
                 post_stop: vec![],
@@ -186,6 +205,21 @@ impl Fixture {
             }
         }
         plan
+    }
+
+    /// A host directory mounted at `/sync` in an app (add the returned mount to its plan): the
+    /// test orders the pod's steps by writing files there (the probe's `wait-file`), instead
+    /// of guessing with sleeps.
+    pub fn sync_mount(&self) -> (PathBuf, Mount) {
+        let dir = self.dir.join("sync");
+        std::fs::create_dir_all(&dir).unwrap();
+        let mount = Mount {
+            source: dir.clone(),
+            target: "/sync".into(),
+            readonly: false,
+            recursive: false,
+        };
+        (dir, mount)
     }
 
     /// Path of a file in the pod's stage1 root, on disk.

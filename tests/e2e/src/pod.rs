@@ -113,3 +113,59 @@ impl StoreDir {
 pub fn read_uuid(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap().trim().to_string()
 }
+
+/// A payload built by `scripts/fixtures.sh` into `target/fixtures/` (`modern`, `goserver`).
+pub fn fixture_bin(name: &str) -> PathBuf {
+    let p = crate::workspace().join("target/fixtures").join(name);
+    assert!(
+        p.is_file(),
+        "{} not found: run scripts/fixtures.sh first",
+        p.display()
+    );
+    p
+}
+
+/// An image tar holding host programs (`(host path, path in the image)`) and every shared
+/// library they load, at the paths `ldd` names (symlinks resolved to files), plus `/tmp`.
+pub fn host_programs_tar(manifest: &str, programs: &[(&Path, &str)]) -> Vec<u8> {
+    use std::collections::BTreeSet;
+    let mut files: Vec<(PathBuf, String)> = programs
+        .iter()
+        .map(|(host, at)| (host.to_path_buf(), at.to_string()))
+        .collect();
+    let mut libs = BTreeSet::new();
+    for (host, _) in programs {
+        let out = std::process::Command::new("ldd")
+            .arg(host)
+            .output()
+            .unwrap();
+        for line in String::from_utf8_lossy(&out.stdout).lines() {
+            // "libc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x...)" or "/lib64/ld-... (0x...)"
+            let path = match line.split_once("=>") {
+                Some((_, rest)) => rest.split_whitespace().next(),
+                None => line.split_whitespace().next(),
+            };
+            if let Some(p) = path.filter(|p| p.starts_with('/')) {
+                libs.insert(p.to_string());
+            }
+        }
+    }
+    files.extend(libs.into_iter().map(|l| (PathBuf::from(&l), l)));
+    let mut dirs = BTreeSet::new();
+    for (_, at) in &files {
+        let mut p = Path::new(at).parent();
+        while let Some(d) = p.filter(|d| *d != Path::new("/")) {
+            dirs.insert(d.to_path_buf());
+            p = d.parent();
+        }
+    }
+    let mut tar = aci::base(manifest).dir("rootfs/tmp", 0o1777);
+    for d in &dirs {
+        tar = tar.dir(&format!("rootfs{}", d.display()), 0o755);
+    }
+    for (host, at) in &files {
+        let data = std::fs::read(std::fs::canonicalize(host).unwrap()).unwrap();
+        tar = tar.file(&format!("rootfs{at}"), 0o755, &data);
+    }
+    tar.finish()
+}

@@ -295,10 +295,12 @@ fn exec_and_name_flags() {
 }
 
 #[test]
-fn isolators_not_applied_yet_are_warned_about() {
+fn isolators_that_cannot_be_applied_are_refused_by_name() {
+    // rkt 1.30 warned and ran the pod without it; a pod that claims a confinement it does
+    // not have is refused instead.
     let t = setup("run-isolators");
     let aci = t.join("iso.aci");
-    let extra = r#","isolators":[{"name":"resource/memory","value":{"limit":"1G"}}]"#;
+    let extra = r#","isolators":[{"name":"os/linux/apparmor-profile","value":{"profile":"p"}}]"#;
     aci::write(
         &aci,
         &probe_tar(
@@ -308,13 +310,13 @@ fn isolators_not_applied_yet_are_warned_about() {
     );
     t.fetch(&aci);
     let out = t.rkt(&["run", "example.com/iso"]);
-    assert_ok(&out);
-    assert!(
-        stderr(&out).contains("rkt: warning: isolator \"resource/memory\" is not applied yet"),
-        "{}",
-        stderr(&out)
+    assert_fails(
+        &out,
+        "isolator os/linux/apparmor-profile cannot be applied by this rkt",
     );
-    t.gc_all();
+    assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+    assert_eq!(t.pods_in("run"), Vec::<String>::new());
+    t.gc_all_with(&["--expire-prepared=0s"]);
 }
 
 #[test]

@@ -7,12 +7,19 @@
 //!
 //! Subcommands: `true`, `exit N`, `kill-self SIG`, `pid`, `hostname`, `mounts`, `env`, `id`,
 //! `caps`, `signals`, `cwd`, `fds`, `orphans N`, `zombies`, `write PATH DATA`, `cat PATH`, `open-write PATH`,
-//! `ls PATH`, `sleep SECS`, `tty`, `readline`, `tiocsti FD TEXT`,
-//! `try-write PATH...`.
+//! `ls PATH`, `sleep SECS`, `wait-file PATH`, `tty`, `readline`, `tiocsti FD TEXT`,
+//! `try-write PATH...`, `sys NAME...`, `userns`, `key-find DESC`,
+//! `key-add RING DESC DATA`, `key-session` (see `attack`).
+
+mod attack;
 
 use std::io::{self, Write};
 use std::process::ExitCode;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+/// How long `wait-file` and `orphans` wait for their condition before failing: generous, since
+/// a loaded machine is slow, never wrong (the tests' own deadlines bound the whole run).
+const WAIT: Duration = Duration::from_secs(90);
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -85,6 +92,8 @@ fn run(cmd: &[String], out: &mut impl Write) -> io::Result<u8> {
                     "CapBnd",
                     "CapAmb",
                     "NoNewPrivs",
+                    "Seccomp",
+                    "Seccomp_filters",
                 ],
                 _ => &["SigBlk", "SigIgn"],
             };
@@ -106,10 +115,16 @@ fn run(cmd: &[String], out: &mut impl Write) -> io::Result<u8> {
         "orphans" => {
             let n = num(1)?;
             orphans(n)?;
-            // Give PID 1 time to reap what was reparented to it.
-            std::thread::sleep(Duration::from_millis(500));
+            // PID 1 reaps what was reparented to it: wait until it has (or until `WAIT` has
+            // passed, and then report what is left), never a fixed time.
+            let deadline = Instant::now() + WAIT;
+            let mut left = zombies()?;
+            while left > 0 && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(10));
+                left = zombies()?;
+            }
             writeln!(out, "orphaned={n}")?;
-            writeln!(out, "zombies={}", zombies()?)?;
+            writeln!(out, "zombies={left}")?;
         }
         "zombies" => writeln!(out, "zombies={}", zombies()?)?,
         "write" => {
@@ -147,7 +162,27 @@ fn run(cmd: &[String], out: &mut impl Write) -> io::Result<u8> {
                 io::Error::new(io::ErrorKind::InvalidInput, "not a number")
             })?))
         }
+        "wait-file" => {
+            // Until PATH exists with some content (`write` creates the file before filling
+            // it): a condition another app or the test makes true, for ordering without sleeps.
+            let path = arg(1)?;
+            let deadline = Instant::now() + WAIT;
+            while !std::fs::metadata(path).is_ok_and(|m| m.len() > 0) {
+                if Instant::now() >= deadline {
+                    return Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        format!("no {path} after {} s", WAIT.as_secs()),
+                    ));
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
         "tty" => tty_info(out)?,
+        "sys" => return attack::syscalls(out, &cmd[1..]),
+        "userns" => return attack::userns(out),
+        "key-find" => return attack::key_find(out, arg(1)?),
+        "key-add" => return attack::key_add(out, arg(1)?, arg(2)?, arg(3)?),
+        "key-session" => return attack::key_session(out),
         "readline" => {
             let mut line = String::new();
             io::stdin().read_line(&mut line)?;

@@ -6,8 +6,9 @@ use std::path::PathBuf;
 
 use stage1_init::plan::{self, EtcFile, Net, RootfsMode};
 
+use super::confinement::{self, Programs};
 use super::dns::{Dns, Hosts};
-use crate::appc::{App, Isolator};
+use crate::appc::App;
 
 /// rkt's default PATH (`common/environment.go`).
 pub(crate) const DEFAULT_PATH: &str =
@@ -37,6 +38,8 @@ pub(crate) struct PodInput {
     pub(crate) host_resolv: bool,
     /// Kernel-tunable protection for every app (off with `--insecure-options=paths`).
     pub(crate) protect_kernel: bool,
+    /// `--insecure-options=capabilities,seccomp`.
+    pub(crate) insecure: confinement::Insecure,
     /// Environment layers under the image's (`--inherit-env`) and over it (`--set-env-file`,
     /// then `--set-env`); each app's `--environment` goes over all of them.
     pub(crate) inherit_env: Vec<(String, String)>,
@@ -111,11 +114,10 @@ impl std::fmt::Display for PlanError {
 
 impl std::error::Error for PlanError {}
 
-/// The plan and the warnings to print (isolators not applied yet).
+/// The plan of a pod.
 #[derive(Debug)]
 pub(crate) struct Planned {
     pub(crate) plan: plan::Plan,
-    pub(crate) warnings: Vec<String>,
 }
 
 pub(crate) const LOCALHOST: &str =
@@ -130,10 +132,10 @@ pub(crate) fn compute(
     if pod.interactive && apps.len() != 1 {
         return Err(PlanError::Invalid(INTERACTIVE_ONE_IMAGE.into()));
     }
-    let mut warnings = Vec::new();
     let mut out = Vec::new();
+    let mut programs = Programs::default();
     for (input, view) in apps {
-        out.push(plan_app(input, *view, pod, &mut warnings)?);
+        out.push(plan_app(input, *view, pod, &mut programs)?);
     }
     // Generated files are written over whatever the image has (a symlink there is replaced,
     // never followed: stage1-init's EtcFile contract).
@@ -165,24 +167,17 @@ pub(crate) fn compute(
     };
     plan.validate()
         .map_err(|e| PlanError::Invalid(e.to_string()))?;
-    Ok(Planned { plan, warnings })
+    Ok(Planned { plan })
 }
 
 fn plan_app(
     input: &AppInput,
     view: &dyn RootfsView,
     pod: &PodInput,
-    warnings: &mut Vec<String>,
+    programs: &mut Programs,
 ) -> Result<plan::App, PlanError> {
     let name = &input.name;
     let app = &input.app;
-    let mut no_new_privs = false;
-    for iso in &app.isolators {
-        match iso {
-            Isolator::NoNewPrivileges(on) => no_new_privs = *on,
-            other => warnings.push(format!("isolator {:?} is not applied yet", other.name())),
-        }
-    }
 
     // Environment: rkt's defaults, then from lowest to highest precedence (rkt-behaviour
     // §3.5): rkt's own (--inherit-env), the image's, --set-env-file, --set-env, --environment.
@@ -265,6 +260,9 @@ fn plan_app(
             dir: cwd,
         });
     }
+    let in_app = |e: String| PlanError::Invalid(format!("app {name:?}: {e}"));
+    let confined = confinement::resolve(&app.isolators, uid, pod.insecure).map_err(in_app)?;
+    let seccomp = programs.get(&confined).map_err(in_app)?;
     Ok(plan::App {
         name: name.clone(),
         lower: input.lower.clone(),
@@ -275,10 +273,11 @@ fn plan_app(
         gid,
         supplementary_gids: app.supplementary_gids.clone(),
         cwd,
-        caps: plan::default_caps(),
+        caps: confined.caps,
         readonly_rootfs: input.readonly_rootfs,
         protect_kernel: pod.protect_kernel,
-        no_new_privs,
+        no_new_privs: confined.no_new_privs,
+        seccomp,
         interactive: pod.interactive,
         pre_start: Vec::new(),
         post_stop: Vec::new(),

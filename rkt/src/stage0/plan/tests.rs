@@ -63,6 +63,7 @@ fn pod() -> PodInput {
         host_hosts: true,
         host_resolv: false,
         protect_kernel: true,
+        insecure: confinement::Insecure::default(),
         inherit_env: Vec::new(),
         set_env_file: Vec::new(),
         set_env: Vec::new(),
@@ -216,16 +217,32 @@ fn net_none_and_hostname() {
 }
 
 #[test]
-fn isolators_not_applied_are_warned_about() {
+fn confinement_comes_from_the_isolators() {
+    use crate::appc::Isolator;
     let f = fake();
-    let mut a = input(&["probe"], "0", "0");
-    a.app.isolators = vec![Isolator::OomScoreAdj(5), Isolator::NoNewPrivileges(true)];
+    let mut a = input(&["probe"], "web", "0");
+    a.app.isolators = vec![Isolator::CapabilitiesRemoveSet(vec!["CAP_MKNOD".into()])];
     let p = one(a, &f).unwrap();
-    assert_eq!(
-        p.warnings,
-        vec!["isolator \"os/linux/oom-score-adj\" is not applied yet".to_string()]
+    let app = &p.plan.apps[0];
+    assert_eq!(app.caps.len(), 13);
+    assert!(app.no_new_privs, "non-root under seccomp");
+    assert_eq!(app.seccomp.len(), 2, "the main filter and the guard");
+    let mut a = input(&["probe"], "0", "0");
+    a.app.isolators = vec![Isolator::ApparmorProfile("x".into())];
+    let e = one(a, &f).unwrap_err().to_string();
+    assert!(
+        e.contains("app \"probe\": isolator os/linux/apparmor-profile"),
+        "{e}"
     );
-    assert!(p.plan.apps[0].no_new_privs);
+    let mut p = pod();
+    p.insecure.seccomp = true;
+    let planned = compute(
+        &p,
+        &[(input(&["probe"], "web", "0"), &f as &dyn RootfsView)],
+    )
+    .unwrap();
+    assert!(planned.plan.apps[0].seccomp.is_empty());
+    assert!(!planned.plan.apps[0].no_new_privs);
 }
 
 fn kv(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
