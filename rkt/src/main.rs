@@ -6,6 +6,7 @@
 //! thin syscall helpers, and every on-disk path comes from `paths`.
 
 mod appc;
+mod cgroup;
 mod cli;
 mod config;
 mod error;

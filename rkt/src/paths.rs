@@ -223,6 +223,16 @@ pub(crate) fn pod_gc_marked(pod: &Path) -> PathBuf {
     pod.join("gc-marked")
 }
 
+/// `<pod>/subcgroup`: the pod's cgroup relative to the hierarchy root, no newline (rkt 1.30).
+pub(crate) fn pod_subcgroup(pod: &Path) -> PathBuf {
+    pod.join("subcgroup")
+}
+
+/// `<pod>/cgroups`: every cgroup directory of the pod, for rm and gc (`cgroup::parse_record`).
+pub(crate) fn pod_cgroups(pod: &Path) -> PathBuf {
+    pod.join("cgroups")
+}
+
 /// `<pod>/appsinfo/<app>`: what stage0 recorded about one app.
 pub(crate) fn pod_appinfo(pod: &Path, app: &str) -> PathBuf {
     pod.join("appsinfo").join(app)

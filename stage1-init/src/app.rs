@@ -20,12 +20,12 @@ use rustix::mount::{mount, mount_bind_recursive, mount_change, MountFlags, Mount
 use rustix::pipe::{pipe_with, PipeFlags};
 use rustix::process::Pid;
 use rustix::thread::UnshareFlags;
-use stage1_init::plan::{app_rootfs_rel, App};
+use stage1_init::plan::{app_rootfs_rel, App, CgroupMount};
 
 use crate::approot::AppRoot;
 use crate::confine::{self, Filters, Ids};
 use crate::error::{Context, Error, Result};
-use crate::{protect, rootfs};
+use crate::{cgroups, protect, rootfs};
 
 /// Everything one app's child needs, computed before the fork.
 pub struct Launch {
@@ -48,6 +48,20 @@ pub struct Launch {
     /// The slave of the pod's pty for the interactive app (fds 0-2, controlling terminal);
     /// `None` for the others, and once the app has started.
     tty: Option<std::os::fd::OwnedFd>,
+    /// The app's `cgroup.procs` in each hierarchy (opened before the pod's pivot).
+    cgroup_fds: Vec<std::os::fd::OwnedFd>,
+    /// Its view of them at /sys/fs/cgroup.
+    cgroup_mounts: Vec<CgroupMount>,
+    oom_score_adj: Option<i32>,
+}
+
+/// What an app gets from the pod beside its own plan.
+pub struct FromPod<'a> {
+    /// /proc/sys/kernel/cap_last_cap.
+    pub last_cap: u8,
+    pub tty: Option<std::os::fd::OwnedFd>,
+    pub cgroup_fds: Vec<std::os::fd::OwnedFd>,
+    pub cgroup_mounts: &'a [CgroupMount],
 }
 
 /// A started app.
@@ -57,8 +71,9 @@ pub struct Started {
 }
 
 impl Launch {
-    /// Prepares the launch of `app`; `last_cap` is /proc/sys/kernel/cap_last_cap.
-    pub fn new(app: &App, last_cap: u8, tty: Option<std::os::fd::OwnedFd>) -> Result<Self> {
+    /// Prepares the launch of `app`.
+    pub fn new(app: &App, pod: FromPod<'_>) -> Result<Self> {
+        let last_cap = pod.last_cap;
         let cstr = |s: &[u8]| {
             CString::new(s)
                 .map_err(|_| Error::sys("exec", &app.argv[0], Errno::INVAL).in_app(&app.name))
@@ -94,7 +109,10 @@ impl Launch {
                 .iter()
                 .map(|a| cstr(a.as_bytes()))
                 .collect::<Result<_>>()?,
-            tty,
+            tty: pod.tty,
+            cgroup_fds: pod.cgroup_fds,
+            cgroup_mounts: pod.cgroup_mounts.to_vec(),
+            oom_score_adj: app.oom_score_adj,
         })
     }
 
@@ -117,6 +135,10 @@ impl Launch {
     /// The child's side; returns only on failure.
     fn child(&self) -> Result<Infallible> {
         self.enter_rootfs()?;
+        if let Some(adj) = self.oom_score_adj {
+            std::fs::write("/proc/self/oom_score_adj", adj.to_string())
+                .ctx("write", "/proc/self/oom_score_adj")?;
+        }
         match &self.tty {
             Some(tty) => crate::tty::install(tty)?,
             None => no_stdin()?,
@@ -159,11 +181,18 @@ impl Launch {
     /// /proc, /sys and /dev. The app and its post-stop handler each get one; the rootfs itself
     /// is mounted in PID 1's namespace, so the handler sees what the app left there.
     fn enter_rootfs(&self) -> Result<()> {
-        // Its own mount namespace: the app's /proc, /sys and /dev mounts, and anything the app
-        // mounts itself, stay out of PID 1's view and out of the other apps'.
+        // Its cgroups first, then a cgroup namespace rooted at them (an app that makes cgroup
+        // namespaces of its own can never see above its cgroup: no host cgroup to freeze or
+        // throttle). Its own mount namespace: the app's /proc, /sys and /dev mounts, and
+        // anything the app mounts itself, stay out of PID 1's view and out of the other apps'.
+        cgroups::join(&self.cgroup_fds)?;
+        let mut ns = UnshareFlags::NEWNS;
+        if !self.cgroup_fds.is_empty() {
+            ns |= UnshareFlags::NEWCGROUP;
+        }
         // SAFETY: this process is single-threaded (a fresh fork of PID 1).
-        unsafe { rustix::thread::unshare_unsafe(UnshareFlags::NEWNS) }
-            .map_err(|e| Error::call("unshare mount namespace", e))?;
+        unsafe { rustix::thread::unshare_unsafe(ns) }
+            .map_err(|e| Error::call("unshare mount and cgroup namespaces", e))?;
         confine::join_session_keyring()?;
         mount_change(
             "/",
@@ -191,8 +220,9 @@ impl Launch {
         mount("proc", AppRoot::fd_path(proc, &procdir), "proc", base, None)
             .ctx("mount proc on", root.shown("proc"))?;
         if self.protect_kernel {
-            protect::apply(&root, proc)?;
+            protect::apply(&root, proc, !self.cgroup_mounts.is_empty())?;
         }
+        cgroups::mount_view(&root, proc, &self.cgroup_mounts)?;
         drop((dev, sys, procdir, root));
         rootfs::pivot(&self.root)
     }

@@ -205,7 +205,12 @@ pub fn prepare(plan: &Plan, root: &AppRoot, proc: &Path) -> Result<()> {
 /// Bind-mounts the app's volumes, in order, before the pivot (their sources are host paths).
 /// Targets resolve inside the rootfs; a read-only volume keeps the source mount's nosuid,
 /// nodev and noexec (a bind remount sets all per-mount flags at once).
-pub fn mount_volumes(app: &App, root: &AppRoot, proc: &Path) -> Result<()> {
+pub fn mount_volumes(
+    app: &App,
+    root: &AppRoot,
+    proc: &Path,
+    devices_by_cgroup: bool,
+) -> Result<()> {
     for m in &app.mounts {
         let rel = m.target.trim_start_matches('/');
         let shown = root.shown(rel);
@@ -239,23 +244,104 @@ pub fn mount_volumes(app: &App, root: &AppRoot, proc: &Path) -> Result<()> {
         // Verify, through the new mount, that the target still names it: the read-only remount
         // goes through this fd, so it can only ever hit the volume just mounted.
         let mounted = verify_mounted(root, rel, &source, &shown)?;
-        if m.readonly {
-            let have = fstatvfs(&mounted).ctx("statfs", &shown)?.f_flag;
-            let mut flags = MountFlags::BIND | MountFlags::RDONLY;
-            for (st, ms) in [
-                (StatVfsMountFlags::NOSUID, MountFlags::NOSUID),
-                (StatVfsMountFlags::NODEV, MountFlags::NODEV),
-                (StatVfsMountFlags::NOEXEC, MountFlags::NOEXEC),
-            ] {
-                if have.contains(st) {
-                    flags |= ms;
-                }
-            }
-            mount_remount(AppRoot::fd_path(proc, &mounted), flags, "")
-                .ctx("remount read-only", &shown)?;
+        // Without a device cgroup, nothing the app can write may hold a usable device node;
+        // a device node given as the volume itself is the exception the user asked for.
+        let is_device = matches!(
+            FileType::from_raw_mode(source.st_mode),
+            FileType::CharacterDevice | FileType::BlockDevice
+        );
+        let nodev = !devices_by_cgroup && !is_device;
+        if m.readonly || nodev {
+            restrict(&mounted, proc, &shown, m.readonly, nodev, m.recursive)?;
         }
     }
     Ok(())
+}
+
+/// Makes the volume mounted at `mounted` read-only and/or `nodev`: with `recursive`, every
+/// submount too, and no mount propagates into it any more (a host mount made under the source
+/// later would otherwise arrive writable): one `mount_setattr(2)` with `AT_RECURSIVE`
+/// (Linux 5.12), which a plain remount cannot do (it changes the top mount only).
+fn restrict(
+    mounted: &std::os::fd::OwnedFd,
+    proc: &Path,
+    shown: &Path,
+    readonly: bool,
+    nodev: bool,
+    recursive: bool,
+) -> Result<()> {
+    use std::os::fd::AsRawFd;
+    const MOUNT_ATTR_RDONLY: u64 = 0x1;
+    const MOUNT_ATTR_NODEV: u64 = 0x4;
+    const AT_RECURSIVE: libc::c_uint = 0x8000;
+    #[repr(C)]
+    struct MountAttr {
+        attr_set: u64,
+        attr_clr: u64,
+        propagation: u64,
+        userns_fd: u64,
+    }
+    let mut attr = MountAttr {
+        attr_set: 0,
+        attr_clr: 0,
+        propagation: 0,
+        userns_fd: 0,
+    };
+    if readonly {
+        attr.attr_set |= MOUNT_ATTR_RDONLY;
+    }
+    if nodev {
+        attr.attr_set |= MOUNT_ATTR_NODEV;
+    }
+    let mut flags = libc::AT_EMPTY_PATH as libc::c_uint;
+    if recursive {
+        flags |= AT_RECURSIVE;
+        if readonly {
+            attr.propagation = libc::MS_PRIVATE;
+        }
+    }
+    // SAFETY: mount_setattr(fd, "", AT_EMPTY_PATH[|AT_RECURSIVE], &attr, sizeof attr) reads
+    // `attr`, which lives across the call, and changes only the mounts at the open fd.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            mounted.as_raw_fd(),
+            c"".as_ptr(),
+            flags,
+            &attr as *const MountAttr,
+            std::mem::size_of::<MountAttr>(),
+        )
+    };
+    if rc == 0 {
+        return Ok(());
+    }
+    let errno = crate::error::last_errno();
+    if errno != Errno::NOSYS || recursive {
+        return Err(Error::sys(
+            "make the volume read-only/nodev at",
+            shown,
+            errno,
+        ));
+    }
+    // Before Linux 5.12, a plain bind has no submounts: a remount of it is the same.
+    let have = fstatvfs(mounted).ctx("statfs", shown)?.f_flag;
+    let mut ms = MountFlags::BIND;
+    if readonly {
+        ms |= MountFlags::RDONLY;
+    }
+    if nodev {
+        ms |= MountFlags::NODEV;
+    }
+    for (st, f) in [
+        (StatVfsMountFlags::NOSUID, MountFlags::NOSUID),
+        (StatVfsMountFlags::NODEV, MountFlags::NODEV),
+        (StatVfsMountFlags::NOEXEC, MountFlags::NOEXEC),
+    ] {
+        if have.contains(st) {
+            ms |= f;
+        }
+    }
+    mount_remount(AppRoot::fd_path(proc, mounted), ms, "").ctx("remount read-only", shown)
 }
 
 /// Opens `rel` again after a volume was bound onto it and checks that it is the root of a

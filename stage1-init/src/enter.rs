@@ -195,6 +195,8 @@ mod tests {
             protect_kernel: true,
             no_new_privs: false,
             seccomp: vec![],
+            cgroup_procs: vec![],
+            oom_score_adj: None,
             interactive: false,
             pre_start: vec![],
             post_stop: vec![],

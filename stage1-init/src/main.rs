@@ -30,6 +30,7 @@ pub(crate) use debug;
 
 mod app;
 mod approot;
+mod cgroups;
 mod confine;
 mod copy;
 mod enter;

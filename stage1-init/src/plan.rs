@@ -22,11 +22,12 @@
 //! keys, missing required keys, bad numbers, NUL bytes, trailing bytes and an unknown version
 //! are all errors, and no input makes it panic (see the fuzz tests).
 //!
-//! Pod keys come first: `uuid hostname pod-dir net hosts resolv`. Each `app <name>` record then
+//! Pod keys come first: `uuid hostname pod-dir net hosts resolv cgroup-mount* devices`. Each `app <name>` record then
 //! opens an app whose keys follow: `lower rootfs [upper work] argv+ env* uid gid supp-gid* cwd
-//! cap* readonly protect-kernel no-new-privs seccomp* interactive mount* pre-start* post-stop*`.
-//! `argv`, `env`, `supp-gid`, `cap`, `seccomp`, `mount`, `pre-start` and `post-stop` repeat, in
-//! order. A `seccomp` value is one BPF program (8-byte `struct sock_filter`s). A
+//! cap* readonly protect-kernel no-new-privs seccomp* cgroup-procs* [oom-score-adj] interactive
+//! mount* pre-start* post-stop*`. `argv`, `env`, `supp-gid`, `cap`, `seccomp`, `cgroup-procs`,
+//! `mount`, `pre-start` and `post-stop` repeat, in order. A `seccomp` value is one BPF program
+//! (8-byte `struct sock_filter`s); a `cgroup-mount` is `fstype NUL rel NUL data`. A
 //! `mount` value is `ro|rw` `,` `rbind|bind`, a NUL, the source, a NUL, the target.
 
 use std::fmt;
@@ -174,8 +175,25 @@ pub struct Plan {
     pub hosts: EtcFile,
     /// What each app's `/etc/resolv.conf` becomes.
     pub resolv: EtcFile,
+    /// The cgroup filesystems each app sees (read-only, in its cgroup namespace) under
+    /// `/sys/fs/cgroup`.
+    pub cgroup_mounts: Vec<CgroupMount>,
+    /// A cgroup enforces every app's device allow-list. When not, every writable mount an app
+    /// sees is `nodev`, and the pod's device nodes come from a private tmpfs.
+    pub devices_by_cgroup: bool,
     /// The apps, started in this order.
     pub apps: Vec<App>,
+}
+
+/// A cgroup filesystem mounted in each app at `/sys/fs/cgroup/<rel>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CgroupMount {
+    /// Relative to `/sys/fs/cgroup`; empty for `/sys/fs/cgroup` itself.
+    pub rel: String,
+    /// `cgroup` (v1) or `cgroup2`.
+    pub fstype: String,
+    /// v1: the controllers (`cpu,cpuacct`, `name=systemd`); empty for v2.
+    pub data: String,
 }
 
 /// Network mode of the pod.
@@ -252,6 +270,11 @@ pub struct App {
     /// Seccomp programs (`struct sock_filter` arrays in the host's byte order), installed in
     /// this order right before the exec; empty: no filter. stage0 compiles them.
     pub seccomp: Vec<Vec<u8>>,
+    /// The `cgroup.procs` files (host view) of the app's cgroup in each hierarchy: the app
+    /// joins them first, then gets a cgroup namespace rooted there. stage0 made them.
+    pub cgroup_procs: Vec<PathBuf>,
+    /// `/proc/self/oom_score_adj` of the app (`os/linux/oom-score-adj`).
+    pub oom_score_adj: Option<i32>,
     /// `rkt run --interactive`: the app gets a terminal from the pod's own devpts as fds 0-2
     /// and controlling tty, whose master stage1-init hands to rkt. At most one app per pod.
     pub interactive: bool,
@@ -334,6 +357,16 @@ impl Plan {
                 EtcFile::Default(s) | EtcFile::Write(s) => check_text(what, s)?,
             }
         }
+        for m in &self.cgroup_mounts {
+            if !matches!(m.fstype.as_str(), "cgroup" | "cgroup2")
+                || m.rel.starts_with('/')
+                || m.rel.split('/').any(|c| c == ".." || c == ".")
+                || m.rel.contains(['\0', ','])
+            {
+                return Err(invalid(format!("bad cgroup mount {m:?}")));
+            }
+            check_text("cgroup mount", &m.data)?;
+        }
         if self.apps.is_empty() {
             return Err(invalid("a pod needs at least one app"));
         }
@@ -383,6 +416,20 @@ impl Plan {
             }
             w.record(key, &v);
         }
+        for m in &self.cgroup_mounts {
+            w.record(
+                "cgroup-mount",
+                format!("{}\0{}\0{}", m.fstype, m.rel, m.data).as_bytes(),
+            );
+        }
+        w.text(
+            "devices",
+            if self.devices_by_cgroup {
+                "cgroup"
+            } else {
+                "nodev"
+            },
+        );
         for app in &self.apps {
             w.text("app", &app.name);
             w.path("lower", &app.lower);
@@ -415,6 +462,12 @@ impl Plan {
             w.text("no-new-privs", flag(app.no_new_privs));
             for prog in &app.seccomp {
                 w.record("seccomp", prog);
+            }
+            for p in &app.cgroup_procs {
+                w.path("cgroup-procs", p);
+            }
+            if let Some(o) = app.oom_score_adj {
+                w.text("oom-score-adj", &o.to_string());
             }
             w.text("interactive", flag(app.interactive));
             for a in &app.pre_start {
@@ -542,6 +595,15 @@ impl App {
                     "mount target {t:?} is not absolute, is /, has .. or repeats"
                 )));
             }
+        }
+        for p in &self.cgroup_procs {
+            check_abs("cgroup-procs", p).map_err(|e| ctx(e.msg))?;
+        }
+        if self
+            .oom_score_adj
+            .is_some_and(|o| !(-1000..=1000).contains(&o))
+        {
+            return Err(ctx("oom-score-adj outside -1000..=1000".into()));
         }
         for prog in &self.seccomp {
             // BPF_MAXINSNS: the kernel refuses longer programs.

@@ -77,10 +77,13 @@ pub fn setup(plan_path: &Path) -> Result<Pod> {
         &plan,
         pty.as_ref().map(|p| p.slave_path.as_path()),
     ))?;
+    let mut cgroup_fds = Vec::with_capacity(plan.apps.len());
     for app in &plan.apps {
         let app_root = AppRoot::open(&root.join(app_rootfs_rel(&app.name)))?;
         approot::prepare(&plan, &app_root, &root.join("proc"))?;
-        approot::mount_volumes(app, &app_root, &root.join("proc"))?;
+        approot::mount_volumes(app, &app_root, &root.join("proc"), plan.devices_by_cgroup)?;
+        // Host paths: open while the host's cgroup filesystems are still in view.
+        cgroup_fds.push(crate::cgroups::open(&app.cgroup_procs)?);
     }
     rootfs::apply(&rootfs::final_ops(&plan))?;
     rootfs::pivot(&root)?;
@@ -93,7 +96,7 @@ pub fn setup(plan_path: &Path) -> Result<Pod> {
     }
     let last_cap = last_cap()?;
     let mut launches = Vec::with_capacity(plan.apps.len());
-    for app in &plan.apps {
+    for (app, cgroup_fds) in plan.apps.iter().zip(cgroup_fds) {
         // rkt's env file format (WriteEnvFile): one KEY=VALUE per line; `rkt enter` reads it.
         let env: String = app.env.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
         write_atomic(&Path::new(ENV_DIR).join(&app.name), env.as_bytes())?;
@@ -102,7 +105,15 @@ pub fn setup(plan_path: &Path) -> Result<Pod> {
             Some(p) if app.interactive => p.slave.take(),
             _ => None,
         };
-        launches.push(Launch::new(app, last_cap, tty)?);
+        launches.push(Launch::new(
+            app,
+            crate::app::FromPod {
+                last_cap,
+                tty,
+                cgroup_fds,
+                cgroup_mounts: &plan.cgroup_mounts,
+            },
+        )?);
     }
     Ok(Pod {
         launches,

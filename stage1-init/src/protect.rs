@@ -56,8 +56,9 @@ const MASKED_DIRS: [&str; 9] = [
 ];
 
 /// Applies the protection inside `root`; `proc` is the procfs to find `self/fd` in. A path
-/// this kernel does not have is skipped.
-pub fn apply(root: &AppRoot, proc: &Path) -> Result<()> {
+/// this kernel does not have is skipped. With `cgroup_dir`, the `/sys/fs` mask keeps an empty
+/// `cgroup` directory, where the app's cgroup view goes (`cgroups::mount_view`).
+pub fn apply(root: &AppRoot, proc: &Path, cgroup_dir: bool) -> Result<()> {
     let locked = MountFlags::NOSUID | MountFlags::NODEV | MountFlags::NOEXEC;
     for rel in READ_ONLY {
         let Some(fd) = existing(root, rel)? else {
@@ -90,6 +91,21 @@ pub fn apply(root: &AppRoot, proc: &Path) -> Result<()> {
             != FileType::Directory
         {
             return Err(Error::sys("mask", root.shown(rel), Errno::NOTDIR));
+        }
+        if rel == "sys/fs" && cgroup_dir {
+            let at = AppRoot::fd_path(proc, &fd);
+            mount("tmpfs", &at, "tmpfs", locked, c"mode=755,size=4k")
+                .ctx("mask", root.shown(rel))?;
+            let fs = root.dir(rel, false)?;
+            rustix::fs::mkdirat(&fs, "cgroup", rustix::fs::Mode::from_raw_mode(0o755))
+                .ctx("mkdir", root.shown("sys/fs/cgroup"))?;
+            mount_remount(
+                AppRoot::fd_path(proc, &fs),
+                MountFlags::BIND | MountFlags::RDONLY | locked,
+                "",
+            )
+            .ctx("remount read-only", root.shown(rel))?;
+            continue;
         }
         mount(
             "tmpfs",

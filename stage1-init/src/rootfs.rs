@@ -71,6 +71,10 @@ const DEVICES: [(&str, u32, u32); 6] = [
     ("tty", 5, 0),
 ];
 
+/// In the stage1 root (PID 1's view only): the dev-enabled tmpfs holding the nodes that a
+/// `nodev` `/dev` gets bound in, when no cgroup enforces the device policy.
+const PRIVATE_DEV: &str = "rkt-dev";
+
 /// The mounts of a pod, in order, before the per-app `/etc` work and the pivot. `/dev/console`
 /// is only created here: what it becomes ([`console_op`]) depends on a pty that can only be
 /// opened once the pod's devpts is mounted.
@@ -120,19 +124,58 @@ pub fn ops(plan: &Plan) -> Vec<MountOp> {
             data: "",
         },
         // A fresh /dev, not the host's: only the nodes below exist (runc/moby options).
+        // Without a device cgroup it is `nodev` (an app's mknod there opens nothing), and the
+        // nodes are bound in from a private tmpfs no app can see.
         Fs {
             fstype: "tmpfs",
             dst: at("dev"),
-            flags: nosuid_noexec | MountFlags::STRICTATIME,
+            flags: nosuid_noexec
+                | MountFlags::STRICTATIME
+                | if plan.devices_by_cgroup {
+                    MountFlags::empty()
+                } else {
+                    MountFlags::NODEV
+                },
             data: "mode=755,size=65536k",
         },
     ]);
-    for (name, major, minor) in DEVICES {
-        ops.push(CharDev {
-            path: at("dev").join(name),
-            major,
-            minor,
-        });
+    if plan.devices_by_cgroup {
+        for (name, major, minor) in DEVICES {
+            ops.push(CharDev {
+                path: at("dev").join(name),
+                major,
+                minor,
+            });
+        }
+    } else {
+        ops.extend([
+            Dir {
+                path: at(PRIVATE_DEV),
+                mode: 0o700,
+            },
+            Fs {
+                fstype: "tmpfs",
+                dst: at(PRIVATE_DEV),
+                flags: nosuid_noexec,
+                data: "mode=700,size=4k",
+            },
+        ]);
+        for (name, major, minor) in DEVICES {
+            ops.push(CharDev {
+                path: at(PRIVATE_DEV).join(name),
+                major,
+                minor,
+            });
+            ops.push(File {
+                path: at("dev").join(name),
+                mode: 0o666,
+            });
+            ops.push(Bind {
+                src: at(PRIVATE_DEV).join(name),
+                dst: at("dev").join(name),
+                rec: false,
+            });
+        }
     }
     ops.extend([
         File {

@@ -58,6 +58,11 @@ macro_rules! pod_flags {
             ("cap-retain", Kind::Value),
             ("cap-remove", Kind::Value),
             ("seccomp", Kind::Value),
+            ("memory", Kind::Value),
+            ("cpu", Kind::Value),
+            ("cpu-shares", Kind::Value),
+            ("oom-score-adj", Kind::Value),
+            ("pids-limit", Kind::Value),
             // Only to say it must follow its image (stage0::applist takes it there).
             ("signature", Kind::Value),
         ]

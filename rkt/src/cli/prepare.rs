@@ -20,10 +20,6 @@ pub(crate) const PENDING_FLAGS: &[&str] = &[
     "stage1-name",
     "stage1-hash",
     "stage1-from-dir",
-    "memory",
-    "cpu",
-    "cpu-shares",
-    "oom-score-adj",
 ];
 
 #[derive(FromArgs, Debug)]
@@ -94,6 +90,21 @@ pub(crate) struct Args {
     /// every app's seccomp filter: mode=retain|remove[,errno=ENAME],SYSCALL,...
     #[argh(option)]
     seccomp: Option<String>,
+    /// every app's memory limit (k8s quantity: 64Mi, 1G)
+    #[argh(option)]
+    memory: Option<String>,
+    /// every app's cpu limit (millicores: 500m)
+    #[argh(option)]
+    cpu: Option<String>,
+    /// every app's cpu shares, 2 to 262144
+    #[argh(option)]
+    cpu_shares: Option<String>,
+    /// every app's /proc/self/oom_score_adj, -1000 to 1000
+    #[argh(option)]
+    oom_score_adj: Option<String>,
+    /// the pod's process limit (default 2048; 0: none)
+    #[argh(option)]
+    pids_limit: Option<String>,
     /// when to pull an image: new (default: only if not in the store), update (always ask
     /// the server) or never (the store only)
     #[argh(option)]
@@ -150,12 +161,17 @@ pub(crate) fn run(args: Args, config: &Config) -> Result<ExitCode, Error> {
         user_label: args.user_label,
         volume: args.volume,
         mount: args.mount,
+        pids_limit: args.pids_limit,
         isolators: super::run::isolator_flags([
             ("caps-retain", args.caps_retain),
             ("caps-remove", args.caps_remove),
             ("cap-retain", args.cap_retain),
             ("cap-remove", args.cap_remove),
             ("seccomp", args.seccomp),
+            ("memory", args.memory),
+            ("cpu", args.cpu),
+            ("cpu-shares", args.cpu_shares),
+            ("oom-score-adj", args.oom_score_adj),
         ]),
         pod_manifest: args.pod_manifest,
         pull_policy: args.pull_policy,

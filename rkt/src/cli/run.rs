@@ -10,16 +10,7 @@ use crate::error::Error;
 use crate::stage0::{self, applist, Net, RunOptions, StartOptions};
 
 /// rkt 1.30's pod flags that this build does not implement yet; each fails naming itself.
-pub(crate) const PENDING_FLAGS: &[&str] = &[
-    "port",
-    "private-users",
-    "mds-register",
-    // Per-app resource isolator flags, which before the first image apply to every app.
-    "memory",
-    "cpu",
-    "cpu-shares",
-    "oom-score-adj",
-];
+pub(crate) const PENDING_FLAGS: &[&str] = &["port", "private-users", "mds-register"];
 
 #[derive(FromArgs, Debug)]
 /// run image(s) in a pod
@@ -95,6 +86,21 @@ pub(crate) struct Args {
     /// every app's seccomp filter: mode=retain|remove[,errno=ENAME],SYSCALL,...
     #[argh(option)]
     seccomp: Option<String>,
+    /// every app's memory limit (k8s quantity: 64Mi, 1G)
+    #[argh(option)]
+    memory: Option<String>,
+    /// every app's cpu limit (millicores: 500m)
+    #[argh(option)]
+    cpu: Option<String>,
+    /// every app's cpu shares, 2 to 262144
+    #[argh(option)]
+    cpu_shares: Option<String>,
+    /// every app's /proc/self/oom_score_adj, -1000 to 1000
+    #[argh(option)]
+    oom_score_adj: Option<String>,
+    /// the pod's process limit (default 2048; 0: none)
+    #[argh(option)]
+    pids_limit: Option<String>,
     /// a DNS server IP (repeatable), or host (the host's resolv.conf), or none (the image's)
     #[argh(option)]
     dns: Vec<String>,
@@ -196,12 +202,17 @@ pub(crate) fn run(args: Args, config: &Config) -> Result<ExitCode, Error> {
         user_label: args.user_label,
         volume: args.volume,
         mount: args.mount,
+        pids_limit: args.pids_limit,
         isolators: super::run::isolator_flags([
             ("caps-retain", args.caps_retain),
             ("caps-remove", args.caps_remove),
             ("cap-retain", args.cap_retain),
             ("cap-remove", args.cap_remove),
             ("seccomp", args.seccomp),
+            ("memory", args.memory),
+            ("cpu", args.cpu),
+            ("cpu-shares", args.cpu_shares),
+            ("oom-score-adj", args.oom_score_adj),
         ]),
         pod_manifest: args.pod_manifest,
         pull_policy: args.pull_policy,
@@ -243,6 +254,8 @@ pub(super) struct PrepareFlags {
     pub(super) user_label: Vec<String>,
     pub(super) volume: Vec<String>,
     pub(super) mount: Vec<String>,
+    /// `--pids-limit`.
+    pub(super) pids_limit: Option<String>,
     /// The isolator flags given before the first image: (flag, value).
     pub(super) isolators: Vec<(&'static str, String)>,
     pub(super) pod_manifest: Option<String>,
@@ -369,6 +382,17 @@ pub(super) fn run_options(
     } else {
         Vec::new()
     };
+    let pids_limit = args
+        .pids_limit
+        .as_deref()
+        .map(|v| {
+            v.parse::<u64>().map_err(|_| {
+                Error::Usage(format!(
+                    "{cmd}: invalid value for --pids-limit: {v:?}: not a count (0: no limit)"
+                ))
+            })
+        })
+        .transpose()?;
     let pull_policy = crate::fetch::PullPolicy::from_flags(
         args.pull_policy.as_deref(),
         args.no_store,
@@ -384,6 +408,7 @@ pub(super) fn run_options(
         insecure_image: config.insecure.contains(Insecure::IMAGE),
         trust: crate::trust::TrustDirs::new(config),
         insecure_paths: config.insecure.contains(Insecure::PATHS),
+        pids_limit,
         insecure_run: stage0::confinement::Insecure {
             capabilities: config.insecure.contains(Insecure::CAPABILITIES),
             seccomp: config.insecure.contains(Insecure::SECCOMP),

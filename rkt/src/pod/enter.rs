@@ -70,8 +70,20 @@ pub(crate) fn enter(pod: &Pod, app: Option<&str>, cmd: &[String]) -> Result<u8> 
         env.push(("TERM".into(), term));
     }
     sys_enter::set_not_dumpable().map_err(io_err("prctl(PR_SET_DUMPABLE) for", &dir))?;
-    let mut child = sys_enter::spawn_inside(&target, exe.as_fd(), &argv, &env, plan_fd)
-        .map_err(io_err("enter the namespaces of", &dir))?;
+    // The app's cgroups, joined before its namespaces (its cgroup namespace among them).
+    let app_procs = &plan
+        .apps
+        .iter()
+        .find(|a| a.name == name)
+        .expect("choose_app returns one of the names")
+        .cgroup_procs;
+    let cgroups =
+        crate::sys::cgroup::open_procs(app_procs).map_err(|e| io_err(e.op, &e.path)(e.source))?;
+    let cgroup_fds: Vec<i32> = cgroups.iter().map(|f| f.as_raw_fd()).collect();
+    let mut child =
+        sys_enter::spawn_inside(&target, exe.as_fd(), &argv, &env, plan_fd, &cgroup_fds)
+            .map_err(io_err("enter the namespaces of", &dir))?;
+    drop(cgroups);
     drop((plan_file, exe));
     // A signal meant for the entered command (rkt is what a supervisor or shell sees);
     // stage1-init passes it on.

@@ -72,6 +72,21 @@ pub(crate) fn unmount_under(dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Removes the cgroups the pod's `cgroups` file records (none for a pod that never started,
+/// or one from before cgroups). The pod's processes are gone: its PID 1 is not running (the
+/// caller holds the pod lock), and the kernel killed the whole PID namespace with it.
+fn remove_cgroups(dir: &Path) -> Result<()> {
+    let file = crate::paths::pod_cgroups(dir);
+    let text = match std::fs::read_to_string(&file) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(io_err("read", &file)(e)),
+    };
+    let records = crate::cgroup::parse_record(&text);
+    let (owned, bases) = crate::cgroup::resolve_records(&crate::cgroup::Layout::detect(), &records);
+    crate::sys::cgroup::remove(&owned, &bases).map_err(|e| io_err(e.op, &e.path)(e.source))
+}
+
 /// Which mount a directory is on: its device, and its mount ID where the kernel reports one
 /// (statx `STATX_MNT_ID`, Linux 5.8), which also tells apart a bind mount of a directory of
 /// the same filesystem.
@@ -96,6 +111,7 @@ fn identity(fd: BorrowedFd<'_>, path: &Path) -> Result<MountIdentity> {
 /// Unmounts everything under `dir` and deletes it. Every directory is opened with
 /// `O_NOFOLLOW` relative to its parent and must be on `dir`'s mount.
 pub(crate) fn remove_pod_dir(dir: &Path) -> Result<()> {
+    remove_cgroups(dir)?;
     unmount_under(dir)?;
     let fd = match rustix::fs::open(
         dir,

@@ -40,6 +40,12 @@ pub(crate) struct AppArg {
     /// `--seccomp mode=retain|remove[,errno=E],syscall,...`: replaces the image's seccomp
     /// isolators.
     pub(crate) seccomp: Option<SeccompFlag>,
+    /// `--memory=64Mi`, `--cpu=500m`: appended to the image's isolators (the last one counts,
+    /// as in rkt); `--cpu-shares`, `--oom-score-adj`: replace the image's of their kind.
+    pub(crate) memory: Option<crate::appc::Quantity>,
+    pub(crate) cpu: Option<crate::appc::Quantity>,
+    pub(crate) cpu_shares: Option<u32>,
+    pub(crate) oom_score_adj: Option<i32>,
 }
 
 /// A parsed `--seccomp` value.
@@ -114,16 +120,7 @@ impl std::error::Error for ParseError {}
 
 /// rkt 1.30's per-app flags that this build does not implement yet: accepted nowhere, named
 /// in the error (never silently ignored). All take a value.
-const PENDING: &[&str] = &[
-    "memory",
-    "cpu",
-    "cpu-shares",
-    "oom-score-adj",
-    "stdin",
-    "stdout",
-    "stderr",
-    "port",
-];
+const PENDING: &[&str] = &["stdin", "stdout", "stderr", "port"];
 
 /// The per-app flags implemented here; all but `readonly-rootfs` take a value.
 pub(crate) const APP_FLAGS: &[&str] = &[
@@ -145,6 +142,10 @@ pub(crate) const APP_FLAGS: &[&str] = &[
     "cap-retain",
     "cap-remove",
     "seccomp",
+    "memory",
+    "cpu",
+    "cpu-shares",
+    "oom-score-adj",
 ];
 
 /// Pod flags that rkt also accepts among the images (its `parseApps` re-parses with the whole
@@ -309,6 +310,43 @@ pub(crate) fn apply_flag(app: &mut AppArg, name: &str, value: &str) -> Result<()
             let flag = parse_seccomp(value).map_err(|why| bad(&why))?;
             once(&mut app.seccomp, name, flag)
         }
+        "memory" | "cpu" => {
+            let q = crate::appc::Quantity::parse(value).map_err(|e| bad(&e.to_string()))?;
+            if name == "memory" {
+                // rkt 1.30's words.
+                if q.value() < 4096 {
+                    return Err(bad(&format!(
+                        "memory limit of {} bytes too low. Try a reasonable value, such as \
+                         --memory=16M",
+                        q.value()
+                    )));
+                }
+                once(&mut app.memory, name, q)
+            } else {
+                if q.milli_value() <= 0 {
+                    return Err(bad("cpu limit must be positive"));
+                }
+                once(&mut app.cpu, name, q)
+            }
+        }
+        "cpu-shares" => {
+            let n: i64 = value.parse().map_err(|_| bad("not an integer"))?;
+            if !(2..=262_144).contains(&n) {
+                return Err(bad(&format!(
+                    "os/linux/cpu-shares must be between 2 and 262144, got {n}"
+                )));
+            }
+            once(&mut app.cpu_shares, name, n as u32)
+        }
+        "oom-score-adj" => {
+            let n: i64 = value.parse().map_err(|_| bad("not an integer"))?;
+            if !(-1000..=1000).contains(&n) {
+                return Err(bad(&format!(
+                    "os/linux/oom-score-adj must be between -1000 and 1000, got {n}"
+                )));
+            }
+            once(&mut app.oom_score_adj, name, n as i32)
+        }
         _ => Err(ParseError::Unknown(name.into())),
     }
 }
@@ -334,6 +372,10 @@ impl AppArg {
             self.caps_remove.clone_from(&d.caps_remove);
         }
         or(&mut self.seccomp, &d.seccomp);
+        or(&mut self.memory, &d.memory);
+        or(&mut self.cpu, &d.cpu);
+        or(&mut self.cpu_shares, &d.cpu_shares);
+        or(&mut self.oom_score_adj, &d.oom_score_adj);
         for (own, def) in [
             (&mut self.environment, &d.environment),
             (&mut self.annotations, &d.annotations),
@@ -429,8 +471,8 @@ mod tests {
     #[test]
     fn errors_name_the_flag() {
         assert_eq!(
-            p(&["a", "--memory=1G"]),
-            Err(ParseError::NotImplemented("memory".into()))
+            p(&["a", "--stdin=x"]),
+            Err(ParseError::NotImplemented("stdin".into()))
         );
         assert!(matches!(
             p(&["a", "--mount=volume=v"]),
@@ -465,8 +507,8 @@ mod tests {
             Err(ParseError::FlagBeforeImage("exec".into()))
         );
         assert_eq!(
-            p(&["a", "--memory=1G"]).unwrap_err().to_string(),
-            "--memory: not implemented yet in this rkt"
+            p(&["a", "--stdin=x"]).unwrap_err().to_string(),
+            "--stdin: not implemented yet in this rkt"
         );
     }
 

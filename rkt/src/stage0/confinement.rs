@@ -27,6 +27,42 @@ pub(crate) struct Confinement {
     pub(crate) no_new_privs: bool,
     /// `None`: no filter (`--insecure-options=seccomp`, or a retain set of `@appc.io/all`).
     pub(crate) filter: Option<Filter>,
+    /// `resource/memory`, `resource/cpu` (their limits) and `os/linux/cpu-shares`: the app's
+    /// cgroup limits.
+    pub(crate) resources: crate::cgroup::Resources,
+    pub(crate) oom_score_adj: Option<i32>,
+}
+
+/// The cgroup limits of resource isolators (pod-level ones too): a later isolator of a kind
+/// wins over an earlier one, as in rkt 1.30 (`--memory` is appended to the image's), and an
+/// isolator with a request but no limit sets nothing (rkt: only limits are enforced).
+/// Returns `None` for an isolator that is not a resource one.
+pub(crate) fn resource(
+    iso: &Isolator,
+    r: &mut crate::cgroup::Resources,
+) -> Option<Result<(), String>> {
+    let positive = |q: &crate::appc::Quantity, what: &str, v: i64| {
+        if v <= 0 {
+            Err(format!("{what} limit {:?} is not positive", q.as_str()))
+        } else {
+            Ok(v as u64)
+        }
+    };
+    Some(match iso {
+        Isolator::ResourceMemory(m) => match &m.limit {
+            Some(q) => positive(q, iso.name(), q.value()).map(|v| r.memory = Some(v)),
+            None => Ok(()),
+        },
+        Isolator::ResourceCpu(c) => match &c.limit {
+            Some(q) => positive(q, iso.name(), q.milli_value()).map(|v| r.cpu_millis = Some(v)),
+            None => Ok(()),
+        },
+        Isolator::CpuShares(n) => {
+            r.cpu_shares = Some(u64::from(*n));
+            Ok(())
+        }
+        _ => return None,
+    })
 }
 
 /// The confinement of an app running as `uid` with these isolators. An isolator this rkt
@@ -41,8 +77,15 @@ pub(crate) fn resolve(
     let mut remove: Vec<&str> = Vec::new();
     let mut no_new_privs = false;
     let mut filter = Some(Filter::Default);
+    let mut resources = crate::cgroup::Resources::default();
+    let mut oom_score_adj = None;
     for iso in isolators {
+        if let Some(done) = resource(iso, &mut resources) {
+            done.map_err(|e| format!("isolator {e}"))?;
+            continue;
+        }
         match iso {
+            Isolator::OomScoreAdj(n) => oom_score_adj = Some(*n),
             Isolator::CapabilitiesRetainSet(set) => retain.extend(set.iter().map(String::as_str)),
             Isolator::CapabilitiesRemoveSet(set) => remove.extend(set.iter().map(String::as_str)),
             Isolator::NoNewPrivileges(on) => no_new_privs |= *on,
@@ -92,6 +135,8 @@ pub(crate) fn resolve(
         caps,
         no_new_privs,
         filter,
+        resources,
+        oom_score_adj,
     })
 }
 
@@ -212,6 +257,43 @@ mod tests {
         let iso = [Isolator::ApparmorProfile("p".into())];
         let e = resolve(&iso, 0, Insecure::default()).unwrap_err();
         assert!(e.contains("os/linux/apparmor-profile"), "{e}");
+    }
+
+    #[test]
+    fn resource_isolators_last_one_wins_and_only_limits_count() {
+        use crate::appc::isolator::Resource;
+        use crate::appc::Quantity;
+        let mem = |limit: Option<&str>| {
+            Isolator::ResourceMemory(Resource {
+                default: false,
+                request: Some(Quantity::parse("1Mi").unwrap()),
+                limit: limit.map(|l| Quantity::parse(l).unwrap()),
+            })
+        };
+        let cpu = Isolator::ResourceCpu(Resource {
+            default: false,
+            request: None,
+            limit: Some(Quantity::parse("900m").unwrap()),
+        });
+        let iso = [
+            mem(Some("25Mi")),
+            mem(Some("42Mi")),
+            cpu,
+            Isolator::CpuShares(12345),
+            Isolator::OomScoreAdj(-50),
+        ];
+        let c = resolve(&iso, 0, Insecure::default()).unwrap();
+        assert_eq!(c.resources.memory, Some(42 << 20));
+        assert_eq!(c.resources.cpu_millis, Some(900));
+        assert_eq!(c.resources.cpu_shares, Some(12345));
+        assert_eq!(c.oom_score_adj, Some(-50));
+        let c = resolve(&[mem(None)], 0, Insecure::default()).unwrap();
+        assert_eq!(c.resources.memory, None, "a request alone sets nothing");
+        let e = resolve(&[mem(Some("0"))], 0, Insecure::default()).unwrap_err();
+        assert!(
+            e.contains("resource/memory limit \"0\" is not positive"),
+            "{e}"
+        );
     }
 
     #[test]

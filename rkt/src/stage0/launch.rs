@@ -104,12 +104,8 @@ pub(crate) fn prepare(data_dir: &Path, opts: &RunOptions) -> Result<(Pod, FileLo
     }
     let mut volumes = opts.volumes.clone();
     if let Some(pm) = &opts.pod_manifest {
-        for iso in &pm.isolators {
-            eprintln!(
-                "rkt: warning: pod isolator {:?} is not applied yet",
-                iso.name()
-            );
-        }
+        // Refused now, not when the pod starts: an isolator of the pod this rkt cannot apply.
+        super::cgroups::pod_resources(&pm.isolators, opts.pids_limit)?;
         volumes.clone_from(&pm.volumes);
         for ra in &pm.apps {
             // An app's inline volume (appVolume) joins the pod's unless one has its name.
@@ -151,6 +147,7 @@ pub(crate) fn prepare(data_dir: &Path, opts: &RunOptions) -> Result<(Pod, FileLo
         overlay,
         protect_kernel: !opts.insecure_paths,
         insecure: opts.insecure_run,
+        pids_limit: opts.pids_limit,
         inherit_env: opts.inherit_env.clone(),
         set_env_file: opts.set_env_file.clone(),
         set_env: opts.set_env.clone(),
@@ -173,6 +170,9 @@ struct PreparedRecord {
     /// `--insecure-options=capabilities,seccomp` at prepare time.
     #[serde(default)]
     insecure: super::confinement::Insecure,
+    /// `--pids-limit` (`None`: the default; 0: none).
+    #[serde(default)]
+    pids_limit: Option<u64>,
     inherit_env: Vec<(String, String)>,
     set_env_file: Vec<(String, String)>,
     set_env: Vec<(String, String)>,
@@ -207,10 +207,16 @@ fn check_host_sources(volumes: &[Volume]) -> Result<(), Error> {
 }
 
 /// Reads back what [`prepare`] wrote: the manifest's apps and volumes, and the record.
-fn load_prepared(
-    store: &Store,
-    dir: &Path,
-) -> Result<(Vec<Prepared>, Vec<Volume>, PreparedRecord), Error> {
+/// What [`start`] reads back from the pod dir.
+struct Loaded {
+    apps: Vec<Prepared>,
+    volumes: Vec<Volume>,
+    record: PreparedRecord,
+    /// The pod manifest's own isolators (`--pod-manifest`).
+    pod_isolators: Vec<crate::appc::Isolator>,
+}
+
+fn load_prepared(store: &Store, dir: &Path) -> Result<Loaded, Error> {
     let mpath = paths::pod_manifest(dir);
     let bytes = std::fs::read(&mpath).map_err(io_err("read", &mpath))?;
     let manifest = PodManifest::from_json(&bytes).map_err(|e| Error::Image {
@@ -252,7 +258,12 @@ fn load_prepared(
                 .collect(),
         });
     }
-    Ok((apps, manifest.volumes, record))
+    Ok(Loaded {
+        apps,
+        volumes: manifest.volumes,
+        record,
+        pod_isolators: manifest.isolators,
+    })
 }
 
 /// The start phase: computes the plan from the pod dir and the start options, starts
@@ -267,7 +278,12 @@ pub(crate) fn start(
     let data_dir = &std::path::absolute(data_dir).map_err(io_err("resolve", data_dir))?;
     let store = Store::open(data_dir)?;
     let dir = pod.path();
-    let (prepared, mut volumes, record) = load_prepared(&store, &dir)?;
+    let Loaded {
+        apps: prepared,
+        mut volumes,
+        record,
+        pod_isolators,
+    } = load_prepared(&store, &dir)?;
     check_host_sources(&volumes)?;
     let per_app: Vec<volumes::AppMounts<'_>> = prepared
         .iter()
@@ -321,16 +337,37 @@ pub(crate) fn start(
         hosts: opts.hosts.clone(),
         interactive: opts.interactive,
     };
-    let planned = plan::compute(&pod_input, &inputs).map_err(Error::Plan)?;
+    let plan::Planned {
+        plan: mut planned,
+        resources,
+    } = plan::compute(&pod_input, &inputs).map_err(Error::Plan)?;
     let plan_path = stage1_init::plan::plan_file(&dir);
-    let bytes = planned
-        .plan
-        .encode()
-        .map_err(|e| Error::Plan(plan::PlanError::Invalid(e.to_string())))?;
-    write_atomic(&plan_path, &bytes, Durability::NoFsync).map_err(io_err("write", &plan_path))?;
+    let write_plan = |p: &stage1_init::plan::Plan| {
+        let bytes = p
+            .encode()
+            .map_err(|e| Error::Plan(plan::PlanError::Invalid(e.to_string())))?;
+        write_atomic(&plan_path, &bytes, Durability::NoFsync).map_err(io_err("write", &plan_path))
+    };
     if opts.fly {
-        return super::fly::exec(pod, lock, &planned.plan).map(|never| match never {});
+        // rkt's fly: the host's namespaces and cgroups, none of a pod's confinement.
+        write_plan(&planned)?;
+        return super::fly::exec(pod, lock, &planned).map(|never| match never {});
     }
+    let pod_limits = super::cgroups::pod_resources(&pod_isolators, record.pids_limit)?;
+    let cgroups = super::cgroups::create(
+        &dir,
+        &planned,
+        &resources,
+        pod_limits,
+        record.pids_limit.is_some_and(|n| n > 0),
+        record.protect_kernel,
+    )?;
+    plan::attach_cgroups(&mut planned, &cgroups, record.protect_kernel);
+    write_plan(&planned)?;
+    // stage1-init starts in its leaf of the pod's cgroups (written to by the child itself).
+    let stage1_cgroups =
+        crate::sys::cgroup::open_procs(&cgroups.stage1_procs).map_err(Error::Cgroup)?;
+    let stage1_cgroup_fds: Vec<i32> = stage1_cgroups.iter().map(|f| f.as_raw_fd()).collect();
 
     // Launch: the plan path is in the pod dir, which moves to run/ before Go; stage1-init
     // reads the plan before Ready, so the path it is given now is the one it needs.
@@ -353,12 +390,14 @@ pub(crate) fn start(
         &argv,
         &env,
         &[sync_fd, lock_fd],
+        &stage1_cgroup_fds,
         spawn::Namespaces {
             net: opts.net == Net::None,
         },
     )
     .map_err(Error::Spawn)?;
     drop(child_end);
+    drop(stage1_cgroups);
     drop(exe);
     let pid = child.id();
     // From here a TERM to rkt reaches the pod; before Go, stage1-init's apps do not exist yet.
@@ -608,6 +647,27 @@ fn override_isolators(app: &mut App, arg: &AppArg) -> Result<(), String> {
             )
         });
         app.isolators.push(iso);
+    }
+    let resource = |q: &crate::appc::Quantity| crate::appc::isolator::Resource {
+        default: false,
+        request: Some(q.clone()),
+        limit: Some(q.clone()),
+    };
+    if let Some(q) = &arg.memory {
+        app.isolators.push(Isolator::ResourceMemory(resource(q)));
+    }
+    if let Some(q) = &arg.cpu {
+        app.isolators.push(Isolator::ResourceCpu(resource(q)));
+    }
+    if let Some(n) = arg.cpu_shares {
+        app.isolators
+            .retain(|i| !matches!(i, Isolator::CpuShares(_)));
+        app.isolators.push(Isolator::CpuShares(n));
+    }
+    if let Some(n) = arg.oom_score_adj {
+        app.isolators
+            .retain(|i| !matches!(i, Isolator::OomScoreAdj(_)));
+        app.isolators.push(Isolator::OomScoreAdj(n));
     }
     if let Some(flag) = &arg.seccomp {
         let value = Seccomp {

@@ -6,6 +6,7 @@
 //! [`applist`] (the image list grammar) and [`plan`] (the launch plan); syscalls in `sys`.
 
 pub(crate) mod applist;
+mod cgroups;
 pub(crate) mod confinement;
 pub(crate) mod dns;
 pub(crate) mod fly;
@@ -36,6 +37,8 @@ pub(crate) struct RunOptions {
     pub(crate) insecure_paths: bool,
     /// `--insecure-options=capabilities,seccomp`.
     pub(crate) insecure_run: confinement::Insecure,
+    /// `--pids-limit`: `None` for the default (2048 per pod), 0 for none.
+    pub(crate) pids_limit: Option<u64>,
     pub(crate) debug: bool,
     pub(crate) apps: Vec<applist::AppArg>,
     /// `--inherit-env`: rkt's own environment (empty without the flag).
@@ -112,6 +115,8 @@ pub(crate) enum Error {
     Spawn(std::io::Error),
     /// The pod's terminal (`--interactive`) could not be set up or relayed.
     Tty(std::io::Error),
+    /// The pod's cgroups could not be made.
+    Cgroup(crate::sys::cgroup::Error),
     /// An image file's signature check refused it.
     Trust {
         image: String,
@@ -131,6 +136,7 @@ impl fmt::Display for Error {
             Error::Apps(msg) => f.write_str(msg),
             Error::Spawn(_) => f.write_str("start stage1-init"),
             Error::Tty(_) => f.write_str("interactive terminal"),
+            Error::Cgroup(e) => write!(f, "set up the pod's cgroups: {e}"),
             Error::Trust { image, source } => write!(f, "image {image:?}: {source}"),
         }
     }
@@ -143,6 +149,7 @@ impl std::error::Error for Error {
             Error::Pod(e) => e.source(),
             Error::Io { source, .. } | Error::Spawn(source) | Error::Tty(source) => Some(source),
             Error::Trust { source, .. } => std::error::Error::source(source.as_ref()),
+            Error::Cgroup(e) => Some(&e.source),
             _ => None,
         }
     }

@@ -75,10 +75,10 @@ impl ExecArgs {
     }
 }
 
-/// Runs the program in `exe` (a sealed memfd) with exactly `argv` and `env`, in the mount,
-/// UTS, IPC and network namespaces of the process `pidfd` pins (its children in that PID
-/// namespace), with fd `keep` passed (CLOEXEC cleared in the child only). rkt itself never
-/// enters the pod.
+/// Runs the program in `exe` (a sealed memfd) with exactly `argv` and `env`, in the cgroups
+/// whose `cgroup.procs` fds are `cgroup_procs`, then in the mount, UTS, IPC, network (and
+/// cgroup) namespaces of the process `pidfd` pins (its children in that PID namespace), with
+/// fd `keep` passed (CLOEXEC cleared in the child only). rkt itself never enters the pod.
 ///
 /// `setns` with a pidfd joins every namespace at once or none (Linux 5.8); after it, the
 /// root and working directory are the app's (it pivoted into its rootfs). `/proc` is then the
@@ -93,17 +93,25 @@ pub(crate) fn spawn_inside(
     argv: &[String],
     env: &[(String, String)],
     keep: RawFd,
+    cgroup_procs: &[RawFd],
 ) -> io::Result<Child> {
     let args = ExecArgs::new(argv, env)?;
+    let cgroup_procs = cgroup_procs.to_vec();
     let (pidfd, exe) = (pidfd.as_raw_fd(), exe.as_raw_fd());
     let flags = libc::CLONE_NEWNS
         | libc::CLONE_NEWUTS
         | libc::CLONE_NEWIPC
         | libc::CLONE_NEWNET
-        | libc::CLONE_NEWPID;
+        | libc::CLONE_NEWPID
+        | if cgroup_procs.is_empty() {
+            0
+        } else {
+            libc::CLONE_NEWCGROUP
+        };
     // Runs between fork and exec: raw syscalls on data built above, no allocation, no locks.
     // It execs itself, so std's own exec never runs; on failure its error is spawn's.
     let in_child = move || -> io::Result<()> {
+        super::cgroup::join_with(&cgroup_procs)?;
         // SAFETY: setns only reads the fd; fcntl takes an fd number open in the parent and
         // so in this fork.
         unsafe {

@@ -5,6 +5,7 @@
 //! ([`lock`]). Depends on nothing else in the crate and knows nothing of images or pods.
 //! Functions are documented like rustix: the C call and its purpose, then `# References`.
 
+pub(crate) mod cgroup;
 pub(crate) mod enter;
 pub(crate) mod fly;
 pub(crate) mod fs;

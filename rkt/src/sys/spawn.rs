@@ -40,7 +40,8 @@ pub(crate) struct Namespaces {
 
 /// Runs the program in `exe` (a sealed memfd) as PID 1 of new PID, mount, UTS and IPC
 /// (and network) namespaces, with `argv` (argv[0] included), exactly the environment `env`,
-/// fds 0-2 inherited and the fds in `keep` passed (CLOEXEC cleared in the child only). The
+/// fds 0-2 inherited and the fds in `keep` passed (CLOEXEC cleared in the child only), in the
+/// cgroups whose `cgroup.procs` fds are `cgroup_procs`. The
 /// child gets SIGKILL when this thread dies (the pod does not outlive `rkt run`, as when rkt
 /// exec'd stage1 in rkt 1.30; DESIGN §3.3 point 5).
 ///
@@ -52,6 +53,7 @@ pub(crate) fn spawn_pid1(
     argv: &[String],
     env: &[(String, String)],
     keep: &[RawFd],
+    cgroup_procs: &[RawFd],
     ns: Namespaces,
 ) -> io::Result<Child> {
     // SAFETY: CLONE_NEWPID only changes the PID namespace of this thread's future children;
@@ -67,9 +69,12 @@ pub(crate) fn spawn_pid1(
         flags |= UnshareFlags::NEWNET;
     }
     let keep = keep.to_vec();
-    // Runs between fork and exec: only raw syscalls (unshare, fcntl, prctl) on fd numbers and
-    // flags it owns; no allocation, no locks.
+    let cgroup_procs = cgroup_procs.to_vec();
+    // Runs between fork and exec: only raw syscalls (write, unshare, fcntl, prctl) on fd
+    // numbers and flags it owns; no allocation, no locks.
     let in_child = move || -> io::Result<()> {
+        // Into the pod's cgroups before anything else, so nothing of the pod runs outside.
+        super::cgroup::join_with(&cgroup_procs)?;
         // SAFETY: CLONE_FILES is not among the flags.
         unsafe { rustix::thread::unshare_unsafe(flags) }?;
         for fd in &keep {

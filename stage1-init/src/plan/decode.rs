@@ -6,8 +6,8 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 
 use super::{
-    cap_from_name, invalid, parse_u32, App, EtcFile, Mount, Net, Plan, PlanError, RootfsMode,
-    MAX_VALUE,
+    cap_from_name, invalid, parse_u32, App, CgroupMount, EtcFile, Mount, Net, Plan, PlanError,
+    RootfsMode, MAX_VALUE,
 };
 
 /// Reads the record at `pos`: returns (key, value, offset of the next record).
@@ -53,6 +53,8 @@ pub(super) struct Decoder {
     net: Option<Net>,
     hosts: Option<EtcFile>,
     resolv: Option<EtcFile>,
+    cgroup_mounts: Vec<CgroupMount>,
+    devices: Option<bool>,
     apps: Vec<AppDecoder>,
 }
 
@@ -74,6 +76,8 @@ struct AppDecoder {
     protect_kernel: Option<bool>,
     no_new_privs: Option<bool>,
     seccomp: Vec<Vec<u8>>,
+    cgroup_procs: Vec<PathBuf>,
+    oom_score_adj: Option<i32>,
     interactive: Option<bool>,
     mounts: Vec<Mount>,
     pre_start: Vec<String>,
@@ -146,6 +150,25 @@ impl Decoder {
                 },
                 "hosts" => set(&mut self.hosts, etc_file(v)?),
                 "resolv" => set(&mut self.resolv, etc_file(v)?),
+                "cgroup-mount" => {
+                    let mut parts = v.split(|&b| b == 0);
+                    let (Some(fstype), Some(rel), Some(data), None) =
+                        (parts.next(), parts.next(), parts.next(), parts.next())
+                    else {
+                        return Err("expected FSTYPE NUL REL NUL DATA".into());
+                    };
+                    self.cgroup_mounts.push(CgroupMount {
+                        fstype: text(fstype)?,
+                        rel: text(rel)?,
+                        data: text(data)?,
+                    });
+                    Ok(())
+                }
+                "devices" => match v {
+                    b"cgroup" => set(&mut self.devices, true),
+                    b"nodev" => set(&mut self.devices, false),
+                    _ => Err("expected cgroup or nodev".into()),
+                },
                 _ => Err("unknown pod key".into()),
             };
         };
@@ -218,6 +241,15 @@ impl Decoder {
                 app.seccomp.push(v.to_vec());
                 Ok(())
             }
+            "cgroup-procs" => {
+                app.cgroup_procs.push(path(v));
+                Ok(())
+            }
+            "oom-score-adj" => {
+                let s = text(v)?;
+                let n: i32 = s.parse().map_err(|_| "not a decimal integer".to_string())?;
+                set(&mut app.oom_score_adj, n)
+            }
             "interactive" => set(&mut app.interactive, boolean(v)?),
             _ => Err("unknown app key (or pod key after the first app)".into()),
         }
@@ -256,6 +288,8 @@ impl Decoder {
                 protect_kernel: a.protect_kernel.ok_or_else(|| ctx("protect-kernel"))?,
                 no_new_privs: a.no_new_privs.ok_or_else(|| ctx("no-new-privs"))?,
                 seccomp: a.seccomp,
+                cgroup_procs: a.cgroup_procs,
+                oom_score_adj: a.oom_score_adj,
                 interactive: a.interactive.ok_or_else(|| ctx("interactive"))?,
                 mounts: a.mounts,
                 pre_start: a.pre_start,
@@ -270,6 +304,8 @@ impl Decoder {
             net: self.net.ok_or_else(|| need("net"))?,
             hosts: self.hosts.ok_or_else(|| need("hosts"))?,
             resolv: self.resolv.ok_or_else(|| need("resolv"))?,
+            cgroup_mounts: self.cgroup_mounts,
+            devices_by_cgroup: self.devices.ok_or_else(|| need("devices"))?,
             apps,
         })
     }

@@ -10,6 +10,8 @@ pub(crate) fn sample() -> Plan {
         net: Net::None,
         hosts: EtcFile::Default("127.0.0.1 localhost\n::1 localhost\n".into()),
         resolv: EtcFile::Bind("/etc/resolv.conf".into()),
+        cgroup_mounts: vec![],
+        devices_by_cgroup: true,
         apps: vec![
             App {
                 name: "redis".into(),
@@ -34,6 +36,8 @@ pub(crate) fn sample() -> Plan {
                 no_new_privs: false,
                 // Binary: newlines and NULs inside, two programs in order.
                 seccomp: vec![b"\n\0\0\x01rkt\n".to_vec(), vec![0; 16]],
+                cgroup_procs: vec![],
+                oom_score_adj: None,
                 interactive: false,
                 pre_start: vec!["/bin/prep".into(), "--now".into()],
                 post_stop: vec!["/bin/clean".into()],
@@ -67,6 +71,8 @@ pub(crate) fn sample() -> Plan {
                 protect_kernel: false,
                 no_new_privs: true,
                 seccomp: vec![],
+                cgroup_procs: vec![],
+                oom_score_adj: None,
                 interactive: true,
                 pre_start: vec![],
                 post_stop: vec![],

@@ -20,6 +20,8 @@ fn plan() -> Plan {
         protect_kernel: true,
         no_new_privs: false,
         seccomp: vec![],
+        cgroup_procs: vec![],
+        oom_score_adj: None,
         interactive: false,
         pre_start: vec![],
         post_stop: vec![],
@@ -32,6 +34,8 @@ fn plan() -> Plan {
         net: Net::None,
         hosts: EtcFile::Keep,
         resolv: EtcFile::Keep,
+        cgroup_mounts: vec![],
+        devices_by_cgroup: true,
         apps: vec![
             app(
                 "a",

@@ -140,6 +140,8 @@ impl Fixture {
             net: Net::None,
             hosts: EtcFile::Default("127.0.0.1 localhost\n".into()),
             resolv: EtcFile::Keep,
+            cgroup_mounts: vec![],
+            devices_by_cgroup: true,
             apps: vec![App {
                 name: "p".into(),
                 lower: self.lower.clone(),
@@ -161,6 +163,8 @@ impl Fixture {
                 protect_kernel: true,
                 no_new_privs: false,
                 seccomp: vec![],
+                cgroup_procs: vec![],
+                oom_score_adj: None,
                 interactive: false,
                 pre_start: vec![],
                 post_stop: vec![],

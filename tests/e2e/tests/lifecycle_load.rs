@@ -23,7 +23,7 @@ fn du_k(dir: &std::path::Path) -> u64 {
 /// Sequential `run` + `gc --grace-period=0s` cycles (`RKT_SOAK_RUN_GC_CYCLES`: 100 in
 /// `scripts/test.sh`, 1000 in `scripts/soak.sh`) inside a mount namespace with shared
 /// propagation: the namespace's mount count, the pod directories and the pods' disk use do not
-/// grow.
+/// grow, and no pod leaves a cgroup.
 #[test]
 fn run_gc_cycles_leak_nothing() {
     let cycles = e2e::soak_count("RUN_GC_CYCLES", 100);
@@ -44,8 +44,10 @@ for i in $(seq 10); do r run example.com/probe >/dev/null; r gc --grace-period=0
 echo "before $(count) $(du -sk {dir}/pods | cut -f1)"
 i=0
 while [ $i -lt {cycles} ]; do
-    r run example.com/probe -- exit 3 >/dev/null && exit 90 || [ $? -eq 3 ] || exit 91
+    r run --uuid-file-save={dir}/../uuid example.com/probe -- exit 3 >/dev/null && exit 90 || [ $? -eq 3 ] || exit 91
     r gc --grace-period=0s >/dev/null 2>&1
+    # The pod's cgroups went with it.
+    find /sys/fs/cgroup -maxdepth 6 -type d -name "$(cat {dir}/../uuid)" | grep -q . && exit 92
     i=$((i + 1))
 done
 echo "after $(count) $(du -sk {dir}/pods | cut -f1)"

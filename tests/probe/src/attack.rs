@@ -441,3 +441,197 @@ fn child(call: impl Fn() -> isize) -> isize {
     }
     pid
 }
+
+const SYS_MKNODAT: usize = 259;
+const SYS_UNLINKAT: usize = 263;
+const SYS_OPENAT: usize = 257;
+const SYS_READ: usize = 0;
+const SYS_FORK: usize = 57;
+const SYS_KILL: usize = 62;
+const SYS_PAUSE: usize = 34;
+const CLONE_NEWCGROUP: usize = 0x0200_0000;
+const AT_FDCWD: usize = -100isize as usize;
+
+/// `mknod c|b MAJOR MINOR PATH [read]`: creates the node (mode 0666), opens it read-write
+/// (read-only when that is refused), optionally reads a line, and removes it; one line:
+/// `mknod PATH=ok|errno N open=ok|errno N [data=...]`.
+pub fn mknod(out: &mut impl Write, args: &[String]) -> io::Result<u8> {
+    let (Some(kind), Some(major), Some(minor), Some(path)) =
+        (args.first(), args.get(1), args.get(2), args.get(3))
+    else {
+        writeln!(out, "usage: mknod c|b MAJOR MINOR PATH [read]")?;
+        return Ok(2);
+    };
+    let num = |s: &str| s.parse::<u64>().unwrap_or(0);
+    let (major, minor) = (num(major), num(minor));
+    let dev = ((major & 0xfff) << 8)
+        | (minor & 0xff)
+        | ((minor & !0xff) << 12)
+        | ((major & !0xfff) << 32);
+    let mode = if kind == "b" { 0o060000 } else { 0o020000 } | 0o666;
+    let p = std::ffi::CString::new(path.as_str())?;
+    let rc = raw(
+        SYS_MKNODAT,
+        [AT_FDCWD, p.as_ptr() as usize, mode, dev as usize, 0, 0],
+    );
+    let made = if rc < 0 {
+        format!("errno {}", -rc)
+    } else {
+        "ok".into()
+    };
+    let (opened, data) = open_and_read(path, args.get(4).is_some_and(|a| a == "read"))?;
+    if rc == 0 {
+        raw(SYS_UNLINKAT, [AT_FDCWD, p.as_ptr() as usize, 0, 0, 0, 0]);
+    }
+    writeln!(out, "mknod {path}={made} open={opened}{data}")?;
+    Ok(0)
+}
+
+/// `open-dev PATH [read]`: `open PATH=ok|errno N [data=...]` for an existing node.
+pub fn open_dev(out: &mut impl Write, args: &[String]) -> io::Result<u8> {
+    let Some(path) = args.first() else {
+        return Ok(2);
+    };
+    let (opened, data) = open_and_read(path, args.get(1).is_some_and(|a| a == "read"))?;
+    writeln!(out, "open {path}={opened}{data}")?;
+    Ok(0)
+}
+
+fn open_and_read(path: &str, read: bool) -> io::Result<(String, String)> {
+    let p = std::ffi::CString::new(path)?;
+    // O_RDWR | O_CLOEXEC; a read-only volume refuses it, and then O_RDONLY is tried.
+    let mut fd = raw(
+        SYS_OPENAT,
+        [AT_FDCWD, p.as_ptr() as usize, 2 | 0o2000000, 0, 0, 0],
+    );
+    let mut how = "ok";
+    if fd == -13 || fd == -30 || fd == -1 {
+        let ro = raw(
+            SYS_OPENAT,
+            [AT_FDCWD, p.as_ptr() as usize, 0o2000000, 0, 0, 0],
+        );
+        if ro >= 0 {
+            how = "read-only";
+            fd = ro;
+        }
+    }
+    if fd < 0 {
+        return Ok((format!("errno {}", -fd), String::new()));
+    }
+    let mut data = String::new();
+    if read {
+        let mut buf = [0u8; 64];
+        let n = raw(
+            SYS_READ,
+            [fd as usize, buf.as_mut_ptr() as usize, buf.len(), 0, 0, 0],
+        );
+        data = if n < 0 {
+            format!(" read=errno {}", -n)
+        } else {
+            let text = String::from_utf8_lossy(&buf[..n as usize]);
+            format!(" data={}", text.lines().next().unwrap_or(""))
+        };
+    }
+    raw(SYS_CLOSE, [fd as usize, 0, 0, 0, 0, 0]);
+    Ok((how.into(), data))
+}
+
+/// `alloc MB`: allocates and touches MB MiB; `alloc=ok` (or the process dies of the OOM killer).
+pub fn alloc(out: &mut impl Write, mb: u64) -> io::Result<u8> {
+    let mut v: Vec<Vec<u8>> = Vec::new();
+    for _ in 0..mb {
+        let mut chunk = vec![0u8; 1 << 20];
+        for i in (0..chunk.len()).step_by(4096) {
+            chunk[i] = 1;
+        }
+        v.push(chunk);
+    }
+    writeln!(out, "alloc={}MiB ok", v.len())?;
+    Ok(0)
+}
+
+/// `forks N`: forks up to N children that wait to be killed, stops at the first failure, kills
+/// them all; `forked=K` and `fork-errno=E` (0 when all N worked).
+pub fn forks(out: &mut impl Write, n: u64) -> io::Result<u8> {
+    let mut pids = Vec::new();
+    let mut errno = 0;
+    for _ in 0..n {
+        let pid = raw(SYS_FORK, [0; 6]);
+        if pid == 0 {
+            loop {
+                // SAFETY: pause(2) in the forked child, which only waits for its SIGKILL.
+                unsafe { syscall6(SYS_PAUSE, [0; 6]) };
+            }
+        }
+        if pid < 0 {
+            errno = -pid;
+            break;
+        }
+        pids.push(pid);
+    }
+    for pid in &pids {
+        raw(SYS_KILL, [*pid as usize, 9, 0, 0, 0, 0]);
+        raw(SYS_WAIT4, [*pid as usize, 0, 0, 0, 0, 0]);
+    }
+    writeln!(out, "forked={} fork-errno={errno}", pids.len())?;
+    Ok(0)
+}
+
+/// `cgroup-escape CONTROLLER FILE VALUE`: in a user, mount and cgroup namespace of its own with
+/// root mapped, mounts the v1 CONTROLLER hierarchy (or cgroup2 for `unified`) at /tmp/cg and
+/// writes VALUE to FILE under it: what freezes or throttles a host cgroup when the pod's own
+/// cgroup namespace is rooted at the host's root. One line per step.
+pub fn cgroup_escape(out: &mut impl Write, args: &[String]) -> io::Result<u8> {
+    let (Some(ctrl), Some(file), Some(value)) = (args.first(), args.get(1), args.get(2)) else {
+        return Ok(2);
+    };
+    let rc = raw(
+        SYS_UNSHARE,
+        [CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWCGROUP, 0, 0, 0, 0, 0],
+    );
+    if rc < 0 {
+        writeln!(out, "cgroup-escape unshare=errno {}", -rc)?;
+        return Ok(0);
+    }
+    let mapped = std::fs::write("/proc/self/setgroups", "deny")
+        .and_then(|()| std::fs::write("/proc/self/uid_map", "0 0 1"))
+        .and_then(|()| std::fs::write("/proc/self/gid_map", "0 0 1"));
+    if let Err(e) = mapped {
+        writeln!(
+            out,
+            "cgroup-escape map-root=errno {}",
+            e.raw_os_error().unwrap_or(0)
+        )?;
+        return Ok(0);
+    }
+    let _ = std::fs::create_dir_all("/tmp/cg");
+    let (fstype, data) = if ctrl == "unified" {
+        (c"cgroup2", None)
+    } else {
+        (c"cgroup", Some(std::ffi::CString::new(ctrl.as_str())?))
+    };
+    let rc = raw(
+        SYS_MOUNT,
+        [
+            c"none".as_ptr() as usize,
+            c"/tmp/cg".as_ptr() as usize,
+            fstype.as_ptr() as usize,
+            0,
+            data.as_ref().map_or(0, |d| d.as_ptr() as usize),
+            0,
+        ],
+    );
+    if rc < 0 {
+        writeln!(out, "cgroup-escape mount=errno {}", -rc)?;
+        return Ok(0);
+    }
+    match std::fs::write(format!("/tmp/cg/{file}"), value) {
+        Ok(()) => writeln!(out, "cgroup-escape write=ok")?,
+        Err(e) => writeln!(
+            out,
+            "cgroup-escape write=errno {}",
+            e.raw_os_error().unwrap_or(0)
+        )?,
+    }
+    Ok(0)
+}

@@ -9,7 +9,8 @@
 //! `caps`, `signals`, `cwd`, `fds`, `orphans N`, `zombies`, `write PATH DATA`, `cat PATH`, `open-write PATH`,
 //! `ls PATH`, `sleep SECS`, `wait-file PATH`, `tty`, `readline`, `tiocsti FD TEXT`,
 //! `try-write PATH...`, `sys NAME...`, `userns`, `key-find DESC`,
-//! `key-add RING DESC DATA`, `key-session` (see `attack`).
+//! `key-add RING DESC DATA`, `key-session`, `mknod c|b MAJ MIN PATH [read]`, `open-dev PATH
+//! [read]`, `alloc MB`, `forks N`, `cgroup-escape CONTROLLER FILE VALUE` (see `attack`).
 
 mod attack;
 
@@ -183,6 +184,11 @@ fn run(cmd: &[String], out: &mut impl Write) -> io::Result<u8> {
         "key-find" => return attack::key_find(out, arg(1)?),
         "key-add" => return attack::key_add(out, arg(1)?, arg(2)?, arg(3)?),
         "key-session" => return attack::key_session(out),
+        "mknod" => return attack::mknod(out, &cmd[1..]),
+        "open-dev" => return attack::open_dev(out, &cmd[1..]),
+        "alloc" => return attack::alloc(out, num(1)?),
+        "forks" => return attack::forks(out, num(1)?),
+        "cgroup-escape" => return attack::cgroup_escape(out, &cmd[1..]),
         "readline" => {
             let mut line = String::new();
             io::stdin().read_line(&mut line)?;

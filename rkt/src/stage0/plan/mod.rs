@@ -114,10 +114,34 @@ impl std::fmt::Display for PlanError {
 
 impl std::error::Error for PlanError {}
 
-/// The plan of a pod.
+/// The plan of a pod, and each app's cgroup limits (in app order) for [`attach_cgroups`].
 #[derive(Debug)]
 pub(crate) struct Planned {
     pub(crate) plan: plan::Plan,
+    pub(crate) resources: Vec<crate::cgroup::Resources>,
+}
+
+/// Adds the pod's cgroups to its plan: each app's `cgroup.procs`, the view each app gets, and
+/// whether the device policy needs the `nodev` fallback (a policy no cgroup enforces;
+/// `--insecure-options=paths` has no policy at all).
+pub(crate) fn attach_cgroups(
+    plan: &mut plan::Plan,
+    cgroups: &crate::cgroup::PodCgroups,
+    device_policy: bool,
+) {
+    for (app, procs) in plan.apps.iter_mut().zip(&cgroups.app_procs) {
+        app.cgroup_procs.clone_from(procs);
+    }
+    plan.cgroup_mounts = cgroups
+        .inside
+        .iter()
+        .map(|m| plan::CgroupMount {
+            rel: m.rel.clone(),
+            fstype: m.fstype.to_string(),
+            data: m.data.clone(),
+        })
+        .collect();
+    plan.devices_by_cgroup = cgroups.devices_enforced || !device_policy;
 }
 
 pub(crate) const LOCALHOST: &str =
@@ -133,9 +157,12 @@ pub(crate) fn compute(
         return Err(PlanError::Invalid(INTERACTIVE_ONE_IMAGE.into()));
     }
     let mut out = Vec::new();
+    let mut resources = Vec::new();
     let mut programs = Programs::default();
     for (input, view) in apps {
-        out.push(plan_app(input, *view, pod, &mut programs)?);
+        let (app, r) = plan_app(input, *view, pod, &mut programs)?;
+        out.push(app);
+        resources.push(r);
     }
     // Generated files are written over whatever the image has (a symlink there is replaced,
     // never followed: stage1-init's EtcFile contract).
@@ -163,11 +190,13 @@ pub(crate) fn compute(
         net: pod.net,
         hosts,
         resolv,
+        cgroup_mounts: Vec::new(),
+        devices_by_cgroup: true,
         apps: out,
     };
     plan.validate()
         .map_err(|e| PlanError::Invalid(e.to_string()))?;
-    Ok(Planned { plan })
+    Ok(Planned { plan, resources })
 }
 
 fn plan_app(
@@ -175,7 +204,7 @@ fn plan_app(
     view: &dyn RootfsView,
     pod: &PodInput,
     programs: &mut Programs,
-) -> Result<plan::App, PlanError> {
+) -> Result<(plan::App, crate::cgroup::Resources), PlanError> {
     let name = &input.name;
     let app = &input.app;
 
@@ -263,7 +292,7 @@ fn plan_app(
     let in_app = |e: String| PlanError::Invalid(format!("app {name:?}: {e}"));
     let confined = confinement::resolve(&app.isolators, uid, pod.insecure).map_err(in_app)?;
     let seccomp = programs.get(&confined).map_err(in_app)?;
-    Ok(plan::App {
+    let app = plan::App {
         name: name.clone(),
         lower: input.lower.clone(),
         mode: input.mode.clone(),
@@ -278,11 +307,14 @@ fn plan_app(
         protect_kernel: pod.protect_kernel,
         no_new_privs: confined.no_new_privs,
         seccomp,
+        cgroup_procs: Vec::new(),
+        oom_score_adj: confined.oom_score_adj,
         interactive: pod.interactive,
         pre_start: Vec::new(),
         post_stop: Vec::new(),
         mounts: input.mounts.clone(),
-    })
+    };
+    Ok((app, confined.resources))
 }
 
 /// `argv[0]`: absolute as is, else the first executable in `path` (appc: looked up in PATH).
