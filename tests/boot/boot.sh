@@ -27,11 +27,16 @@ need cpio cpio
 [ -x /bin/busybox ] || need busybox busybox-static
 
 kdir=$work/$kernel_pkg-$kernel_ver
+# Guests boot in parallel (cargo test threads): one fetches, the others wait for it.
+exec 9>"$work/.kernel.lock"
+flock 9
 if [ ! -d "$kdir" ]; then
-    (cd "$work" && apt-get download -qq "$kernel_pkg=$kernel_ver")
+    rm -rf "$kdir.tmp"
+    (cd "$work" && apt-get download -qq -o APT::Sandbox::User=root "$kernel_pkg=$kernel_ver")
     dpkg -x "$work/${kernel_pkg}_${kernel_ver}_amd64.deb" "$kdir.tmp"
     mv "$kdir.tmp" "$kdir"
 fi
+flock -u 9
 vmlinuz=$(ls "$kdir"/boot/vmlinuz-*)
 
 root=$(mktemp -d "$work/initramfs.XXXXXX")
