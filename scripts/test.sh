@@ -17,7 +17,7 @@ export RKT_BIN="$PWD/target/x86_64-unknown-linux-musl/release/rkt"
 # The static probe payload and stage1-init for the end-to-end tests (STAGE1_INIT_BIN, PROBE_BIN).
 eval "$(scripts/fixtures.sh)"
 
-: "${RKT_SOAK_RUN_GC_CYCLES:=100}" "${RKT_SOAK_PARALLEL_PODS:=50}" "${RKT_SOAK_GC_RACE_RUNS:=30}"
+: "${RKT_SOAK_RUN_GC_CYCLES:=200}" "${RKT_SOAK_PARALLEL_PODS:=50}" "${RKT_SOAK_GC_RACE_RUNS:=30}"
 : "${RKT_SOAK_MOUNT_RACE:=200}"
 export RKT_SOAK_RUN_GC_CYCLES RKT_SOAK_PARALLEL_PODS RKT_SOAK_GC_RACE_RUNS RKT_SOAK_MOUNT_RACE
 

@@ -20,13 +20,13 @@ fn du_k(dir: &std::path::Path) -> u64 {
         .unwrap()
 }
 
-/// Sequential `run` + `gc --grace-period=0s` cycles (`RKT_SOAK_RUN_GC_CYCLES`: 100 in
+/// Sequential `run` + `gc --grace-period=0s` cycles (`RKT_SOAK_RUN_GC_CYCLES`: 200 in
 /// `scripts/test.sh`, 1000 in `scripts/soak.sh`) inside a mount namespace with shared
 /// propagation: the namespace's mount count, the pod directories and the pods' disk use do not
 /// grow, and no pod leaves a cgroup.
 #[test]
 fn run_gc_cycles_leak_nothing() {
-    let cycles = e2e::soak_count("RUN_GC_CYCLES", 100);
+    let cycles = e2e::soak_count("RUN_GC_CYCLES", 200);
     // About 0.1 s per cycle on a quiet machine; a loaded one may take ten times that.
     let limit = std::time::Duration::from_secs(120 + cycles as u64);
     require_root();
