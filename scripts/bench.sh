@@ -5,6 +5,7 @@
 #   scripts/bench.sh ids      image ID of a large gzip ACI vs `gzip -dc X | sha512sum`
 #   scripts/bench.sh import   import + render of it vs gzip | tee | sha512sum | tar -x (bench-store.sh)
 #   scripts/bench.sh run      `rkt run` of a stored image vs the floor (tests/floor) and crun
+#                             (BASE_RKT=path: also against another rkt, e.g. main before a change)
 #   scripts/bench.sh lifecycle  `rkt list`/`status` with 10, 100, 1000 pods on disk vs `ls -l` +
 #                             `cat` of their manifests; `rkt gc` of 10, 100, 1000 exited pods
 #   scripts/bench.sh fetch    `rkt fetch https://...` of the large ACI over loopback HTTPS vs
@@ -141,31 +142,48 @@ bench_run() {
     mkdir -p "$d/bundle"
     cp -a "$img/rootfs" "$d/bundle/rootfs"
     (cd "$d/bundle" && crun spec)
-    python3 - "$d/bundle/config.json" <<'PY'
+    # crun's default cgroup is at each hierarchy's root: give it one under the benchmark's own
+    # (the memory hierarchy's, the only one here that is not the root), as rkt's pods are.
+    local own
+    own=$(awk -F: '$2 == "memory" { print $3 }' /proc/self/cgroup)
+    python3 - "$d/bundle/config.json" "${own%/}/rkt-bench-crun" <<'PY'
 import json, sys
 p = sys.argv[1]
 c = json.load(open(p))
 c["process"]["args"] = ["/bin/probe", "true"]
 c["process"]["terminal"] = False
 c["linux"]["namespaces"] = [n for n in c["linux"]["namespaces"] if n["type"] != "network"]
+c["linux"]["cgroupsPath"] = sys.argv[2]
 json.dump(c, open(p, "w"), indent=1)
 PY
+    # The main before a change, when BASE_RKT names its static binary.
+    local base=${BASE_RKT:-$rkt}
     local rktrun="$rkt --dir=$d/data run --net=host"
+    local crun="crun --root=$d/crun-state"
+    mkdir -p "$d/crun-state"
     unshare -m --propagation private sh -ec "
         mount -t tmpfs tmpfs /sys/fs/cgroup/unified
+        # crun's state on a tmpfs, as /run is on real hosts (not here).
+        mount -t tmpfs tmpfs $d/crun-state
         # Each start must work (the last row fails on purpose: stage0 alone).
         $rktrun example.com/small >/dev/null
-        crun run --bundle $d/bundle rkt-bench >/dev/null
+        $crun run --bundle $d/bundle rkt-bench >/dev/null
         $floor $img/rootfs /bin/probe true
         python3 $PWD/scripts/alternate.py $runs $d/run.json \
             '$rktrun example.com/small' \
             '$floor $img/rootfs /bin/probe true' \
-            'crun run --bundle $d/bundle rkt-bench' \
+            '$crun run --bundle $d/bundle rkt-bench' \
             '$rktrun example.com/big' \
             '$rkt --dir=$d/data --insecure-options=paths run example.com/small' \
             '$rkt --dir=$d/data --insecure-options=paths run --no-overlay example.com/small' \
             '$rktrun example.com/small --exec=/nope' \
-            '$rkt --dir=$d/data --insecure-options=seccomp,capabilities run --net=host example.com/small'"
+            '$rkt --dir=$d/data --insecure-options=seccomp,capabilities run --net=host example.com/small' \
+            '$base --dir=$d/data run --net=host example.com/small'"
+    # What crun left of the parents of its cgroup in the other hierarchies.
+    find /sys/fs/cgroup -depth -type d -path '*rkt-bench-crun*' -delete 2>/dev/null || true
+    for h in /sys/fs/cgroup/*/; do
+        [ "$own" = / ] || rmdir -p "$h${own#/}" 2>/dev/null || true
+    done
     local r f c b p n s rss
     r=$(median_ms "$d/run.json" 0)
     f=$(median_ms "$d/run.json" 1)
@@ -191,6 +209,12 @@ PY
     ns=$(median_ms "$d/run.json" 7)
     echo "| rkt run --insecure-options=seccomp,capabilities (no filter) | $ns | $(ratio "$ns" "$f")x | $(ratio "$ns" "$c")x |"
     echo "| seccomp + capabilities, paired per round: default - no filter | $(paired_ms "$d/run.json" 0 7) | | |"
+    if [ "$base" != "$rkt" ]; then
+        local bm
+        bm=$(median_ms "$d/run.json" 8)
+        echo "| base rkt run --net=host ($BASE_RKT) | $bm | $(ratio "$bm" "$f")x | $(ratio "$bm" "$c")x |"
+        echo "| paired per round: this rkt - base | $(paired_ms "$d/run.json" 0 8) | | |"
+    fi
     echo "| rkt run peak RSS | ${rss} KiB | | |"
 }
 

@@ -20,6 +20,7 @@ mod stage0;
 mod stage1;
 mod store;
 mod sys;
+mod terminal;
 mod trust;
 
 use std::process::ExitCode;

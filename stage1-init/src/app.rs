@@ -48,6 +48,9 @@ pub struct Launch {
     /// The slave of the pod's pty for the interactive app (fds 0-2, controlling terminal);
     /// `None` for the others, and once the app has started.
     tty: Option<std::os::fd::OwnedFd>,
+    /// The app's stdout and stderr terminals (ptys of the pod), when the plan says so.
+    stdout: Option<std::os::fd::OwnedFd>,
+    stderr: Option<std::os::fd::OwnedFd>,
     /// The app's `cgroup.procs` in each hierarchy (opened before the pod's pivot).
     cgroup_fds: Vec<std::os::fd::OwnedFd>,
     /// Its view of them at /sys/fs/cgroup.
@@ -60,6 +63,8 @@ pub struct FromPod<'a> {
     /// /proc/sys/kernel/cap_last_cap.
     pub last_cap: u8,
     pub tty: Option<std::os::fd::OwnedFd>,
+    pub stdout: Option<std::os::fd::OwnedFd>,
+    pub stderr: Option<std::os::fd::OwnedFd>,
     pub cgroup_fds: Vec<std::os::fd::OwnedFd>,
     pub cgroup_mounts: &'a [CgroupMount],
 }
@@ -110,15 +115,19 @@ impl Launch {
                 .map(|a| cstr(a.as_bytes()))
                 .collect::<Result<_>>()?,
             tty: pod.tty,
+            stdout: pod.stdout,
+            stderr: pod.stderr,
             cgroup_fds: pod.cgroup_fds,
             cgroup_mounts: pod.cgroup_mounts.to_vec(),
             oom_score_adj: app.oom_score_adj,
         })
     }
 
-    /// Closes PID 1's copy of the app's terminal (the app has its own).
+    /// Closes PID 1's copies of the app's terminals (the app has its own).
     pub fn release_tty(&mut self) {
         self.tty = None;
+        self.stdout = None;
+        self.stderr = None;
     }
 
     /// The app's name.
@@ -142,6 +151,11 @@ impl Launch {
         match &self.tty {
             Some(tty) => crate::tty::install(tty)?,
             None => no_stdin()?,
+        }
+        for (fd, to) in [(&self.stdout, 1), (&self.stderr, 2)] {
+            if let Some(fd) = fd {
+                crate::tty::install_as(fd, to)?;
+            }
         }
         confine::drop_privileges(&self.drop_caps)?;
         if self.tty.is_some() {

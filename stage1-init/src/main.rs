@@ -99,10 +99,10 @@ fn main() -> ExitCode {
             return ExitCode::from(FAILED);
         }
     };
-    if let Err(e) = sync.ready(pod.master()) {
+    if let Err(e) = sync.ready(&pod.masters()) {
         return fail(&e.to_string());
     }
-    pod.drop_master();
+    pod.drop_masters();
     if let Err(e) = sync.wait_go() {
         return fail(&e.to_string());
     }

@@ -22,7 +22,7 @@
 //! keys, missing required keys, bad numbers, NUL bytes, trailing bytes and an unknown version
 //! are all errors, and no input makes it panic (see the fuzz tests).
 //!
-//! Pod keys come first: `uuid hostname pod-dir net hosts resolv cgroup-mount* devices`. Each `app <name>` record then
+//! Pod keys come first: `uuid hostname pod-dir net hosts resolv cgroup-mount* output devices`. Each `app <name>` record then
 //! opens an app whose keys follow: `lower rootfs [upper work] argv+ env* uid gid supp-gid* cwd
 //! cap* readonly protect-kernel no-new-privs seccomp* cgroup-procs* [oom-score-adj] interactive
 //! mount* pre-start* post-stop*`. `argv`, `env`, `supp-gid`, `cap`, `seccomp`, `cgroup-procs`,
@@ -178,11 +178,24 @@ pub struct Plan {
     /// The cgroup filesystems each app sees (read-only, in its cgroup namespace) under
     /// `/sys/fs/cgroup`.
     pub cgroup_mounts: Vec<CgroupMount>,
+    /// Whether each app's stdout and stderr is a terminal of the pod's own (rkt's own stdout
+    /// or stderr is a terminal) rather than stage1-init's own pipe to rkt. rkt relays both:
+    /// no process of the pod holds a host terminal.
+    pub output: Output,
     /// A cgroup enforces every app's device allow-list. When not, every writable mount an app
     /// sees is `nodev`, and the pod's device nodes come from a private tmpfs.
     pub devices_by_cgroup: bool,
     /// The apps, started in this order.
     pub apps: Vec<App>,
+}
+
+/// How apps' stdout and stderr reach rkt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Output {
+    /// stdout: a pty of the pod's devpts (else stage1-init's stdout, a pipe to rkt).
+    pub stdout_tty: bool,
+    /// stderr: likewise.
+    pub stderr_tty: bool,
 }
 
 /// A cgroup filesystem mounted in each app at `/sys/fs/cgroup/<rel>`.
@@ -422,6 +435,15 @@ impl Plan {
                 format!("{}\0{}\0{}", m.fstype, m.rel, m.data).as_bytes(),
             );
         }
+        let kind = |tty: bool| if tty { "tty" } else { "pipe" };
+        w.text(
+            "output",
+            &format!(
+                "{},{}",
+                kind(self.output.stdout_tty),
+                kind(self.output.stderr_tty)
+            ),
+        );
         w.text(
             "devices",
             if self.devices_by_cgroup {

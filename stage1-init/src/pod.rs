@@ -22,20 +22,21 @@ const ENV_DIR: &str = "/rkt/env";
 /// A pod whose setup is done: what `run` needs.
 pub struct Pod {
     launches: Vec<Launch>,
-    /// The master of the interactive app's pty, until it is handed to rkt with `Ready`.
-    master: Option<OwnedFd>,
+    /// The pty masters for rkt (the interactive app's, then each app's stdout and stderr
+    /// terminals, in plan order), until they are handed over with `Ready`.
+    masters: Vec<OwnedFd>,
 }
 
 impl Pod {
-    /// The pty master to hand to rkt, if the pod is interactive.
-    pub fn master(&self) -> Option<BorrowedFd<'_>> {
-        self.master.as_ref().map(AsFd::as_fd)
+    /// The pty masters to hand to rkt.
+    pub fn masters(&self) -> Vec<BorrowedFd<'_>> {
+        self.masters.iter().map(AsFd::as_fd).collect()
     }
 
     /// Closes PID 1's copy of the master once rkt has its own: the only reader of the app's
     /// terminal is then rkt, and rkt sees EIO exactly when the pod's last slave fd is gone.
-    pub fn drop_master(&mut self) {
-        self.master = None;
+    pub fn drop_masters(&mut self) {
+        self.masters.clear();
     }
 }
 
@@ -77,6 +78,19 @@ pub fn setup(plan_path: &Path) -> Result<Pod> {
         &plan,
         pty.as_ref().map(|p| p.slave_path.as_path()),
     ))?;
+    // Every app's stdout and stderr that is to be a terminal: a pty of the pod's devpts each.
+    let mut output = Vec::with_capacity(plan.apps.len());
+    for app in &plan.apps {
+        let one = |on: bool| -> Result<Option<tty::Pty>> {
+            if !on || app.interactive {
+                return Ok(None);
+            }
+            let p = tty::open(&root.join("dev/pts"), app.uid)?;
+            tty::raw_output(p.slave.as_ref().expect("a new pty has its slave"))?;
+            Ok(Some(p))
+        };
+        output.push((one(plan.output.stdout_tty)?, one(plan.output.stderr_tty)?));
+    }
     let mut cgroup_fds = Vec::with_capacity(plan.apps.len());
     for app in &plan.apps {
         let app_root = AppRoot::open(&root.join(app_rootfs_rel(&app.name)))?;
@@ -96,7 +110,26 @@ pub fn setup(plan_path: &Path) -> Result<Pod> {
     }
     let last_cap = last_cap()?;
     let mut launches = Vec::with_capacity(plan.apps.len());
-    for (app, cgroup_fds) in plan.apps.iter().zip(cgroup_fds) {
+    let mut masters: Vec<OwnedFd> = Vec::new();
+    let mut output_slaves = Vec::with_capacity(plan.apps.len());
+    for (out, err) in output {
+        let mut slave = |p: Option<tty::Pty>| {
+            p.map(|mut p| {
+                masters.push(p.master);
+                p.slave.take().expect("a new pty has its slave")
+            })
+        };
+        output_slaves.push((slave(out), slave(err)));
+    }
+    if let Some(p) = &mut pty {
+        // The interactive app's terminal comes first.
+        masters.insert(
+            0,
+            rustix::io::dup(&p.master).map_err(|e| Error::call("dup", e))?,
+        );
+    }
+    for ((app, cgroup_fds), (stdout, stderr)) in plan.apps.iter().zip(cgroup_fds).zip(output_slaves)
+    {
         // rkt's env file format (WriteEnvFile): one KEY=VALUE per line; `rkt enter` reads it.
         let env: String = app.env.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
         write_atomic(&Path::new(ENV_DIR).join(&app.name), env.as_bytes())?;
@@ -110,15 +143,14 @@ pub fn setup(plan_path: &Path) -> Result<Pod> {
             crate::app::FromPod {
                 last_cap,
                 tty,
+                stdout,
+                stderr,
                 cgroup_fds,
                 cgroup_mounts: &plan.cgroup_mounts,
             },
         )?);
     }
-    Ok(Pod {
-        launches,
-        master: pty.map(|p| p.master),
-    })
+    Ok(Pod { launches, masters })
 }
 
 /// Everything after `Go`: returns the pod's exit status. An error here is printed by `main`
@@ -128,7 +160,7 @@ pub fn run(mut pod: Pod, signals: &Blocked) -> Result<i32> {
     let mut apps = Vec::with_capacity(pod.launches.len());
     for (index, launch) in pod.launches.iter_mut().enumerate() {
         let started = launch.start()?;
-        // The app has its terminal; PID 1 keeps no fd of it (see `Pod::drop_master`).
+        // The app has its terminals; PID 1 keeps no fd of them (see `Pod::drop_masters`).
         launch.release_tty();
         let pid = started.pid.as_raw_nonzero().get().to_string();
         write_atomic(&status_marker(launch.name(), "pid"), pid.as_bytes())?;

@@ -23,13 +23,15 @@
 //!
 //! | tag   | direction   | payload                                                     |
 //! |-------|-------------|-------------------------------------------------------------|
-//! | `R`   | init -> rkt | none; with `--interactive`, the pty master as SCM_RIGHTS   |
+//! | `R`   | init -> rkt | none; the pod's pty masters as SCM_RIGHTS (see below)       |
 //! | `G`   | rkt -> init | none                                                        |
 //! | `E`   | init -> rkt | `i32` errno (little endian) + UTF-8 message (<= 4 KiB)      |
 //!
-//! The pty master rides on the `R` frame because it must exist before `Go` (rkt sets the
-//! window size before the app starts) and after the pivot (it comes from the pod's own devpts).
-//! rkt receives with `MSG_CMSG_CLOEXEC`, so the fd never leaks into another child of rkt.
+//! The pty masters ride on the `R` frame because they must exist before `Go` (rkt sets the
+//! window size before the apps start) and after the pivot (they come from the pod's own
+//! devpts), in the plan's order: the interactive app's terminal, then for each app in order
+//! its stdout's and its stderr's terminal where the plan gives it one. At most [`MAX_FDS`].
+//! rkt receives with `MSG_CMSG_CLOEXEC`, so no fd leaks into another child of rkt.
 //!
 //! The `E` message is the context ("mount `proc` on `/proc`"); the errno's text is *not* in it:
 //! rkt rebuilds the error from both (crun `send_error_to_sync_socket_and_die`), so callers can
@@ -51,6 +53,9 @@ use rustix::net::{
 pub const ENV_SYNC_FD: &str = "RKT_SYNC_FD";
 /// Name of the environment variable that carries the pod lock's fd number.
 pub const ENV_LOCK_FD: &str = "RKT_LOCK_FD";
+
+/// Most fds one `R` frame carries (the kernel's SCM_MAX_FD is 253).
+pub const MAX_FDS: usize = 128;
 
 /// Longest message an `E` frame carries; longer ones are cut at a char boundary (crun clamps
 /// at 1024 for the same reason: a runaway message must not block the handshake).
@@ -207,9 +212,9 @@ impl ParentEnd {
     }
 
     /// Blocks until stage1-init says `Ready`. An `E` frame becomes `ProtoError::Child`, EOF
-    /// becomes `ProtoError::ChildDied`. Returns the fd that came with `Ready` (the pty master
-    /// of an interactive pod), if any.
-    pub fn wait_ready(&self) -> Result<Option<OwnedFd>, ProtoError> {
+    /// becomes `ProtoError::ChildDied`. Returns the fds that came with `Ready` (the pod's pty
+    /// masters), in order.
+    pub fn wait_ready(&self) -> Result<Vec<OwnedFd>, ProtoError> {
         let (frame, fd) = recv_frame(self.fd.as_fd(), ProtoError::ChildDied)?;
         match frame.first().copied() {
             Some(b'R') if frame.len() == 1 => Ok(fd),
@@ -260,10 +265,10 @@ impl ChildEnd {
         ChildEnd { fd }
     }
 
-    /// Setup is done; stage1-init now waits for `Go`. `fd` (the pty master of an interactive
-    /// pod) travels with the frame; the caller may close its copy afterwards.
-    pub fn ready(&self, fd: Option<BorrowedFd<'_>>) -> Result<(), ProtoError> {
-        send_frame_with(self.fd.as_fd(), &[Tag::Ready.byte()], fd)
+    /// Setup is done; stage1-init now waits for `Go`. `fds` (the pod's pty masters) travel
+    /// with the frame; the caller may close its copies afterwards.
+    pub fn ready(&self, fds: &[BorrowedFd<'_>]) -> Result<(), ProtoError> {
+        send_frame_with(self.fd.as_fd(), &[Tag::Ready.byte()], fds)
     }
 
     /// Blocks until rkt says `Go`. EOF becomes `ProtoError::ParentDied`.
@@ -323,23 +328,28 @@ fn decode_error(frame: &[u8]) -> ProtoError {
 }
 
 fn send_frame(fd: BorrowedFd<'_>, frame: &[u8]) -> Result<(), ProtoError> {
-    send_frame_with(fd, frame, None)
+    send_frame_with(fd, frame, &[])
 }
 
-/// Sends one frame, with `pass` as SCM_RIGHTS when given.
+/// Sends one frame, with `pass` as SCM_RIGHTS.
 fn send_frame_with(
     fd: BorrowedFd<'_>,
     frame: &[u8],
-    pass: Option<BorrowedFd<'_>>,
+    pass: &[BorrowedFd<'_>],
 ) -> Result<(), ProtoError> {
-    let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
-    let passed = pass.map(|p| [p]);
+    if pass.len() > MAX_FDS {
+        return Err(ProtoError::Io {
+            op: "send",
+            source: Errno::TOOMANYREFS,
+        });
+    }
+    let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(MAX_FDS))];
     // NOSIGNAL: a peer that died must give EPIPE here, not kill PID 1 (or rkt) with SIGPIPE.
     loop {
         let mut control = SendAncillaryBuffer::new(&mut space);
-        if let Some(fds) = &passed {
-            // Cannot fail: the buffer is sized for exactly one fd.
-            control.push(SendAncillaryMessage::ScmRights(fds));
+        if !pass.is_empty() {
+            // Cannot fail: the buffer is sized for MAX_FDS fds.
+            control.push(SendAncillaryMessage::ScmRights(pass));
         }
         match sendmsg(
             fd,
@@ -354,15 +364,12 @@ fn send_frame_with(
     }
 }
 
-/// Receives one frame and the fd that came with it; `eof` is the error for a closed peer.
+/// Receives one frame and the fds that came with it; `eof` is the error for a closed peer.
 /// TRUNC makes recv return the real datagram length, so an oversized frame is caught instead
-/// of silently cut. Received fds are CLOEXEC; any beyond the first is closed.
-fn recv_frame(
-    fd: BorrowedFd<'_>,
-    eof: ProtoError,
-) -> Result<(Vec<u8>, Option<OwnedFd>), ProtoError> {
+/// of silently cut. Received fds are CLOEXEC.
+fn recv_frame(fd: BorrowedFd<'_>, eof: ProtoError) -> Result<(Vec<u8>, Vec<OwnedFd>), ProtoError> {
     let mut buf = vec![0u8; BUF];
-    let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
+    let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(MAX_FDS))];
     loop {
         let mut control = RecvAncillaryBuffer::new(&mut space);
         let got = recvmsg(
@@ -371,12 +378,10 @@ fn recv_frame(
             &mut control,
             RecvFlags::TRUNC | RecvFlags::CMSG_CLOEXEC,
         );
-        let mut passed = None;
+        let mut passed = Vec::new();
         for msg in control.drain() {
             if let RecvAncillaryMessage::ScmRights(fds) = msg {
-                for f in fds {
-                    passed.get_or_insert(f);
-                }
+                passed.extend(fds);
             }
         }
         match got {
@@ -409,26 +414,32 @@ mod tests {
     #[test]
     fn ready_then_go() {
         let (parent, child) = pair().unwrap();
-        child.ready(None).unwrap();
-        assert!(parent.wait_ready().unwrap().is_none());
+        child.ready(&[]).unwrap();
+        assert!(parent.wait_ready().unwrap().is_empty());
         parent.go().unwrap();
         child.wait_go().unwrap();
     }
 
     #[test]
-    fn ready_carries_an_fd() {
+    fn ready_carries_fds_in_order() {
         let (parent, child) = pair().unwrap();
-        let (r, w) = rustix::pipe::pipe().unwrap();
-        child.ready(Some(w.as_fd())).unwrap();
-        drop(w);
-        let got = parent.wait_ready().unwrap().expect("an fd with Ready");
-        let flags = rustix::io::fcntl_getfd(&got).unwrap();
-        assert!(flags.contains(rustix::io::FdFlags::CLOEXEC));
-        rustix::io::write(&got, b"via scm_rights").unwrap();
+        let pipes: Vec<(OwnedFd, OwnedFd)> =
+            (0..3).map(|_| rustix::pipe::pipe().unwrap()).collect();
+        let ends: Vec<BorrowedFd<'_>> = pipes.iter().map(|(_, w)| w.as_fd()).collect();
+        child.ready(&ends).unwrap();
+        let got = parent.wait_ready().unwrap();
+        assert_eq!(got.len(), 3);
+        for (i, fd) in got.iter().enumerate() {
+            let flags = rustix::io::fcntl_getfd(fd).unwrap();
+            assert!(flags.contains(rustix::io::FdFlags::CLOEXEC));
+            rustix::io::write(fd, format!("fd {i}").as_bytes()).unwrap();
+        }
         drop(got);
-        let mut buf = [0u8; 32];
-        let n = rustix::io::read(&r, &mut buf).unwrap();
-        assert_eq!(&buf[..n], b"via scm_rights");
+        for (i, (r, _)) in pipes.iter().enumerate() {
+            let mut buf = [0u8; 32];
+            let n = rustix::io::read(r, &mut buf).unwrap();
+            assert_eq!(&buf[..n], format!("fd {i}").as_bytes());
+        }
     }
 
     #[test]
@@ -533,7 +544,7 @@ mod tests {
         let (parent, child) = pair().unwrap();
         drop(parent);
         assert!(matches!(
-            child.ready(None),
+            child.ready(&[]),
             Err(ProtoError::Io {
                 op: "send",
                 source: Errno::PIPE

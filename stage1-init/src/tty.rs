@@ -64,6 +64,28 @@ fn pty_number(master: &OwnedFd) -> std::result::Result<u32, rustix::io::Errno> {
         .ok_or(rustix::io::Errno::INVAL)
 }
 
+/// Output of the pty goes through as written (no `\n` to `\r\n`): rkt copies it to its own
+/// terminal, which does that itself.
+pub fn raw_output(slave: &OwnedFd) -> Result<()> {
+    let mut t = rustix::termios::tcgetattr(slave).map_err(|e| Error::call("tcgetattr", e))?;
+    t.output_modes.remove(rustix::termios::OutputModes::OPOST);
+    rustix::termios::tcsetattr(slave, rustix::termios::OptionalActions::Now, &t)
+        .map_err(|e| Error::call("tcsetattr", e))
+}
+
+/// Makes `fd` the calling process's fd `to` (1 or 2: an app's output terminal).
+pub fn install_as(fd: &OwnedFd, to: i32) -> Result<()> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: `fd` is open; dup2 atomically replaces `to` in this single-threaded process.
+    if unsafe { libc::dup2(fd.as_raw_fd(), to) } < 0 {
+        return Err(Error::call(
+            format!("dup2 the app's terminal onto fd {to}"),
+            crate::error::last_errno(),
+        ));
+    }
+    Ok(())
+}
+
 /// Makes `tty` the calling process's fds 0, 1 and 2. Called in the app's child, before
 /// `setsid` + [`make_controlling`].
 pub fn install(tty: &OwnedFd) -> Result<()> {

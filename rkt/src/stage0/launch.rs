@@ -2,7 +2,7 @@
 //! before `Ready` the pod stays in `prepare/` and, once rkt exits, reads as "aborted prepare"
 //! (removable by `rm` and gc); after `Go` it is in `run/` with its lock held by PID 1.
 
-use std::os::fd::{AsFd, AsRawFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use stage1_init::plan::{Net, RootfsMode};
@@ -23,6 +23,7 @@ use crate::store::{ImageKey, Store};
 use crate::sys::fs::{write_atomic, Durability};
 use crate::sys::lock::{FileLock, LockKind};
 use crate::sys::spawn;
+use crate::terminal::Terminal;
 
 /// `statfs.f_type` of overlayfs, which refuses an upper dir on overlayfs.
 const OVERLAYFS_SUPER_MAGIC: u64 = 0x794c_7630;
@@ -336,6 +337,7 @@ pub(crate) fn start(
         dns: opts.dns.clone(),
         hosts: opts.hosts.clone(),
         interactive: opts.interactive,
+        output: super::output::mode(),
     };
     let plan::Planned {
         plan: mut planned,
@@ -385,12 +387,14 @@ pub(crate) fn start(
         (proto::ENV_SYNC_FD.to_string(), sync_fd.to_string()),
         (proto::ENV_LOCK_FD.to_string(), lock_fd.to_string()),
     ];
+    let (mut relays, out_w, err_w) = super::output::pipes()?;
     let mut child = spawn::spawn_pid1(
         exe.as_fd(),
         &argv,
         &env,
         &[sync_fd, lock_fd],
         &stage1_cgroup_fds,
+        (out_w, err_w),
         spawn::Namespaces {
             net: opts.net == Net::None,
         },
@@ -411,20 +415,28 @@ pub(crate) fn start(
         e
     };
 
-    let master = match parent.wait_ready() {
-        Ok(master) => master,
+    let mut masters = match parent.wait_ready() {
+        Ok(masters) => masters,
         Err(e) => {
             // stage1-init exits 254 after an E frame; reap it before reporting.
             let _ = child.wait();
+            relays.finish();
             return Err(fail(pod, Error::Stage1(e)));
         }
     };
-    // --interactive: the pod's terminal (its pty master came with Ready), relayed below.
-    let terminal = match super::tty::Terminal::expect(opts.interactive, master) {
+    // --interactive: the pod's terminal (the first pty master that came with Ready), relayed
+    // below; then the apps' output terminals.
+    let interactive = (opts.interactive && !masters.is_empty()).then(|| masters.remove(0));
+    let terminal = expect_terminal(opts.interactive, interactive).and_then(|t| {
+        relays.add_terminals(masters, &planned.apps, planned.output)?;
+        Ok(t)
+    });
+    let terminal = match terminal {
         Ok(t) => t,
         Err(e) => {
             drop(parent);
             let _ = child.wait();
+            relays.finish();
             return Err(fail(pod, e));
         }
     };
@@ -459,6 +471,7 @@ pub(crate) fn start(
         // No Go: closing the socket makes stage1-init exit without starting anything.
         drop(parent);
         let _ = child.wait();
+        relays.finish();
         return Err(fail(pod, e));
     }
     crate::store::failpoint::hit("pod-running");
@@ -466,6 +479,7 @@ pub(crate) fn start(
     drop(lock);
     if let Err(e) = parent.go() {
         let _ = child.wait();
+        relays.finish();
         return Err(Error::Stage1(e));
     }
     drop(parent);
@@ -473,7 +487,24 @@ pub(crate) fn start(
         t.relay().map_err(Error::Tty)?;
     }
     let status = child.wait().map_err(Error::Spawn)?;
+    // Everything the pod wrote is out before rkt exits.
+    relays.finish();
     Ok(exit_code(status))
+}
+
+/// The terminal of a pod that is (`interactive`) or is not supposed to have one: a master
+/// must come with `Ready` exactly when rkt asked for a terminal.
+fn expect_terminal(interactive: bool, master: Option<OwnedFd>) -> Result<Option<Terminal>, Error> {
+    match (interactive, master) {
+        (true, Some(m)) => Terminal::attach(m).map(Some).map_err(Error::Tty),
+        (false, None) => Ok(None),
+        (true, None) => Err(Error::Tty(std::io::Error::other(
+            "stage1-init sent no terminal",
+        ))),
+        (false, Some(_)) => Err(Error::Tty(std::io::Error::other(
+            "stage1-init sent a terminal that was not asked for",
+        ))),
+    }
 }
 
 /// The pod's status as rkt's exit code: the code, or 128+N when PID 1 died of signal N.

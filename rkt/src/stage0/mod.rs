@@ -11,9 +11,9 @@ pub(crate) mod confinement;
 pub(crate) mod dns;
 pub(crate) mod fly;
 mod launch;
+mod output;
 pub(crate) mod plan;
 mod rootfs;
-mod tty;
 pub(crate) mod volumes;
 
 use std::fmt;

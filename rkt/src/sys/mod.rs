@@ -12,6 +12,7 @@ pub(crate) mod fs;
 pub(crate) mod lock;
 pub(crate) mod overlay;
 pub(crate) mod proc;
+pub(crate) mod relay;
 pub(crate) mod resolve;
 pub(crate) mod spawn;
 pub(crate) mod tty;

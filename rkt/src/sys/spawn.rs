@@ -2,7 +2,7 @@
 //! signals `rkt run` forwards to it.
 
 use std::io::{self, Write};
-use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command};
 use std::sync::atomic::{AtomicI32, Ordering};
@@ -40,7 +40,7 @@ pub(crate) struct Namespaces {
 
 /// Runs the program in `exe` (a sealed memfd) as PID 1 of new PID, mount, UTS and IPC
 /// (and network) namespaces, with `argv` (argv[0] included), exactly the environment `env`,
-/// fds 0-2 inherited and the fds in `keep` passed (CLOEXEC cleared in the child only), in the
+/// `/dev/null`, `stdout` and `stderr` as fds 0-2 and the fds in `keep` passed (CLOEXEC cleared in the child only), in the
 /// cgroups whose `cgroup.procs` fds are `cgroup_procs`. The
 /// child gets SIGKILL when this thread dies (the pod does not outlive `rkt run`, as when rkt
 /// exec'd stage1 in rkt 1.30; DESIGN §3.3 point 5).
@@ -54,8 +54,12 @@ pub(crate) fn spawn_pid1(
     env: &[(String, String)],
     keep: &[RawFd],
     cgroup_procs: &[RawFd],
+    (stdout, stderr): (OwnedFd, OwnedFd),
     ns: Namespaces,
 ) -> io::Result<Child> {
+    // The PID namespace of this thread's later children and threads, restored after the spawn:
+    // a thread cannot be created while it differs from the caller's own (clone(2), EINVAL).
+    let own_pid_ns = std::fs::File::open("/proc/thread-self/ns/pid")?;
     // SAFETY: CLONE_NEWPID only changes the PID namespace of this thread's future children;
     // it does not touch file descriptor tables (the hazard unshare_unsafe warns about).
     unsafe { rustix::thread::unshare_unsafe(UnshareFlags::NEWPID) }?;
@@ -64,6 +68,10 @@ pub(crate) fn spawn_pid1(
     cmd.args(argv.iter().skip(1));
     cmd.env_clear();
     cmd.envs(env.iter().map(|(k, v)| (k, v)));
+    // Never rkt's own fds (the user's terminal, perhaps): /dev/null, and pipes rkt relays.
+    cmd.stdin(std::process::Stdio::null())
+        .stdout(stdout)
+        .stderr(stderr);
     let mut flags = UnshareFlags::NEWNS | UnshareFlags::NEWUTS | UnshareFlags::NEWIPC;
     if ns.net {
         flags |= UnshareFlags::NEWNET;
@@ -89,7 +97,12 @@ pub(crate) fn spawn_pid1(
     unsafe { cmd.pre_exec(in_child) };
     // /proc/self/fd/N of a CLOEXEC memfd works for a static ELF: the kernel opens the file
     // before it closes CLOEXEC fds (a script would need the fd afterwards).
-    cmd.spawn()
+    let child = cmd.spawn();
+    rustix::thread::move_into_link_name_space(
+        own_pid_ns.as_fd(),
+        Some(rustix::thread::LinkNameSpaceType::ProcessID),
+    )?;
+    child
 }
 
 /// The process that received signals are forwarded to (0: none yet).

@@ -6,8 +6,8 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 
 use super::{
-    cap_from_name, invalid, parse_u32, App, CgroupMount, EtcFile, Mount, Net, Plan, PlanError,
-    RootfsMode, MAX_VALUE,
+    cap_from_name, invalid, parse_u32, App, CgroupMount, EtcFile, Mount, Net, Output, Plan,
+    PlanError, RootfsMode, MAX_VALUE,
 };
 
 /// Reads the record at `pos`: returns (key, value, offset of the next record).
@@ -55,6 +55,7 @@ pub(super) struct Decoder {
     resolv: Option<EtcFile>,
     cgroup_mounts: Vec<CgroupMount>,
     devices: Option<bool>,
+    output: Option<Output>,
     apps: Vec<AppDecoder>,
 }
 
@@ -163,6 +164,23 @@ impl Decoder {
                         data: text(data)?,
                     });
                     Ok(())
+                }
+                "output" => {
+                    let tty = |s: &[u8]| match s {
+                        b"tty" => Ok(true),
+                        b"pipe" => Ok(false),
+                        _ => Err("expected tty|pipe,tty|pipe".to_string()),
+                    };
+                    let mut parts = v.split(|&b| b == b',');
+                    let (Some(o), Some(e), None) = (parts.next(), parts.next(), parts.next())
+                    else {
+                        return Err("expected tty|pipe,tty|pipe".into());
+                    };
+                    let out = Output {
+                        stdout_tty: tty(o)?,
+                        stderr_tty: tty(e)?,
+                    };
+                    set(&mut self.output, out)
                 }
                 "devices" => match v {
                     b"cgroup" => set(&mut self.devices, true),
@@ -305,6 +323,7 @@ impl Decoder {
             hosts: self.hosts.ok_or_else(|| need("hosts"))?,
             resolv: self.resolv.ok_or_else(|| need("resolv"))?,
             cgroup_mounts: self.cgroup_mounts,
+            output: self.output.ok_or_else(|| need("output"))?,
             devices_by_cgroup: self.devices.ok_or_else(|| need("devices"))?,
             apps,
         })

@@ -11,6 +11,7 @@ pub(crate) fn sample() -> Plan {
         hosts: EtcFile::Default("127.0.0.1 localhost\n::1 localhost\n".into()),
         resolv: EtcFile::Bind("/etc/resolv.conf".into()),
         cgroup_mounts: vec![],
+        output: Default::default(),
         devices_by_cgroup: true,
         apps: vec![
             App {

@@ -35,6 +35,7 @@ fn plan() -> Plan {
         hosts: EtcFile::Keep,
         resolv: EtcFile::Keep,
         cgroup_mounts: vec![],
+        output: Default::default(),
         devices_by_cgroup: true,
         apps: vec![
             app(

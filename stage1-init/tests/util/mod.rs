@@ -141,6 +141,7 @@ impl Fixture {
             hosts: EtcFile::Default("127.0.0.1 localhost\n".into()),
             resolv: EtcFile::Keep,
             cgroup_mounts: vec![],
+            output: Default::default(),
             devices_by_cgroup: true,
             apps: vec![App {
                 name: "p".into(),
@@ -326,7 +327,7 @@ rc=$?; cat /proc/self/mountinfo >"$m.after"; exit $rc"#;
     let proc = cmd.spawn().expect("spawn unshare");
     drop((child_fd, lock));
     // A non-interactive plan never sends an fd with Ready.
-    let ready = parent.wait_ready().map(|fd| assert!(fd.is_none()));
+    let ready = parent.wait_ready().map(|fds| assert!(fds.is_empty()));
     if ready.is_ok() {
         parent.go().unwrap();
         during(proc.id());

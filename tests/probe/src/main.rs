@@ -9,7 +9,7 @@
 //! `caps`, `signals`, `cwd`, `fds`, `orphans N`, `zombies`, `write PATH DATA`, `cat PATH`, `open-write PATH`,
 //! `ls PATH`, `sleep SECS`, `wait-file PATH`, `tty`, `readline`, `tiocsti FD TEXT`,
 //! `try-write PATH...`, `sys NAME...`, `userns`, `key-find DESC`,
-//! `key-add RING DESC DATA`, `key-session`, `mknod c|b MAJ MIN PATH [read]`, `open-dev PATH
+//! `key-add RING DESC DATA`, `key-session`, `lines N out|err`, `isatty`, `mknod c|b MAJ MIN PATH [read]`, `open-dev PATH
 //! [read]`, `alloc MB`, `forks N`, `cgroup-escape CONTROLLER FILE VALUE` (see `attack`).
 
 mod attack;
@@ -179,6 +179,29 @@ fn run(cmd: &[String], out: &mut impl Write) -> io::Result<u8> {
             }
         }
         "tty" => tty_info(out)?,
+        "lines" => {
+            // `lines N out|err`: N numbered lines, one write each, to stdout or stderr.
+            let n = num(1)?;
+            let to_err = arg(2)? == "err";
+            out.flush()?;
+            for i in 0..n {
+                let line = format!("{} line {i:08}\n", if to_err { "err" } else { "out" });
+                if to_err {
+                    io::stderr().write_all(line.as_bytes())?;
+                } else {
+                    out.write_all(line.as_bytes())?;
+                    out.flush()?;
+                }
+            }
+        }
+        "isatty" => {
+            for fd in 0..3 {
+                let mut ws = [0u16; 4];
+                // SAFETY: TIOCGWINSZ writes one struct winsize into `ws`.
+                let rc = unsafe { syscall(SYS_IOCTL, fd, TIOCGWINSZ, ws.as_mut_ptr() as usize) };
+                writeln!(out, "isatty {fd}={}", rc == 0)?;
+            }
+        }
         "sys" => return attack::syscalls(out, &cmd[1..]),
         "userns" => return attack::userns(out),
         "key-find" => return attack::key_find(out, arg(1)?),

@@ -50,6 +50,8 @@ pub(crate) struct PodInput {
     pub(crate) hosts: Hosts,
     /// `--interactive`: the pod's one app gets a terminal (see `stage1_init::plan::App`).
     pub(crate) interactive: bool,
+    /// Which of rkt's stdout and stderr are terminals: the apps' then are ptys of the pod.
+    pub(crate) output: plan::Output,
 }
 
 /// rkt 1.30's refusal of `--interactive` with several apps, word for word.
@@ -191,6 +193,7 @@ pub(crate) fn compute(
         hosts,
         resolv,
         cgroup_mounts: Vec::new(),
+        output: pod.output,
         devices_by_cgroup: true,
         apps: out,
     };

@@ -70,6 +70,7 @@ fn pod() -> PodInput {
         dns: Dns::Default,
         hosts: Hosts::Default,
         interactive: false,
+        output: Default::default(),
     }
 }
 

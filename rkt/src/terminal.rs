@@ -1,5 +1,6 @@
-//! `rkt run --interactive`: relays bytes between rkt's stdin/stdout and the master of the pty
-//! that stage1-init opened in the pod's own devpts (it arrives with `Ready`).
+//! `rkt run --interactive` and `rkt enter` on a terminal: relays bytes between rkt's
+//! stdin/stdout and the master of a pty that stage1-init opened in the pod's own devpts (it
+//! arrives with `Ready`).
 //!
 //! Bytes only: the app can set any mode on its terminal, and none of it reaches rkt's terminal,
 //! which rkt puts in raw mode for the pod's life and always restores. The loop ends when the
@@ -92,24 +93,6 @@ pub(crate) struct Terminal {
 }
 
 impl Terminal {
-    /// The terminal of a pod that is (`interactive`) or is not supposed to have one: a master
-    /// must come with `Ready` exactly when rkt asked for a terminal.
-    pub(crate) fn expect(
-        interactive: bool,
-        master: Option<OwnedFd>,
-    ) -> Result<Option<Terminal>, super::Error> {
-        match (interactive, master) {
-            (true, Some(m)) => Terminal::attach(m).map(Some).map_err(super::Error::Tty),
-            (false, None) => Ok(None),
-            (true, None) => Err(super::Error::Tty(io::Error::other(
-                "stage1-init sent no terminal",
-            ))),
-            (false, Some(_)) => Err(super::Error::Tty(io::Error::other(
-                "stage1-init sent a terminal that was not asked for",
-            ))),
-        }
-    }
-
     /// Takes the master and gives the pod's terminal rkt's window size (before `Go`, so the
     /// app starts with the right size).
     ///

@@ -1,0 +1,80 @@
+//! Copying a pod's output to rkt's own stdout and stderr: each stream on a thread of its own,
+//! so that its order is kept and a slow or closed sink only stops that stream.
+//!
+//! A stream ends at EOF (every writer of a pipe gone) or EIO (the last slave fd of a pty
+//! closed), and when its sink refuses more (EPIPE: `rkt run ... | head -1`): the source is
+//! then closed, so the app writing to it gets EPIPE (or SIGPIPE) on a pipe, EIO on a pty,
+//! and the pod goes on, or ends, by its own exit policy.
+
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd, RawFd};
+use std::thread::JoinHandle;
+
+use rustix::io::Errno;
+
+/// Starts copying `from` to the fd `to` (1 or 2, or any fd that outlives the copy).
+pub(crate) fn forward(from: OwnedFd, to: RawFd) -> std::io::Result<JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name("rkt-relay".into())
+        .spawn(move || {
+            // SAFETY: `to` is rkt's stdout or stderr (or another fd the caller keeps open for
+            // the whole copy); it is only written to.
+            let sink = unsafe { BorrowedFd::borrow_raw(to) };
+            copy(from.as_fd(), sink);
+        })
+}
+
+/// The copy itself: `splice(2)` while it works (a pipe to a pipe or a file moves pages, no
+/// copy through userspace), else read and write.
+fn copy(from: BorrowedFd<'_>, to: BorrowedFd<'_>) {
+    const CHUNK: usize = 1 << 16;
+    let mut spliced = true;
+    let mut buf = vec![0u8; CHUNK];
+    loop {
+        if spliced {
+            match rustix::pipe::splice(from, None, to, None, CHUNK, rustix::pipe::SpliceFlags::MORE)
+            {
+                Ok(0) => return,
+                Ok(_) => continue,
+                Err(Errno::INTR) => continue,
+                Err(Errno::AGAIN) => {
+                    wait_writable(to);
+                    continue;
+                }
+                // Not a pipe (a pty master), or a sink splice cannot write to (a terminal).
+                Err(Errno::INVAL | Errno::BADF | Errno::NOSYS | Errno::OPNOTSUPP) => {
+                    spliced = false;
+                }
+                Err(_) => return,
+            }
+        }
+        let n = match rustix::io::read(from, &mut buf) {
+            Ok(0) => return,
+            Ok(n) => n,
+            Err(Errno::INTR) => continue,
+            // EIO: a pty whose last slave fd closed.
+            Err(_) => return,
+        };
+        let mut rest = &buf[..n];
+        while !rest.is_empty() {
+            match rustix::io::write(to, rest) {
+                Ok(w) => rest = &rest[w..],
+                Err(Errno::INTR) => {}
+                Err(Errno::AGAIN) => wait_writable(to),
+                Err(_) => return,
+            }
+        }
+    }
+}
+
+/// A sink someone else made non-blocking (the open file description of a terminal is shared):
+/// wait until it takes more.
+fn wait_writable(fd: BorrowedFd<'_>) {
+    use std::os::fd::AsRawFd;
+    let mut p = libc::pollfd {
+        fd: fd.as_raw_fd(),
+        events: libc::POLLOUT,
+        revents: 0,
+    };
+    // SAFETY: poll(2) on one pollfd that lives across the call.
+    unsafe { libc::poll(&mut p, 1, -1) };
+}
