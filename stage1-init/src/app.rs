@@ -51,8 +51,10 @@ pub struct Launch {
     /// The app's stdout and stderr terminals (ptys of the pod), when the plan says so.
     stdout: Option<std::os::fd::OwnedFd>,
     stderr: Option<std::os::fd::OwnedFd>,
-    /// The app's `cgroup.procs` in each hierarchy (opened before the pod's pivot).
+    /// The app's `tasks` in each v1 hierarchy and its v2 directory (opened before the pod's
+    /// pivot).
     cgroup_fds: Vec<std::os::fd::OwnedFd>,
+    cgroup_v2: Option<cgroups::V2Dir>,
     /// Its view of them at /sys/fs/cgroup.
     cgroup_mounts: Vec<CgroupMount>,
     oom_score_adj: Option<i32>,
@@ -66,6 +68,7 @@ pub struct FromPod<'a> {
     pub stdout: Option<std::os::fd::OwnedFd>,
     pub stderr: Option<std::os::fd::OwnedFd>,
     pub cgroup_fds: Vec<std::os::fd::OwnedFd>,
+    pub cgroup_v2: Option<cgroups::V2Dir>,
     pub cgroup_mounts: &'a [CgroupMount],
 }
 
@@ -118,6 +121,7 @@ impl Launch {
             stdout: pod.stdout,
             stderr: pod.stderr,
             cgroup_fds: pod.cgroup_fds,
+            cgroup_v2: pod.cgroup_v2,
             cgroup_mounts: pod.cgroup_mounts.to_vec(),
             oom_score_adj: app.oom_score_adj,
         })
@@ -137,7 +141,8 @@ impl Launch {
 
     /// Forks and execs the app; returns once the exec has succeeded.
     pub fn start(&self) -> Result<Started> {
-        let pid = spawn(|| self.child()).map_err(|e| e.in_app(&self.name))?;
+        let pid =
+            spawn(self.cgroup_v2.as_ref(), || self.child()).map_err(|e| e.in_app(&self.name))?;
         Ok(Started { pid })
     }
 
@@ -201,7 +206,7 @@ impl Launch {
         // anything the app mounts itself, stay out of PID 1's view and out of the other apps'.
         cgroups::join(&self.cgroup_fds)?;
         let mut ns = UnshareFlags::NEWNS;
-        if !self.cgroup_fds.is_empty() {
+        if !self.cgroup_fds.is_empty() || self.cgroup_v2.is_some() {
             ns |= UnshareFlags::NEWCGROUP;
         }
         // SAFETY: this process is single-threaded (a fresh fork of PID 1).
@@ -252,7 +257,7 @@ impl Launch {
             return;
         }
         // SAFETY: as in `start`: PID 1 is single-threaded.
-        let pid = unsafe { libc::fork() };
+        let pid = unsafe { cgroups::fork_into(self.cgroup_v2.as_ref()) };
         if pid == 0 {
             let err = match self
                 .enter_rootfs()
@@ -305,18 +310,21 @@ impl Launch {
     }
 }
 
-/// Forks; the child runs `child`, which returns only on failure (its last step is an exec).
+/// Forks (into the v2 cgroup `v2`, when given); the child runs `child`, which returns only on failure (its last step is an exec).
 /// Returns the child's pid once the exec has succeeded, or the child's error.
 ///
 /// Errors before exec travel back over a CLOEXEC pipe (EOF means the exec succeeded), as
 /// `i32 errno` + the error's context; the failed child is reaped here, so a reaper never
 /// mistakes it for an app.
-pub fn spawn(child: impl FnOnce() -> Result<Infallible>) -> Result<Pid> {
+pub fn spawn(
+    v2: Option<&cgroups::V2Dir>,
+    child: impl FnOnce() -> Result<Infallible>,
+) -> Result<Pid> {
     let (read_end, write_end) =
         pipe_with(PipeFlags::CLOEXEC).map_err(|e| Error::call("pipe", e))?;
     // SAFETY: stage1-init never starts a thread, so the child is a complete copy of a
     // single-threaded process and may run arbitrary code before exec or _exit.
-    let pid = unsafe { libc::fork() };
+    let pid = unsafe { cgroups::fork_into(v2) };
     if pid < 0 {
         return Err(Error::call("fork", crate::error::last_errno()));
     }

@@ -27,6 +27,70 @@ pub fn open(procs: &[PathBuf]) -> Result<Vec<OwnedFd>> {
         .collect()
 }
 
+/// An app's cgroup v2 directory: processes are created in it, never moved there.
+pub struct V2Dir {
+    dir: OwnedFd,
+    /// For kernels without `CLONE_INTO_CGROUP` (before Linux 5.7): join after the fork.
+    procs: OwnedFd,
+}
+
+/// Opens an app's cgroup v2 directory (host path: before the pivot).
+pub fn open_v2(dir: &Path) -> Result<V2Dir> {
+    let how =
+        rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::CLOEXEC;
+    let d = rustix::fs::open(dir, how, Mode::empty()).ctx("open", dir)?;
+    let procs = dir.join("cgroup.procs");
+    let p = rustix::fs::open(
+        &procs,
+        rustix::fs::OFlags::WRONLY | rustix::fs::OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .ctx("open", &procs)?;
+    Ok(V2Dir { dir: d, procs: p })
+}
+
+/// `fork()`, the child created in `v2` when given: `clone3(CLONE_INTO_CGROUP)` (Linux 5.7),
+/// else a plain fork whose child joins it. Returns as fork does (0 in the child).
+///
+/// # Safety
+///
+/// As for fork: the caller is single-threaded, and the child only runs code that is safe
+/// after a fork of it.
+pub unsafe fn fork_into(v2: Option<&V2Dir>) -> libc::pid_t {
+    use std::os::fd::AsRawFd;
+    const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
+    if let Some(v2) = v2 {
+        // struct clone_args (linux/sched.h, v2: 88 bytes).
+        let mut args = [0u64; 11];
+        args[0] = CLONE_INTO_CGROUP;
+        args[4] = libc::SIGCHLD as u64;
+        args[10] = v2.dir.as_raw_fd() as u64;
+        // SAFETY: clone3 reads `args`, which lives across the call; without CLONE_VM the child
+        // gets a copy of this (single-threaded) process, like fork.
+        let pid = unsafe {
+            libc::syscall(
+                libc::SYS_clone3,
+                args.as_ptr(),
+                std::mem::size_of_val(&args),
+            )
+        };
+        if pid >= 0 {
+            return pid as libc::pid_t;
+        }
+    }
+    // SAFETY: the caller's contract.
+    let pid = unsafe { libc::fork() };
+    if pid == 0 {
+        if let Some(v2) = v2 {
+            if rustix::io::write(&v2.procs, b"0").is_err() {
+                // SAFETY: the child exits without running anything of the parent's.
+                unsafe { libc::_exit(126) };
+            }
+        }
+    }
+    pid
+}
+
 /// Moves the calling process into each cgroup (writing "0" to `cgroup.procs` moves the
 /// writer: cgroups(7)).
 pub fn join(fds: &[OwnedFd]) -> Result<()> {

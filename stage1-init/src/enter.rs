@@ -79,7 +79,7 @@ pub fn run(args: &[OsString], signals: &Blocked, plan_fd: i32) -> Result<i32> {
     let filters = Filters::new(&app.seccomp);
     let cwd = PathBuf::from(&app.cwd);
     crate::pod::cloexec_all()?;
-    let child = crate::app::spawn(|| {
+    let child = crate::app::spawn(None, || {
         confine::join_session_keyring()?;
         confine::drop_privileges(&drop_caps)?;
         Ids {
@@ -196,6 +196,7 @@ mod tests {
             no_new_privs: false,
             seccomp: vec![],
             cgroup_procs: vec![],
+            cgroup_dir: None,
             oom_score_adj: None,
             interactive: false,
             pre_start: vec![],

@@ -22,9 +22,11 @@
 //! keys, missing required keys, bad numbers, NUL bytes, trailing bytes and an unknown version
 //! are all errors, and no input makes it panic (see the fuzz tests).
 //!
-//! Pod keys come first: `uuid hostname pod-dir net hosts resolv cgroup-mount* output devices`. Each `app <name>` record then
+//! Pod keys come first: `uuid hostname pod-dir net hosts resolv cgroup-mount*
+//! init-cgroup-procs* output devices`. Each `app <name>` record then
 //! opens an app whose keys follow: `lower rootfs [upper work] argv+ env* uid gid supp-gid* cwd
-//! cap* readonly protect-kernel no-new-privs seccomp* cgroup-procs* [oom-score-adj] interactive
+//! cap* readonly protect-kernel no-new-privs seccomp* cgroup-procs* [cgroup-dir] [oom-score-adj]
+//! interactive
 //! mount* pre-start* post-stop*`. `argv`, `env`, `supp-gid`, `cap`, `seccomp`, `cgroup-procs`,
 //! `mount`, `pre-start` and `post-stop` repeat, in order. A `seccomp` value is one BPF program
 //! (8-byte `struct sock_filter`s); a `cgroup-mount` is `fstype NUL rel NUL data`. A
@@ -178,6 +180,11 @@ pub struct Plan {
     /// The cgroup filesystems each app sees (read-only, in its cgroup namespace) under
     /// `/sys/fs/cgroup`.
     pub cgroup_mounts: Vec<CgroupMount>,
+    /// The `cgroup.procs` files (host view) of stage1-init's own leaf of the pod's cgroups,
+    /// which it joins right before it starts the apps, as they join theirs: moving processes
+    /// between cgroups waits for an RCU grace period (cgroup_threadgroup_rwsem), and moves
+    /// close together share one.
+    pub stage1_cgroup_procs: Vec<PathBuf>,
     /// Whether each app's stdout and stderr is a terminal of the pod's own (rkt's own stdout
     /// or stderr is a terminal) rather than stage1-init's own pipe to rkt. rkt relays both:
     /// no process of the pod holds a host terminal.
@@ -286,6 +293,9 @@ pub struct App {
     /// The `cgroup.procs` files (host view) of the app's cgroup in each hierarchy: the app
     /// joins them first, then gets a cgroup namespace rooted there. stage0 made them.
     pub cgroup_procs: Vec<PathBuf>,
+    /// The app's cgroup v2 directory (host view): the app is created in it
+    /// (`clone3(CLONE_INTO_CGROUP)`), falling back to joining its `cgroup.procs`.
+    pub cgroup_dir: Option<PathBuf>,
     /// `/proc/self/oom_score_adj` of the app (`os/linux/oom-score-adj`).
     pub oom_score_adj: Option<i32>,
     /// `rkt run --interactive`: the app gets a terminal from the pod's own devpts as fds 0-2
@@ -370,6 +380,9 @@ impl Plan {
                 EtcFile::Default(s) | EtcFile::Write(s) => check_text(what, s)?,
             }
         }
+        for p in &self.stage1_cgroup_procs {
+            check_abs("init-cgroup-procs", p)?;
+        }
         for m in &self.cgroup_mounts {
             if !matches!(m.fstype.as_str(), "cgroup" | "cgroup2")
                 || m.rel.starts_with('/')
@@ -435,6 +448,9 @@ impl Plan {
                 format!("{}\0{}\0{}", m.fstype, m.rel, m.data).as_bytes(),
             );
         }
+        for p in &self.stage1_cgroup_procs {
+            w.path("init-cgroup-procs", p);
+        }
         let kind = |tty: bool| if tty { "tty" } else { "pipe" };
         w.text(
             "output",
@@ -487,6 +503,9 @@ impl Plan {
             }
             for p in &app.cgroup_procs {
                 w.path("cgroup-procs", p);
+            }
+            if let Some(d) = &app.cgroup_dir {
+                w.path("cgroup-dir", d);
             }
             if let Some(o) = app.oom_score_adj {
                 w.text("oom-score-adj", &o.to_string());
@@ -618,7 +637,7 @@ impl App {
                 )));
             }
         }
-        for p in &self.cgroup_procs {
+        for p in self.cgroup_procs.iter().chain(&self.cgroup_dir) {
             check_abs("cgroup-procs", p).map_err(|e| ctx(e.msg))?;
         }
         if self

@@ -25,6 +25,8 @@ pub struct Pod {
     /// The pty masters for rkt (the interactive app's, then each app's stdout and stderr
     /// terminals, in plan order), until they are handed over with `Ready`.
     masters: Vec<OwnedFd>,
+    /// stage1-init's own cgroups, joined right before the apps start.
+    cgroup_fds: Vec<OwnedFd>,
 }
 
 impl Pod {
@@ -91,13 +93,19 @@ pub fn setup(plan_path: &Path) -> Result<Pod> {
         };
         output.push((one(plan.output.stdout_tty)?, one(plan.output.stderr_tty)?));
     }
+    let own_cgroups = crate::cgroups::open(&plan.stage1_cgroup_procs)?;
     let mut cgroup_fds = Vec::with_capacity(plan.apps.len());
     for app in &plan.apps {
         let app_root = AppRoot::open(&root.join(app_rootfs_rel(&app.name)))?;
         approot::prepare(&plan, &app_root, &root.join("proc"))?;
         approot::mount_volumes(app, &app_root, &root.join("proc"), plan.devices_by_cgroup)?;
         // Host paths: open while the host's cgroup filesystems are still in view.
-        cgroup_fds.push(crate::cgroups::open(&app.cgroup_procs)?);
+        let v2 = app
+            .cgroup_dir
+            .as_deref()
+            .map(crate::cgroups::open_v2)
+            .transpose()?;
+        cgroup_fds.push((crate::cgroups::open(&app.cgroup_procs)?, v2));
     }
     rootfs::apply(&rootfs::final_ops(&plan))?;
     rootfs::pivot(&root)?;
@@ -128,7 +136,8 @@ pub fn setup(plan_path: &Path) -> Result<Pod> {
             rustix::io::dup(&p.master).map_err(|e| Error::call("dup", e))?,
         );
     }
-    for ((app, cgroup_fds), (stdout, stderr)) in plan.apps.iter().zip(cgroup_fds).zip(output_slaves)
+    for ((app, (cgroup_fds, cgroup_v2)), (stdout, stderr)) in
+        plan.apps.iter().zip(cgroup_fds).zip(output_slaves)
     {
         // rkt's env file format (WriteEnvFile): one KEY=VALUE per line; `rkt enter` reads it.
         let env: String = app.env.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
@@ -146,17 +155,24 @@ pub fn setup(plan_path: &Path) -> Result<Pod> {
                 stdout,
                 stderr,
                 cgroup_fds,
+                cgroup_v2,
                 cgroup_mounts: &plan.cgroup_mounts,
             },
         )?);
     }
-    Ok(Pod { launches, masters })
+    Ok(Pod {
+        launches,
+        masters,
+        cgroup_fds: own_cgroups,
+    })
 }
 
 /// Everything after `Go`: returns the pod's exit status. An error here is printed by `main`
 /// (there is no sync socket any more); apps already started are killed with the pod.
 pub fn run(mut pod: Pod, signals: &Blocked) -> Result<i32> {
     cloexec_all()?;
+    crate::cgroups::join(&pod.cgroup_fds)?;
+    pod.cgroup_fds.clear();
     let mut apps = Vec::with_capacity(pod.launches.len());
     for (index, launch) in pod.launches.iter_mut().enumerate() {
         let started = launch.start()?;

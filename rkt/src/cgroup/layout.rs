@@ -66,7 +66,8 @@ impl Layout {
         controllers: impl Fn(&Path) -> Option<String>,
     ) -> Layout {
         let mut hierarchies: Vec<Hierarchy> = Vec::new();
-        for line in mountinfo.lines() {
+        let lines: Vec<&str> = mountinfo.lines().collect();
+        for (index, line) in lines.iter().enumerate() {
             let Some((left, right)) = line.split_once(" - ") else {
                 continue;
             };
@@ -78,6 +79,9 @@ impl Layout {
                 continue;
             };
             let mount = PathBuf::from(unescape(mount));
+            if !matches!(*fstype, "cgroup" | "cgroup2") || shadowed(&mount, &lines[index + 1..]) {
+                continue;
+            }
             let version_key = match *fstype {
                 "cgroup" => {
                     let mut c: Vec<String> = opts
@@ -171,6 +175,17 @@ impl Hierarchy {
             Version::V2 { .. } => "cgroup2".into(),
         }
     }
+}
+
+/// Whether a later mount covers `mount` (on it, or on a directory above it): the hierarchy is
+/// then out of reach at that path (an empty tmpfs over `/sys/fs/cgroup/unified`, as for crun).
+fn shadowed(mount: &Path, later: &[&str]) -> bool {
+    later.iter().any(|l| {
+        l.split(' ')
+            .nth(4)
+            // A root mount listed later (a pivot) does not hide what was mounted in it.
+            .is_some_and(|p| p != "/" && mount.starts_with(unescape(p)))
+    })
 }
 
 fn same_hierarchy(a: &Version, b: &Version) -> bool {

@@ -110,10 +110,15 @@ pub(crate) struct PodCgroups {
     /// `owned` and `bases` as hierarchy and path within it, in order: what the pod dir records
     /// (a path under a mount point would name nothing in another mount namespace).
     pub(crate) records: Vec<Record>,
-    /// `cgroup.procs` of stage1-init's leaf in each hierarchy.
+    /// The `tasks` files to join stage1-init's leaf with, in each v1 hierarchy.
     pub(crate) stage1_procs: Vec<PathBuf>,
-    /// `cgroup.procs` of each app's cgroup in each hierarchy, in app order.
+    /// The `tasks` files of each app's cgroup in each v1 hierarchy, in app order.
     pub(crate) app_procs: Vec<Vec<PathBuf>>,
+    /// The v2 directories: processes are created in them (`clone3(CLONE_INTO_CGROUP)`), not
+    /// moved there: a move to a v2 cgroup takes the kernel's global threadgroup lock, whose
+    /// write side waits for an RCU grace period (15 ms a start here).
+    pub(crate) stage1_v2: Option<PathBuf>,
+    pub(crate) app_v2: Vec<Option<PathBuf>>,
     pub(crate) inside: Vec<InsideMount>,
     /// The device policy is enforced by a cgroup (v1 devices or a v2 program) for every app.
     pub(crate) devices_enforced: bool,
@@ -228,8 +233,12 @@ pub(crate) fn plan(layout: &Layout, spec: &PodSpec) -> Result<PodCgroups, Error>
     check_enforceable(layout, spec)?;
     let app_dir = |p: &Path, name: &str| p.join(format!("{name}.app"));
     out.app_procs = vec![Vec::new(); spec.apps.len()];
+    out.app_v2 = vec![None; spec.apps.len()];
     let mut devices_v1 = false;
     let mut devices_v2 = false;
+    let v1_devices = layout.hierarchies.iter().any(|h| {
+        matches!(&h.version, Version::V1 { controllers } if controllers.iter().any(|c| c == "devices"))
+    });
     for h in &layout.hierarchies {
         let root = &h.mount;
         let own = root.join(h.own.trim_start_matches('/'));
@@ -281,7 +290,10 @@ pub(crate) fn plan(layout: &Layout, spec: &PodSpec) -> Result<PodCgroups, Error>
         });
         keep(&mut out, &stage1, false);
         copy_cpuset(h, &stage1, &mut out.ops);
-        out.stage1_procs.push(stage1.join("cgroup.procs"));
+        match h.version {
+            Version::V1 { .. } => out.stage1_procs.push(stage1.join(V1_JOIN)),
+            Version::V2 { .. } => out.stage1_v2 = Some(stage1.clone()),
+        }
         for (i, app) in spec.apps.iter().enumerate() {
             let dir = app_dir(&pod, &app.name);
             out.ops.push(Op::Mkdir {
@@ -306,17 +318,23 @@ pub(crate) fn plan(layout: &Layout, spec: &PodSpec) -> Result<PodCgroups, Error>
                             });
                         }
                     }
-                    Version::V2 { .. } => {
+                    // A hybrid host's v1 devices controller does it already; a device program
+                    // costs each start a kernel code patch (its static key goes 0 -> 1) and an
+                    // eBPF verification.
+                    Version::V2 { .. } if !v1_devices => {
                         devices_v2 = true;
                         out.ops.push(Op::DeviceProgram {
                             dir: dir.clone(),
                             rules: rules.clone(),
                         });
                     }
-                    Version::V1 { .. } => {}
+                    Version::V1 { .. } | Version::V2 { .. } => {}
                 }
             }
-            out.app_procs[i].push(dir.join("cgroup.procs"));
+            match h.version {
+                Version::V1 { .. } => out.app_procs[i].push(dir.join(V1_JOIN)),
+                Version::V2 { .. } => out.app_v2[i] = Some(dir.clone()),
+            }
         }
         if let Some(rel) = &h.under_sys_fs_cgroup {
             out.inside.push(InsideMount {
@@ -343,6 +361,12 @@ pub(crate) fn plan(layout: &Layout, spec: &PodSpec) -> Result<PodCgroups, Error>
         spec.apps.iter().all(|a| a.devices.is_some()) && (devices_v1 || devices_v2);
     Ok(out)
 }
+
+/// The file a process writes "0" to in order to join a v1 cgroup: `tasks`. The joiner is
+/// single-threaded (a fresh fork of stage1-init, or stage1-init itself), and moving the
+/// calling thread alone skips the kernel's global threadgroup lock, whose write side waits for
+/// an RCU grace period (`cgroup_procs_write_start`; 15 ms a start here).
+const V1_JOIN: &str = "tasks";
 
 /// Every limit asked for must have a controller to enforce it somewhere.
 fn check_enforceable(layout: &Layout, spec: &PodSpec) -> Result<(), Error> {

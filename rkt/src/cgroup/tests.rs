@@ -123,8 +123,20 @@ fn pods_go_under_rkts_own_cgroup_or_a_fixed_child_of_the_root() {
             assert!(parent < i, "{} before its parent", d.display());
         }
     }
-    assert_eq!(p.stage1_procs.len(), 7);
-    assert_eq!(p.app_procs[0].len(), 7);
+    // v1: joined through `tasks`; v2: created there.
+    assert_eq!(p.stage1_procs.len(), 6);
+    assert!(p
+        .stage1_procs
+        .iter()
+        .all(|f| f.ends_with("stage1.init/tasks")));
+    assert_eq!(p.app_procs[0].len(), 6);
+    assert_eq!(
+        p.app_v2[0].as_deref(),
+        Some(Path::new(&format!(
+            "/sys/fs/cgroup/unified/rkt/{uuid}/web.app"
+        )))
+    );
+    assert!(p.stage1_v2.is_some());
     assert_eq!(p.subcgroup, format!("rkt/{uuid}"));
 }
 
@@ -166,6 +178,8 @@ fn v1_knobs_devices_and_cpuset() {
     assert_eq!(d[0], &(format!("{dev}devices.deny"), "a".to_string()));
     assert!(d.contains(&&(format!("{dev}devices.allow"), "c 1:3 rwm".to_string())));
     assert!(p.devices_enforced);
+    // The v1 devices controller enforces it; no device program on the unified hierarchy.
+    assert!(!p.ops.iter().any(|o| matches!(o, Op::DeviceProgram { .. })));
     // Every new cpuset cgroup copies its parent's cpus and mems.
     let copies = p
         .ops
@@ -325,4 +339,17 @@ fn the_record_round_trips() {
     );
     let junk = "junk\nowned cgroup2 /abs\nowned cgroup2 a/../b\nbase x\n";
     assert_eq!(parse_record(junk), vec![]);
+}
+
+#[test]
+fn a_hierarchy_under_a_later_mount_is_out_of_reach() {
+    let covered =
+        format!("{HYBRID_MOUNTINFO}99 41 0:99 / /sys/fs/cgroup/unified rw - tmpfs tmpfs rw\n");
+    let l = Layout::parse(&covered, HYBRID_CGROUP, |_| Some("hugetlb\n".into()));
+    assert_eq!(l.hierarchies.len(), 6);
+    assert!(l.hierarchies.iter().all(|h| h.key() != "cgroup2"));
+    let all = format!("{HYBRID_MOUNTINFO}99 23 0:99 / /sys/fs/cgroup rw - tmpfs tmpfs rw\n");
+    assert!(Layout::parse(&all, HYBRID_CGROUP, |_| None)
+        .hierarchies
+        .is_empty());
 }

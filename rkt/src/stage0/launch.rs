@@ -366,10 +366,6 @@ pub(crate) fn start(
     )?;
     plan::attach_cgroups(&mut planned, &cgroups, record.protect_kernel);
     write_plan(&planned)?;
-    // stage1-init starts in its leaf of the pod's cgroups (written to by the child itself).
-    let stage1_cgroups =
-        crate::sys::cgroup::open_procs(&cgroups.stage1_procs).map_err(Error::Cgroup)?;
-    let stage1_cgroup_fds: Vec<i32> = stage1_cgroups.iter().map(|f| f.as_raw_fd()).collect();
 
     // Launch: the plan path is in the pod dir, which moves to run/ before Go; stage1-init
     // reads the plan before Ready, so the path it is given now is the one it needs.
@@ -388,20 +384,24 @@ pub(crate) fn start(
         (proto::ENV_LOCK_FD.to_string(), lock_fd.to_string()),
     ];
     let (mut relays, out_w, err_w) = super::output::pipes()?;
+    // Created in its cgroup v2 leaf; it joins its v1 leaves itself, right before the apps.
+    let stage1_v2 = match &cgroups.stage1_v2 {
+        Some(dir) => Some(std::fs::File::open(dir).map_err(io_err("open", dir))?),
+        None => None,
+    };
     let mut child = spawn::spawn_pid1(
         exe.as_fd(),
         &argv,
         &env,
         &[sync_fd, lock_fd],
-        &stage1_cgroup_fds,
         (out_w, err_w),
+        stage1_v2.as_ref().map(AsFd::as_fd),
         spawn::Namespaces {
             net: opts.net == Net::None,
         },
     )
     .map_err(Error::Spawn)?;
     drop(child_end);
-    drop(stage1_cgroups);
     drop(exe);
     let pid = child.id();
     // From here a TERM to rkt reaches the pod; before Go, stage1-init's apps do not exist yet.

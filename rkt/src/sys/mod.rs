@@ -7,6 +7,7 @@
 
 pub(crate) mod cgroup;
 pub(crate) mod enter;
+pub(crate) mod exec;
 pub(crate) mod fly;
 pub(crate) mod fs;
 pub(crate) mod lock;

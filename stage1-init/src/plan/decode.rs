@@ -54,6 +54,7 @@ pub(super) struct Decoder {
     hosts: Option<EtcFile>,
     resolv: Option<EtcFile>,
     cgroup_mounts: Vec<CgroupMount>,
+    stage1_cgroup_procs: Vec<PathBuf>,
     devices: Option<bool>,
     output: Option<Output>,
     apps: Vec<AppDecoder>,
@@ -78,6 +79,7 @@ struct AppDecoder {
     no_new_privs: Option<bool>,
     seccomp: Vec<Vec<u8>>,
     cgroup_procs: Vec<PathBuf>,
+    cgroup_dir: Option<PathBuf>,
     oom_score_adj: Option<i32>,
     interactive: Option<bool>,
     mounts: Vec<Mount>,
@@ -163,6 +165,10 @@ impl Decoder {
                         rel: text(rel)?,
                         data: text(data)?,
                     });
+                    Ok(())
+                }
+                "init-cgroup-procs" => {
+                    self.stage1_cgroup_procs.push(path(v));
                     Ok(())
                 }
                 "output" => {
@@ -263,6 +269,7 @@ impl Decoder {
                 app.cgroup_procs.push(path(v));
                 Ok(())
             }
+            "cgroup-dir" => set(&mut app.cgroup_dir, path(v)),
             "oom-score-adj" => {
                 let s = text(v)?;
                 let n: i32 = s.parse().map_err(|_| "not a decimal integer".to_string())?;
@@ -307,6 +314,7 @@ impl Decoder {
                 no_new_privs: a.no_new_privs.ok_or_else(|| ctx("no-new-privs"))?,
                 seccomp: a.seccomp,
                 cgroup_procs: a.cgroup_procs,
+                cgroup_dir: a.cgroup_dir,
                 oom_score_adj: a.oom_score_adj,
                 interactive: a.interactive.ok_or_else(|| ctx("interactive"))?,
                 mounts: a.mounts,
@@ -323,6 +331,7 @@ impl Decoder {
             hosts: self.hosts.ok_or_else(|| need("hosts"))?,
             resolv: self.resolv.ok_or_else(|| need("resolv"))?,
             cgroup_mounts: self.cgroup_mounts,
+            stage1_cgroup_procs: self.stage1_cgroup_procs,
             output: self.output.ok_or_else(|| need("output"))?,
             devices_by_cgroup: self.devices.ok_or_else(|| need("devices"))?,
             apps,

@@ -11,6 +11,7 @@ pub(crate) fn sample() -> Plan {
         hosts: EtcFile::Default("127.0.0.1 localhost\n::1 localhost\n".into()),
         resolv: EtcFile::Bind("/etc/resolv.conf".into()),
         cgroup_mounts: vec![],
+        stage1_cgroup_procs: vec![],
         output: Default::default(),
         devices_by_cgroup: true,
         apps: vec![
@@ -38,6 +39,7 @@ pub(crate) fn sample() -> Plan {
                 // Binary: newlines and NULs inside, two programs in order.
                 seccomp: vec![b"\n\0\0\x01rkt\n".to_vec(), vec![0; 16]],
                 cgroup_procs: vec![],
+                cgroup_dir: None,
                 oom_score_adj: None,
                 interactive: false,
                 pre_start: vec!["/bin/prep".into(), "--now".into()],
@@ -73,6 +75,7 @@ pub(crate) fn sample() -> Plan {
                 no_new_privs: true,
                 seccomp: vec![],
                 cgroup_procs: vec![],
+                cgroup_dir: None,
                 oom_score_adj: None,
                 interactive: true,
                 pre_start: vec![],

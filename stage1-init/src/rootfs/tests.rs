@@ -21,6 +21,7 @@ fn plan() -> Plan {
         no_new_privs: false,
         seccomp: vec![],
         cgroup_procs: vec![],
+        cgroup_dir: None,
         oom_score_adj: None,
         interactive: false,
         pre_start: vec![],
@@ -35,6 +36,7 @@ fn plan() -> Plan {
         hosts: EtcFile::Keep,
         resolv: EtcFile::Keep,
         cgroup_mounts: vec![],
+        stage1_cgroup_procs: vec![],
         output: Default::default(),
         devices_by_cgroup: true,
         apps: vec![

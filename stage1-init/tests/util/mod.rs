@@ -141,6 +141,7 @@ impl Fixture {
             hosts: EtcFile::Default("127.0.0.1 localhost\n".into()),
             resolv: EtcFile::Keep,
             cgroup_mounts: vec![],
+            stage1_cgroup_procs: vec![],
             output: Default::default(),
             devices_by_cgroup: true,
             apps: vec![App {
@@ -165,6 +166,7 @@ impl Fixture {
                 no_new_privs: false,
                 seccomp: vec![],
                 cgroup_procs: vec![],
+                cgroup_dir: None,
                 oom_score_adj: None,
                 interactive: false,
                 pre_start: vec![],

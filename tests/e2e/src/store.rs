@@ -156,6 +156,15 @@ impl Drop for StoreDir {
     fn drop(&mut self) {
         // First: a timed-out test's processes are gone before its files are removed.
         drop(self.watchdog.take());
+        // A test that failed before its own gc leaves pods; their cgroups live outside the
+        // directory, so gc them (best effort) before the files go.
+        if self.store().join("pods").is_dir() {
+            let _ = self
+                .command(&["gc", "--grace-period=0s", "--expire-prepared=0s"], &[])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .status();
+        }
         let _ = std::fs::remove_dir_all(&self.path);
     }
 }

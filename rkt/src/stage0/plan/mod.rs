@@ -131,8 +131,15 @@ pub(crate) fn attach_cgroups(
     cgroups: &crate::cgroup::PodCgroups,
     device_policy: bool,
 ) {
-    for (app, procs) in plan.apps.iter_mut().zip(&cgroups.app_procs) {
+    plan.stage1_cgroup_procs.clone_from(&cgroups.stage1_procs);
+    for ((app, procs), v2) in plan
+        .apps
+        .iter_mut()
+        .zip(&cgroups.app_procs)
+        .zip(&cgroups.app_v2)
+    {
         app.cgroup_procs.clone_from(procs);
+        app.cgroup_dir.clone_from(v2);
     }
     plan.cgroup_mounts = cgroups
         .inside
@@ -193,6 +200,7 @@ pub(crate) fn compute(
         hosts,
         resolv,
         cgroup_mounts: Vec::new(),
+        stage1_cgroup_procs: Vec::new(),
         output: pod.output,
         devices_by_cgroup: true,
         apps: out,
@@ -311,6 +319,7 @@ fn plan_app(
         no_new_privs: confined.no_new_privs,
         seccomp,
         cgroup_procs: Vec::new(),
+        cgroup_dir: None,
         oom_score_adj: confined.oom_score_adj,
         interactive: pod.interactive,
         pre_start: Vec::new(),
