@@ -18,6 +18,16 @@ bench=$PWD/target/bench
 rkt=$PWD/target/x86_64-unknown-linux-musl/release/rkt
 mkdir -p "$bench"
 
+# fresh_dir DIR: an empty DIR; the pods of a store left there are gc'd first, since their
+# cgroups live outside it.
+fresh_dir() {
+    local data
+    for data in "$1"/data*; do
+        [ -d "$data/pods" ] && "$rkt" --dir="$data" gc --grace-period=0s --expire-prepared=0s >/dev/null 2>&1 || true
+    done
+    rm -rf "$1" && mkdir -p "$1"
+}
+
 # A large ACI: /usr/include and /usr/bin under rootfs/ (about 370 MB of tar, 100 MB gzip).
 large_aci() {
     local aci=$bench/usr.aci
@@ -123,7 +133,7 @@ bench_run() {
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends crun >/dev/null
     fi
     local d=$bench/run
-    rm -rf "$d" && mkdir -p "$d"
+    fresh_dir "$d"
     # One rootfs for all three: the probe, and the dirs the floor and crun mount on.
     local img=$d/img
     mkdir -p "$img/rootfs/bin" "$img/rootfs/proc" "$img/rootfs/dev" "$img/rootfs/sys" \
@@ -225,7 +235,7 @@ bench_lifecycle() {
     [ -x "$rkt" ] || scripts/build.sh >/dev/null
     eval "$(scripts/fixtures.sh)"
     local d=$bench/lifecycle
-    rm -rf "$d" && mkdir -p "$d/img/rootfs/bin" "$d/img/rootfs/etc" "$d/img/rootfs/tmp"
+    fresh_dir "$d" && mkdir -p "$d/img/rootfs/bin" "$d/img/rootfs/etc" "$d/img/rootfs/tmp"
     cp "$PROBE_BIN" "$d/img/rootfs/bin/probe"
     echo '{"acKind":"ImageManifest","acVersion":"0.8.11","name":"example.com/probe","labels":[{"name":"os","value":"linux"},{"name":"arch","value":"amd64"}],"app":{"exec":["/bin/probe","true"],"user":"0","group":"0"}}' >"$d/img/manifest"
     tar -C "$d/img" -cf "$d/probe.aci" manifest rootfs

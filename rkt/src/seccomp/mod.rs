@@ -1,28 +1,25 @@
 //! Seccomp filters of apps: what an app's seccomp isolator (or `--seccomp`) asks for, and the
 //! classic BPF programs that enforce it.
 //!
-//! stage0 compiles each pod's filters once (with `seccompiler`), before the pod starts; the
-//! programs travel in the launch plan and stage1-init installs them right before the app's
-//! exec, so PID 1 carries no syscall tables. Each app gets two programs, installed in this
-//! order:
+//! stage0 compiles each pod's filters once, before the pod starts; the programs travel in the
+//! launch plan and stage1-init installs them right before the app's exec, so PID 1 carries no
+//! syscall tables. An app gets one program (see [`bpf`] for its layout) that:
 //!
-//! 1. the *main* filter: the allow-list (moby's default profile, or a retain set) or the
-//!    block-list (a remove set), as `seccompiler` compiles it. It also refuses every syscall
-//!    of another architecture (i386 `int 0x80` from an x86_64 process): the process is killed.
-//! 2. the *guard*: a few instructions of our own that answer ENOSYS to the x32 ABI (x86_64
-//!    syscall numbers with bit 30 set, which no list names, so a remove set would let them
-//!    through) and, where moby's profile says so, to `clone3` (so that glibc and musl fall
-//!    back to `clone`, whose namespace flags the main filter can check; clone3 passes its flags
-//!    in memory, out of seccomp's reach). The kernel runs the most recently installed filter
-//!    first and, between two answers of the same kind, keeps the first one it saw
-//!    (seccomp(2), "Filter return values"): the guard's ENOSYS wins over the main filter's
-//!    EPERM.
+//! - kills the process for a syscall of another architecture (i386 `int 0x80` from an x86_64
+//!   process), and answers ENOSYS to the x32 ABI (x86_64 syscall numbers with bit 30 set, which
+//!   no list names, so a remove set would otherwise let them through);
+//! - answers ENOSYS to `clone3` where moby's profile says so, so that glibc and musl fall back
+//!   to `clone`, whose namespace flags the filter can check (clone3 passes its flags in memory,
+//!   out of seccomp's reach);
+//! - allows the allow-list (moby's default profile, or a retain set) or blocks the block-list
+//!   (a remove set), some syscalls only for some argument values.
 //!
 //! Wildcards, as rkt 1.30 defined them (`stage1/init/common/seccomp.go`), with one deliberate
 //! difference: `@docker/default-whitelist` and `@rkt/default-whitelist` are today's moby
 //! profile, not Docker's 2016 list of names (which lacks `clone3`, `statx`, `rseq`, ... and
 //! allows `clone` with any flags).
 
+mod bpf;
 mod errno;
 mod moby;
 mod rkt_lists;
@@ -31,10 +28,7 @@ mod x86_64;
 use std::collections::BTreeMap;
 use std::fmt;
 
-use seccompiler::{
-    SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter, SeccompRule,
-    TargetArch,
-};
+use bpf::{ArgRule, Leaf, Program};
 
 /// One entry of a profile: a syscall allowed (or answered with an errno) under conditions.
 #[derive(Debug, Clone, Copy)]
@@ -215,41 +209,41 @@ impl Filter {
     fn compile_for(&self, arch: Arch, caps: &[u8]) -> Result<Vec<Vec<u8>>, Error> {
         let has =
             |name: &str| stage1_init::plan::cap_from_name(name).is_some_and(|c| caps.contains(&c));
-        let mut allow: BTreeMap<u32, Vec<SeccompRule>> = BTreeMap::new();
-        let mut guard_clone3 = false;
-        let (rules, mismatch, matched) = match self {
+        let mut listed = Listed::new();
+        let mut clone3_enosys = false;
+        let (default, on_match) = match self {
             Filter::Default | Filter::Retain { profile: true, .. } => {
                 for e in profile_entries(arch, &has) {
                     match e.action {
-                        Action::Allow => add_rule(&mut allow, arch, e.name, e.arg)?,
+                        Action::Allow => listed.add(arch, e.name, e.arg),
                         Action::Errno(n) if e.name == "clone3" && n == errno::ENOSYS => {
-                            guard_clone3 = true
+                            clone3_enosys = true
                         }
                         Action::Errno(n) => {
                             return Err(err(format!(
-                                "profile entry {} answers errno {n}, which only the guard can",
+                                "profile entry {} answers errno {n}, which this rkt cannot",
                                 e.name
                             )))
                         }
                     }
                 }
-                let (mismatch, names) = match self {
+                let (default, names) = match self {
                     Filter::Retain { names, errno, .. } => {
                         (errno_or_kill(*errno), names.as_slice())
                     }
-                    _ => (SeccompAction::Errno(errno::EPERM), &[][..]),
+                    _ => (RET_ERRNO | errno::EPERM, &[][..]),
                 };
                 for n in names
                     .iter()
                     .map(String::as_str)
                     .chain(LIFECYCLE.iter().copied())
                 {
-                    add_rule(&mut allow, arch, n, None)?;
+                    listed.add(arch, n, None);
                     if n == "clone3" {
-                        guard_clone3 = false;
+                        clone3_enosys = false;
                     }
                 }
-                (allow, mismatch, SeccompAction::Allow)
+                (default, RET_ALLOW)
             }
             Filter::Retain {
                 names,
@@ -261,36 +255,61 @@ impl Filter {
                     .map(String::as_str)
                     .chain(LIFECYCLE.iter().copied())
                 {
-                    add_rule(&mut allow, arch, n, None)?;
+                    listed.add(arch, n, None);
                 }
-                (allow, errno_or_kill(*errno), SeccompAction::Allow)
+                (errno_or_kill(*errno), RET_ALLOW)
             }
             Filter::Remove { names, errno } => {
-                let mut block = BTreeMap::new();
                 for n in names {
-                    add_rule(&mut block, arch, n, None)?;
+                    listed.add(arch, n, None);
                 }
-                (block, SeccompAction::Allow, errno_or_kill(*errno))
+                (RET_ALLOW, errno_or_kill(*errno))
             }
         };
-        let rules = rules
+        let enosys = RET_ERRNO | errno::ENOSYS;
+        let mut syscalls: BTreeMap<u32, Leaf> = listed
+            .0
             .into_iter()
-            .map(|(nr, r)| (i64::from(nr), r))
+            .map(|(nr, rules)| {
+                let leaf = match rules {
+                    None => Leaf::Ret(on_match),
+                    Some(rules) => Leaf::Rules { rules, on_match },
+                };
+                (nr, leaf)
+            })
             .collect();
-        let filter = SeccompFilter::new(rules, mismatch, matched, arch.target())
-            .map_err(|e| err(format!("compile the filter: {e}")))?;
-        let main: seccompiler::BpfProgram = filter
-            .try_into()
-            .map_err(|e: seccompiler::BackendError| err(format!("compile the filter: {e}")))?;
-        Ok(vec![to_bytes(&main), guard(arch, guard_clone3)])
+        if let (true, Some(nr)) = (clone3_enosys, arch.number("clone3")) {
+            syscalls.insert(nr, Leaf::Ret(enosys));
+        }
+        let program = Program {
+            audit_arch: arch.audit_arch(),
+            foreign_arch: RET_KILL_PROCESS,
+            default,
+            syscalls,
+            foreign_abi: arch.foreign_abi_bit().map(|bit| (bit, enosys)),
+        };
+        let code = program.assemble();
+        if code.len() / 8 > MAX_INSNS {
+            return Err(err(format!(
+                "the filter has {} instructions, more than the kernel's {MAX_INSNS}",
+                code.len() / 8
+            )));
+        }
+        Ok(vec![code])
     }
 }
+
+/// `BPF_MAXINSNS` (linux/bpf_common.h): the kernel refuses a longer filter.
+const MAX_INSNS: usize = 4096;
+const RET_KILL_PROCESS: u32 = 0x8000_0000;
+const RET_ERRNO: u32 = 0x0005_0000;
+const RET_ALLOW: u32 = 0x7fff_0000;
 
 /// Blocked calls fail with `errno`, or (none given) kill the app with SIGSYS, as the appc
 /// spec requires ("MUST result in app termination via SIGSYS"). The whole process, not only
 /// the calling thread: a multi-threaded app must not go on with a thread silently gone.
-fn errno_or_kill(errno: Option<u32>) -> SeccompAction {
-    errno.map_or(SeccompAction::KillProcess, SeccompAction::Errno)
+fn errno_or_kill(errno: Option<u32>) -> u32 {
+    errno.map_or(RET_KILL_PROCESS, |e| RET_ERRNO | (e & 0xffff))
 }
 
 /// The profile's entries that apply on `arch` to an app with these capabilities.
@@ -311,46 +330,38 @@ fn profile_entries<'a>(
     always.chain(conditional)
 }
 
-/// Adds `name` (with an optional argument condition) to `rules`; a name this architecture
-/// does not have is skipped (as libseccomp does: `chown32` exists on i386 only).
-fn add_rule(
-    rules: &mut BTreeMap<u32, Vec<SeccompRule>>,
-    arch: Arch,
-    name: &str,
-    arg: Option<Arg>,
-) -> Result<(), Error> {
-    let Some(nr) = arch.number(name) else {
-        return Ok(());
-    };
-    let chain = rules.entry(nr);
-    match arg {
-        // Unconditional: an empty chain matches every call (and replaces any condition).
-        None => {
-            chain.and_modify(Vec::clear).or_default();
-        }
-        Some(arg) => {
-            let (op, value) = match arg.cmp {
-                Cmp::Eq(v) => (SeccompCmpOp::Eq, v),
-                Cmp::Lt(v) => (SeccompCmpOp::Lt, v),
-                Cmp::MaskedEq { mask, value } => (SeccompCmpOp::MaskedEq(mask), value),
-            };
-            let cond = SeccompCondition::new(arg.index, SeccompCmpArgLen::Qword, op, value)
-                .and_then(|c| SeccompRule::new(vec![c]))
-                .map_err(|e| err(format!("rule for {name}: {e}")))?;
-            match chain {
-                std::collections::btree_map::Entry::Occupied(mut o) => {
-                    // An existing empty chain already matches everything.
-                    if !o.get().is_empty() {
-                        o.get_mut().push(cond);
-                    }
-                }
-                std::collections::btree_map::Entry::Vacant(v) => {
-                    v.insert(vec![cond]);
+/// The syscall numbers a filter lists, each unconditionally (`None`) or for calls whose
+/// argument matches one of the rules.
+struct Listed(BTreeMap<u32, Option<Vec<ArgRule>>>);
+
+impl Listed {
+    fn new() -> Listed {
+        Listed(BTreeMap::new())
+    }
+
+    /// A name this architecture does not have is skipped (as libseccomp does: `chown32`
+    /// exists on i386 only).
+    fn add(&mut self, arch: Arch, name: &str, arg: Option<Arg>) {
+        let Some(nr) = arch.number(name) else {
+            return;
+        };
+        match arg {
+            // Unconditional replaces any condition.
+            None => {
+                self.0.insert(nr, None);
+            }
+            Some(arg) => {
+                let rule = ArgRule {
+                    index: arg.index,
+                    cmp: arg.cmp,
+                };
+                // An unconditional entry already allows every call.
+                if let Some(rules) = self.0.entry(nr).or_insert_with(|| Some(Vec::new())) {
+                    rules.push(rule);
                 }
             }
         }
     }
-    Ok(())
 }
 
 /// Whether `name` is a syscall of any architecture our tables know (a name another
@@ -383,12 +394,6 @@ impl Arch {
         }
     }
 
-    fn target(self) -> TargetArch {
-        match self {
-            Arch::X86_64 => TargetArch::x86_64,
-        }
-    }
-
     /// `AUDIT_ARCH_*` of `seccomp_data.arch` (linux/audit.h).
     fn audit_arch(self) -> u32 {
         match self {
@@ -414,64 +419,6 @@ impl Arch {
             .ok()
             .map(|i| table[i].1)
     }
-}
-
-// Classic BPF (linux/bpf_common.h, linux/filter.h, linux/seccomp.h).
-/// BPF_LD | BPF_W | BPF_ABS
-const BPF_LD_W_ABS: u16 = 0x20;
-/// BPF_JMP | BPF_JEQ | BPF_K
-const BPF_JMP_JEQ_K: u16 = 0x15;
-/// BPF_JMP | BPF_JGE | BPF_K
-const BPF_JMP_JGE_K: u16 = 0x35;
-/// BPF_RET | BPF_K
-const BPF_RET_K: u16 = 0x06;
-const SECCOMP_DATA_NR: u32 = 0;
-const SECCOMP_DATA_ARCH: u32 = 4;
-const SECCOMP_RET_KILL_PROCESS: u32 = 0x8000_0000;
-const SECCOMP_RET_ERRNO: u32 = 0x0005_0000;
-const SECCOMP_RET_ALLOW: u32 = 0x7fff_0000;
-
-/// The guard program (see the module doc): another architecture is killed, the other ABI of
-/// this one gets ENOSYS, and so does `clone3` when `clone3` is set.
-fn guard(arch: Arch, clone3: bool) -> Vec<u8> {
-    let ins = |code: u16, jt: u8, jf: u8, k: u32| (code, jt, jf, k);
-    let enosys = SECCOMP_RET_ERRNO | errno::ENOSYS;
-    let mut prog = vec![
-        ins(BPF_LD_W_ABS, 0, 0, SECCOMP_DATA_ARCH),
-        ins(BPF_JMP_JEQ_K, 1, 0, arch.audit_arch()),
-        ins(BPF_RET_K, 0, 0, SECCOMP_RET_KILL_PROCESS),
-        ins(BPF_LD_W_ABS, 0, 0, SECCOMP_DATA_NR),
-    ];
-    if let Some(bit) = arch.foreign_abi_bit() {
-        prog.push(ins(BPF_JMP_JGE_K, 0, 1, bit));
-        prog.push(ins(BPF_RET_K, 0, 0, enosys));
-    }
-    if let (true, Some(nr)) = (clone3, arch.number("clone3")) {
-        prog.push(ins(BPF_JMP_JEQ_K, 0, 1, nr));
-        prog.push(ins(BPF_RET_K, 0, 0, enosys));
-    }
-    prog.push(ins(BPF_RET_K, 0, 0, SECCOMP_RET_ALLOW));
-    let mut bytes = Vec::with_capacity(prog.len() * 8);
-    for (code, jt, jf, k) in prog {
-        push_instruction(&mut bytes, code, jt, jf, k);
-    }
-    bytes
-}
-
-fn push_instruction(out: &mut Vec<u8>, code: u16, jt: u8, jf: u8, k: u32) {
-    // struct sock_filter { __u16 code; __u8 jt; __u8 jf; __u32 k; }, in the host's byte order.
-    out.extend_from_slice(&code.to_ne_bytes());
-    out.push(jt);
-    out.push(jf);
-    out.extend_from_slice(&k.to_ne_bytes());
-}
-
-fn to_bytes(prog: &[seccompiler::sock_filter]) -> Vec<u8> {
-    let mut bytes = Vec::with_capacity(prog.len() * 8);
-    for i in prog {
-        push_instruction(&mut bytes, i.code, i.jt, i.jf, i.k);
-    }
-    bytes
 }
 
 #[cfg(test)]

@@ -380,3 +380,134 @@ fn programs_fit_the_kernel_limit() {
         }
     }
 }
+/// What `p` answers, evaluated from its description rather than its code.
+fn expected(p: &bpf::Program, arch: u32, nr: u32, args: [u64; 6]) -> u32 {
+    if arch != p.audit_arch {
+        return p.foreign_arch;
+    }
+    if let Some((start, ret)) = p.foreign_abi {
+        if nr >= start {
+            return ret;
+        }
+    }
+    match p.syscalls.get(&nr) {
+        None => p.default,
+        Some(Leaf::Ret(v)) => *v,
+        Some(Leaf::Rules { rules, on_match }) => {
+            let hit = rules.iter().any(|r| {
+                let a = args[usize::from(r.index)];
+                match r.cmp {
+                    Cmp::Eq(v) => a == v,
+                    Cmp::Lt(v) => a < v,
+                    Cmp::MaskedEq { mask, value } => a & mask == value,
+                }
+            });
+            if hit {
+                *on_match
+            } else {
+                p.default
+            }
+        }
+    }
+}
+
+/// A small deterministic generator (xorshift64*), so that a failure reproduces.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+#[test]
+fn the_search_tree_answers_what_its_table_says() {
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let answers = [ALLOW, KILL, errno(1), errno(38)];
+    let interesting = [
+        0,
+        1,
+        u32::MAX,
+        u32::MAX - 1,
+        0x4000_0000,
+        0x3fff_ffff,
+        0x8000_0000,
+    ];
+    for round in 0..300 {
+        let mut syscalls = BTreeMap::new();
+        let count = rng.below(if round % 3 == 0 { 8 } else { 400 });
+        let span = 1 + rng.below(600) as u32;
+        for _ in 0..count {
+            let nr = rng.below(u64::from(span)) as u32;
+            let leaf = if rng.below(8) == 0 {
+                let rules = (0..1 + rng.below(3))
+                    .map(|_| {
+                        let v = rng.next() >> rng.below(64);
+                        let cmp = match rng.below(3) {
+                            0 => Cmp::Eq(v),
+                            1 => Cmp::Lt(v),
+                            _ => Cmp::MaskedEq {
+                                mask: v | 1,
+                                value: v & 0xff,
+                            },
+                        };
+                        ArgRule {
+                            index: rng.below(6) as u8,
+                            cmp,
+                        }
+                    })
+                    .collect();
+                Leaf::Rules {
+                    rules,
+                    on_match: answers[rng.below(4) as usize],
+                }
+            } else {
+                Leaf::Ret(answers[rng.below(4) as usize])
+            };
+            syscalls.insert(nr, leaf);
+        }
+        let p = bpf::Program {
+            audit_arch: X86_64_AUDIT,
+            foreign_arch: KILL,
+            default: answers[rng.below(4) as usize],
+            syscalls,
+            foreign_abi: (rng.below(2) == 0).then_some((0x4000_0000, errno(38))),
+        };
+        let code = p.assemble();
+        let mut nrs: Vec<u32> = (0..span + 2).collect();
+        nrs.extend(interesting);
+        for nr in nrs {
+            let mut args = [0u64; 6];
+            for a in &mut args {
+                // Around the rules' values as often as not.
+                *a = match rng.below(4) {
+                    0 => 0,
+                    1 => rng.next(),
+                    _ => rng.next() >> rng.below(64),
+                };
+            }
+            if let Some(Leaf::Rules { rules, .. }) = p.syscalls.get(&nr) {
+                let r = rules[rng.below(rules.len() as u64) as usize];
+                args[usize::from(r.index)] = match r.cmp {
+                    Cmp::Eq(v) => v,
+                    Cmp::Lt(v) => v.wrapping_sub(rng.below(2)),
+                    Cmp::MaskedEq { value, .. } => value,
+                };
+            }
+            for arch in [X86_64_AUDIT, I386_AUDIT] {
+                let d = data(arch, nr, args);
+                assert_eq!(
+                    run(&code, &d),
+                    expected(&p, arch, nr, args),
+                    "round {round}, nr {nr:#x}, args {args:x?}, arch {arch:#x}"
+                );
+            }
+        }
+    }
+}

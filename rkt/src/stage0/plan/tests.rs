@@ -227,7 +227,7 @@ fn confinement_comes_from_the_isolators() {
     let app = &p.plan.apps[0];
     assert_eq!(app.caps.len(), 13);
     assert!(app.no_new_privs, "non-root under seccomp");
-    assert_eq!(app.seccomp.len(), 2, "the main filter and the guard");
+    assert_eq!(app.seccomp.len(), 1, "one filter");
     let mut a = input(&["probe"], "0", "0");
     a.app.isolators = vec![Isolator::ApparmorProfile("x".into())];
     let e = one(a, &f).unwrap_err().to_string();
