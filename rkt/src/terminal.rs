@@ -113,6 +113,13 @@ impl Terminal {
     /// Relays until the pod's terminal is gone, with rkt's terminal (if any) in raw mode for
     /// exactly that long.
     pub(crate) fn relay(self) -> io::Result<()> {
+        self.relay_until(None)
+    }
+
+    /// As [`Terminal::relay`], and also ends once `done` (a pidfd) reads as exited: what the
+    /// terminal holds then is copied out, and a process of the pod still holding the slave
+    /// (a background job of an entered shell) no longer keeps rkt attached.
+    pub(crate) fn relay_until(self, done: Option<BorrowedFd<'_>>) -> io::Result<()> {
         let winch = match systty::controlling_std_fd() {
             Some(_) => Some(systty::winch_pipe()?),
             None => None,
@@ -125,6 +132,7 @@ impl Terminal {
             stdin,
             &mut io::stdout().lock(),
             winch.as_ref().map(AsFd::as_fd),
+            done,
         );
         drop(raw);
         result
@@ -132,12 +140,13 @@ impl Terminal {
 }
 
 /// The poll loop: `input` to `master`, `master` to `output`, and window changes signalled on
-/// `winch` copied from rkt's terminal.
+/// `winch` copied from rkt's terminal, until the master hangs up or `done` is readable.
 fn run(
     master: BorrowedFd<'_>,
     input: BorrowedFd<'_>,
     output: &mut dyn Write,
     winch: Option<BorrowedFd<'_>>,
+    done: Option<BorrowedFd<'_>>,
 ) -> io::Result<()> {
     let veof = systty::eof_char(master).unwrap_or(0x04);
     let mut relay = Relay::new();
@@ -159,7 +168,20 @@ fn run(
                 },
             ));
         }
+        if let Some(d) = done {
+            fds.push((
+                d.as_raw_fd(),
+                Ready {
+                    read: true,
+                    ..Ready::default()
+                },
+            ));
+        }
         let ready = systty::poll(&fds)?;
+        // The last entry: done. Its output is drained below, then the loop ends.
+        if done.is_some() && ready.last().is_some_and(|r| r.read || r.hangup) {
+            relay.running = false;
+        }
         let mut next = 1;
         if want_in.read {
             let r = ready[next];
@@ -188,7 +210,7 @@ fn run(
                 Err(_) => relay.pending.clear(),
             }
         }
-        if m.read || m.hangup {
+        if m.read || m.hangup || !relay.running {
             // Drain what is there; EIO (or EOF) means no process holds the slave any more.
             loop {
                 match rustix::io::read(master, &mut buf) {
@@ -221,6 +243,20 @@ fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A pty master (non-blocking later, as `attach` makes it) and its slave.
+    fn pty_pair() -> (OwnedFd, OwnedFd) {
+        use rustix::pty::{openpt, unlockpt, OpenptFlags};
+        let master =
+            openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY | OpenptFlags::CLOEXEC).expect("openpt");
+        unlockpt(&master).unwrap();
+        let slave = rustix::pty::ioctl_tiocgptpeer(
+            &master,
+            OpenptFlags::RDWR | OpenptFlags::NOCTTY | OpenptFlags::CLOEXEC,
+        )
+        .unwrap();
+        (master, slave)
+    }
 
     #[test]
     fn eof_after_a_full_line_is_one_veof() {
@@ -295,15 +331,7 @@ mod tests {
     /// the output, stdin EOF arrives as the terminal's EOF, and closing the slave ends it.
     #[test]
     fn relays_both_ways_until_the_slave_is_gone() {
-        use rustix::pty::{openpt, unlockpt, OpenptFlags};
-        let master =
-            openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY | OpenptFlags::CLOEXEC).expect("openpt");
-        unlockpt(&master).unwrap();
-        let slave = rustix::pty::ioctl_tiocgptpeer(
-            &master,
-            OpenptFlags::RDWR | OpenptFlags::NOCTTY | OpenptFlags::CLOEXEC,
-        )
-        .unwrap();
+        let (master, slave) = pty_pair();
         // No echo, so the output is only what the "app" writes.
         let mut t = rustix::termios::tcgetattr(&slave).unwrap();
         t.local_modes -= rustix::termios::LocalModes::ECHO;
@@ -328,9 +356,32 @@ mod tests {
             drop(slave);
         });
         let mut out = Vec::new();
-        run(master.as_fd(), in_r.as_fd(), &mut out, None).unwrap();
+        run(master.as_fd(), in_r.as_fd(), &mut out, None, None).unwrap();
         app.join().unwrap();
         // ONLCR: the terminal turns the app's "\n" into "\r\n", as on any terminal.
         assert_eq!(String::from_utf8_lossy(&out), "pong:ping\r\n");
+    }
+
+    /// `rkt enter` stops when its command exits even if something it started still holds the
+    /// slave open (a daemon the command left behind): what the command wrote is not lost.
+    #[test]
+    fn relay_stops_when_done_fires_and_keeps_what_was_written() {
+        let (master, slave) = pty_pair();
+        systty::set_nonblocking(master.as_fd()).unwrap();
+        rustix::io::write(&slave, b"bye\n").unwrap();
+        let (in_r, _in_w) = rustix::pipe::pipe().unwrap();
+        let (done_r, done_w) = rustix::pipe::pipe().unwrap();
+        rustix::io::write(&done_w, b"x").unwrap();
+        let mut out = Vec::new();
+        run(
+            master.as_fd(),
+            in_r.as_fd(),
+            &mut out,
+            None,
+            Some(done_r.as_fd()),
+        )
+        .unwrap();
+        assert_eq!(String::from_utf8_lossy(&out), "bye\r\n");
+        drop(slave);
     }
 }

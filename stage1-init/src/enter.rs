@@ -1,12 +1,26 @@
-//! `stage1-init --enter APP [CMD [ARGS...]]`: the inside half of `rkt enter`.
+//! `stage1-init --enter [--tty] APP [CMD [ARGS...]]`: the inside half of `rkt enter`.
 //!
 //! rkt joins the app's mount, UTS, IPC and network namespaces through a pidfd on the app,
 //! joins its PID namespace for the children it will have, and execs this program from a sealed
 //! memfd (never from the host's file: CVE-2019-5736). The launch plan comes on the fd named by
-//! `RKT_PLAN_FD` (the host path is out of reach in the app's mount namespace). Here, outside
-//! the pod's PID namespace and non-dumpable, the command is forked into it with the app's
-//! whole confinement ([`crate::confine`]), and this process stays its parent: it forwards the
-//! signals rkt forwards to it and exits with the command's status.
+//! `RKT_PLAN_FD` (the host path is out of reach in the app's mount namespace), the sync socket
+//! on `RKT_SYNC_FD`. Here, outside the pod's PID namespace and non-dumpable, the command is
+//! forked into it with the app's whole confinement ([`crate::confine`]) in a session of its
+//! own, and this process stays its parent: it forwards the signals rkt forwards to it and
+//! exits with the command's status.
+//!
+//! The command never gets one of rkt's fds, which may be the admin's terminal (it could read
+//! what the admin types, or push input into the admin's shell with TIOCSTI): with `--tty` its
+//! fds 0-2 and controlling terminal are a pty of the pod's devpts whose master goes to rkt
+//! with `Ready`; otherwise this process's fds 0-2, which are pipes rkt relays.
+//!
+//! ```text
+//!   rkt                                stage1-init --enter
+//!                                      read the plan; open the pty (--tty)
+//!   wait_ready  <──── Ready [master] ── ready
+//!   window size; go ──── Go ─────────▶ wait_go; fork the command
+//!   wait_closed <──── EOF, or E ────── close the socket, or report the failed start
+//! ```
 
 use std::ffi::{CString, OsString};
 use std::io::Read;
@@ -14,13 +28,17 @@ use std::os::fd::FromRawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
+use std::os::fd::AsFd;
+
 use rustix::io::Errno;
-use rustix::process::{set_dumpable_behavior, waitpid, DumpableBehavior, WaitOptions};
+use rustix::process::{set_dumpable_behavior, waitpid, DumpableBehavior, Pid, WaitOptions};
 use stage1_init::plan::{App, Plan};
+use stage1_init::proto::ChildEnd;
 
 use crate::confine::{self, Filters, Ids};
 use crate::error::{Error, Result};
 use crate::signals::{self, Blocked};
+use crate::tty::{self, Pty};
 
 /// The env var carrying the plan's fd.
 pub const ENV_PLAN_FD: &str = "RKT_PLAN_FD";
@@ -29,8 +47,73 @@ pub const ENV_PLAN_FD: &str = "RKT_PLAN_FD";
 const DEFAULT_SHELL: &str = "/bin/bash";
 const FALLBACK_SHELL: &str = "/bin/sh";
 
-/// Runs the command; returns its exit status (128+N for signal N).
-pub fn run(args: &[OsString], signals: &Blocked, plan_fd: i32) -> Result<i32> {
+/// How the command's fds 0-2 are set up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stdio {
+    /// A pty of the pod's devpts, also its controlling terminal.
+    Tty,
+    /// This process's own fds 0-2 (pipes from rkt).
+    Inherit,
+}
+
+/// Runs the command; returns its exit status (128+N for signal N). A failure has been
+/// reported when this returns it (the caller exits 254): over `sync` before the command has
+/// started, on stderr after.
+pub fn run(
+    args: &[OsString],
+    stdio: Stdio,
+    signals: &Blocked,
+    plan_fd: i32,
+    sync: ChildEnd,
+) -> Result<i32> {
+    let prepared = prepare(args, stdio, plan_fd);
+    let child = prepared.and_then(|p| {
+        let masters: Vec<_> = p.pty.iter().map(|t| t.master.as_fd()).collect();
+        sync.ready(&masters).map_err(proto_err)?;
+        sync.wait_go().map_err(proto_err)?;
+        start(p)
+    });
+    let child = match child {
+        Ok(pid) => pid,
+        Err(e) => {
+            // Report once: over the socket, or (rkt gone) not at all.
+            let _ = sync.report(e.raw_errno(), &e.context());
+            return Err(e);
+        }
+    };
+    // EOF for rkt: the command runs.
+    drop(sync);
+    wait(child, signals).inspect_err(|e| {
+        // rkt no longer listens on the socket; its stderr relay is this process's stderr.
+        eprintln!("rkt: enter: {e}");
+    })
+}
+
+/// Forwards signals to the command until it exits; returns its status.
+fn wait(child: Pid, signals: &Blocked) -> Result<i32> {
+    loop {
+        match signals.wait(None)? {
+            Some(libc::SIGCHLD) => match waitpid(Some(child), WaitOptions::NOHANG) {
+                Ok(Some((_, st))) => return Ok(crate::reaper::status_code(st)),
+                Ok(None) | Err(Errno::INTR) => {}
+                Err(e) => return Err(Error::call("waitpid", e)),
+            },
+            Some(sig) => signals::send(child, sig),
+            None => {}
+        }
+    }
+}
+
+/// Everything the command's start needs, computed before `Ready`.
+struct Prepared {
+    app: App,
+    argv: Vec<CString>,
+    envp: Vec<CString>,
+    drop_caps: Vec<u8>,
+    pty: Option<Pty>,
+}
+
+fn prepare(args: &[OsString], stdio: Stdio, plan_fd: i32) -> Result<Prepared> {
     // First: no process of the pod may ptrace this one or open its /proc/<pid>/mem, exe, fd.
     set_dumpable_behavior(DumpableBehavior::NotDumpable)
         .map_err(|e| Error::call("prctl(PR_SET_DUMPABLE)", e))?;
@@ -47,7 +130,7 @@ pub fn run(args: &[OsString], signals: &Blocked, plan_fd: i32) -> Result<i32> {
         Plan::decode(&bytes).map_err(|e| Error::other("decode plan", "(fd)", e.to_string()))?;
     let app = plan
         .apps
-        .iter()
+        .into_iter()
         .find(|a| a.name.as_bytes() == app_name.as_bytes())
         .ok_or_else(|| {
             Error::other(
@@ -56,7 +139,7 @@ pub fn run(args: &[OsString], signals: &Blocked, plan_fd: i32) -> Result<i32> {
                 "no such app".into(),
             )
         })?;
-    let env = environment(app, std::env::var("TERM").ok());
+    let env = environment(&app, std::env::var("TERM").ok());
     let mut argv = command(cmd, Path::new(DEFAULT_SHELL).exists());
     // As execvp would, with the app's PATH: `rkt enter UUID ls`.
     let path = env
@@ -76,12 +159,38 @@ pub fn run(args: &[OsString], signals: &Blocked, plan_fd: i32) -> Result<i32> {
         .collect::<Result<_>>()?;
     let last_cap = crate::pod::last_cap()?;
     let drop_caps: Vec<u8> = (0..=last_cap).filter(|c| !app.caps.contains(c)).collect();
-    let filters = Filters::new(&app.seccomp);
-    let cwd = PathBuf::from(&app.cwd);
+    // The app's /dev/pts is the pod's devpts (its /dev is the pod's).
+    let pty = match stdio {
+        Stdio::Tty => Some(tty::open(Path::new("/dev/pts"), app.uid)?),
+        Stdio::Inherit => None,
+    };
+    Ok(Prepared {
+        app,
+        argv,
+        envp,
+        drop_caps,
+        pty,
+    })
+}
+
+/// Forks the command: its terminal, a new session (no way back to the session rkt runs in),
+/// the app's confinement, then exec.
+fn start(mut p: Prepared) -> Result<Pid> {
+    let filters = Filters::new(&p.app.seccomp);
+    let cwd = PathBuf::from(&p.app.cwd);
+    let slave = p.pty.as_mut().and_then(|t| t.slave.take());
     crate::pod::cloexec_all()?;
+    let app = &p.app;
     let child = crate::app::spawn(None, || {
+        if let Some(slave) = &slave {
+            tty::install(slave)?;
+        }
         confine::join_session_keyring()?;
-        confine::drop_privileges(&drop_caps)?;
+        // Its setsid: a session of its own, then the pty as its controlling terminal.
+        confine::drop_privileges(&p.drop_caps)?;
+        if slave.is_some() {
+            tty::make_controlling()?;
+        }
         Ids {
             uid: app.uid,
             gid: app.gid,
@@ -91,19 +200,17 @@ pub fn run(args: &[OsString], signals: &Blocked, plan_fd: i32) -> Result<i32> {
             filters: &filters,
         }
         .assume()?;
-        Err(crate::app::exec(&argv, &envp))
+        Err(crate::app::exec(&p.argv, &p.envp))
     })?;
-    loop {
-        match signals.wait(None)? {
-            Some(libc::SIGCHLD) => match waitpid(Some(child), WaitOptions::NOHANG) {
-                Ok(Some((_, st))) => return Ok(crate::reaper::status_code(st)),
-                Ok(None) | Err(Errno::INTR) => {}
-                Err(e) => return Err(Error::call("waitpid", e)),
-            },
-            Some(sig) => signals::send(child, sig),
-            None => {}
-        }
-    }
+    // The master went to rkt with Ready; the slave is the command's alone now, so that the
+    // pty hangs up when the command's session is gone.
+    drop(slave);
+    drop(p.pty);
+    Ok(child)
+}
+
+fn proto_err(e: stage1_init::proto::ProtoError) -> Error {
+    Error::other("enter", "sync socket", e.to_string())
 }
 
 /// The command line: the given one, else `/bin/bash` if the app has it, else `/bin/sh`.

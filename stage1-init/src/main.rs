@@ -106,6 +106,13 @@ fn main() -> ExitCode {
     if let Err(e) = sync.wait_go() {
         return fail(&e.to_string());
     }
+    // Until Go, rkt's death kills this process (rkt set the parent-death signal): a pod whose
+    // start was not persisted must not run. From now on the pod is on record and lives by its
+    // own exit policy: an rkt killed with -9 only takes the relays of its output with it (the
+    // apps get EPIPE, or their terminal's hang-up), and `rkt stop` still works.
+    if let Err(e) = rustix::process::set_parent_process_death_signal(None) {
+        return fail(&format!("prctl(PR_SET_PDEATHSIG, 0): {e}"));
+    }
     // The socket's job is done: rkt now only waits for PID 1's exit status. Closing it also
     // keeps it out of every app (it is CLOEXEC anyway).
     drop(sync);
@@ -121,29 +128,39 @@ fn main() -> ExitCode {
     }
 }
 
-/// `--enter APP [CMD...]` (see [`enter`]): the command's exit status, or 254 with one line
-/// in rkt's words (this process is the inside of `rkt enter`).
+/// `--enter [--tty] APP [CMD...]` (see [`enter`]): the command's exit status, or 254. A
+/// failure is reported to rkt over the sync socket, or printed in rkt's words when there is
+/// none (this process is the inside of `rkt enter`).
 fn enter_mode(args: &[OsString]) -> ExitCode {
-    let result = signals::block().and_then(|signals| {
-        let fd = match inherited_fd(enter::ENV_PLAN_FD) {
-            Ok(Some(fd)) => fd,
-            Ok(None) => {
-                return Err(error::Error::other(
-                    "enter",
-                    "stage1-init",
-                    format!("{} is not set", enter::ENV_PLAN_FD),
-                ))
-            }
-            Err(msg) => return Err(error::Error::other("enter", "stage1-init", msg)),
-        };
-        enter::run(args, &signals, fd)
-    });
-    match result {
-        Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
-        Err(e) => {
-            eprintln!("rkt: enter: {e}");
-            ExitCode::from(FAILED)
+    let (stdio, args) = match args.split_first() {
+        Some((flag, rest)) if flag == "--tty" => (enter::Stdio::Tty, rest),
+        _ => (enter::Stdio::Inherit, args),
+    };
+    let fd = |var: &str| match inherited_fd(var) {
+        Ok(Some(fd)) => Ok(fd),
+        Ok(None) => Err(format!("{var} is not set")),
+        Err(msg) => Err(msg),
+    };
+    let (plan_fd, sync_fd) = match (fd(enter::ENV_PLAN_FD), fd(ENV_SYNC_FD)) {
+        (Ok(p), Ok(s)) => (p, s),
+        (Err(msg), _) | (_, Err(msg)) => {
+            eprintln!("rkt: enter: {msg}");
+            return ExitCode::from(FAILED);
         }
+    };
+    // SAFETY: the fd is open (checked) and this process owns it from now on.
+    let sync = unsafe { ChildEnd::from_raw_fd(sync_fd) };
+    let signals = match signals::block() {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = sync.report(e.raw_errno(), &e.context());
+            return ExitCode::from(FAILED);
+        }
+    };
+    match enter::run(args, stdio, &signals, plan_fd, sync) {
+        Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
+        // Already reported by `run`.
+        Err(_) => ExitCode::from(FAILED),
     }
 }
 

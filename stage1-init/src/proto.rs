@@ -240,6 +240,26 @@ impl ParentEnd {
     pub fn go(&self) -> Result<(), ProtoError> {
         send_frame(self.fd.as_fd(), &[Tag::Go.byte()])
     }
+
+    /// After `Go`, for `rkt enter`: blocks until stage1-init closes its end (the command has
+    /// started) or reports that starting it failed (`E`, as [`ProtoError::Child`]).
+    pub fn wait_closed(&self) -> Result<(), ProtoError> {
+        match recv_frame(self.fd.as_fd(), ProtoError::ChildDied) {
+            Err(ProtoError::ChildDied) => Ok(()),
+            Err(e) => Err(e),
+            Ok((frame, _)) => match frame.first().copied() {
+                Some(b'E') => Err(decode_error(&frame)),
+                Some(got) => Err(ProtoError::Unexpected {
+                    expected: Tag::Error,
+                    got,
+                }),
+                None => Err(ProtoError::Malformed {
+                    tag: Tag::Error,
+                    len: 0,
+                }),
+            },
+        }
+    }
 }
 
 impl AsFd for ParentEnd {

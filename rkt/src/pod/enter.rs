@@ -7,20 +7,29 @@
 //! it is checked; the namespaces are joined through that pidfd, so a reused PID is never
 //! entered. rkt's child joins them and execs the embedded stage1-init from a sealed memfd
 //! (`--enter`), which forks the command into the pod with the app's whole confinement
-//! (keyring, capabilities, ids, no_new_privs, seccomp) and stays its parent. rkt itself stays
-//! on the host, non-dumpable, so nothing in the pod can ptrace it or write its
-//! `/proc/<pid>/exe`.
+//! (keyring, capabilities, ids, no_new_privs, seccomp) in a session of its own, and stays its
+//! parent. rkt itself stays on the host, non-dumpable, so nothing in the pod can ptrace it or
+//! write its `/proc/<pid>/exe`.
+//!
+//! No fd of rkt's reaches the pod: when rkt's stdin is a terminal the command gets a pty of
+//! the pod's devpts, relayed by rkt as `run --interactive` does; otherwise its fds 0-2 are
+//! pipes rkt relays. An entered process holding the admin's terminal could read what the
+//! admin types, or push a command line into the admin's shell with TIOCSTI, itself or through
+//! any process of the pod that ptraces it.
 
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::Path;
+use std::thread::JoinHandle;
 
 use stage1_init::plan::Plan;
+use stage1_init::proto;
 
 use super::stop::read_number;
 use super::{io_err, wait, Error, Pod, Result, State};
 use crate::paths;
 use crate::sys::enter as sys_enter;
-use crate::sys::{proc, spawn};
+use crate::sys::{proc, relay, spawn};
+use crate::terminal::Terminal;
 
 /// Runs `cmd` (empty: a shell) in app `app` (or the pod's only app) of a running pod; returns
 /// the command's exit status (128+N for signal N).
@@ -58,14 +67,19 @@ pub(crate) fn enter(pod: &Pod, app: Option<&str>, cmd: &[String]) -> Result<u8> 
     let plan_file = std::fs::File::open(&plan_path).map_err(io_err("open", &plan_path))?;
     let exe = spawn::sealed_memfd("stage1-init", crate::stage1::STAGE1_INIT)
         .map_err(io_err("copy stage1-init for", &dir))?;
-    let mut argv = vec![
-        "stage1-init".to_string(),
-        "--enter".into(),
-        name.to_string(),
-    ];
+    let tty = crate::sys::tty::stdin_is_tty();
+    let mut argv = vec!["stage1-init".to_string(), "--enter".into()];
+    if tty {
+        argv.push("--tty".into());
+    }
+    argv.push(name.to_string());
     argv.extend(cmd.iter().cloned());
-    let plan_fd = plan_file.as_raw_fd();
-    let mut env = vec![("RKT_PLAN_FD".to_string(), plan_fd.to_string())];
+    let (parent, child_end) = proto::pair().map_err(io_err("create the sync socket for", &dir))?;
+    let (plan_fd, sync_fd) = (plan_file.as_raw_fd(), child_end.as_fd().as_raw_fd());
+    let mut env = vec![
+        ("RKT_PLAN_FD".to_string(), plan_fd.to_string()),
+        (proto::ENV_SYNC_FD.to_string(), sync_fd.to_string()),
+    ];
     if let Ok(term) = std::env::var("TERM") {
         env.push(("TERM".into(), term));
     }
@@ -80,18 +94,82 @@ pub(crate) fn enter(pod: &Pod, app: Option<&str>, cmd: &[String]) -> Result<u8> 
     let cgroups =
         crate::sys::cgroup::open_procs(app_procs).map_err(|e| io_err(e.op, &e.path)(e.source))?;
     let cgroup_fds: Vec<i32> = cgroups.iter().map(|f| f.as_raw_fd()).collect();
-    let mut child =
-        sys_enter::spawn_inside(&target, exe.as_fd(), &argv, &env, plan_fd, &cgroup_fds)
-            .map_err(io_err("enter the namespaces of", &dir))?;
-    drop(cgroups);
-    drop((plan_file, exe));
+    let (stdio, relays) = streams(tty).map_err(io_err("relay the streams of", &dir))?;
+    let mut child = sys_enter::spawn_inside(
+        &target,
+        exe.as_fd(),
+        &argv,
+        &env,
+        stdio,
+        &[plan_fd, sync_fd],
+        &cgroup_fds,
+    )
+    .map_err(io_err("enter the namespaces of", &dir))?;
+    drop((cgroups, plan_file, exe, child_end));
     // A signal meant for the entered command (rkt is what a supervisor or shell sees);
     // stage1-init passes it on.
     spawn::forward_signals(child.id() as i32).map_err(io_err("forward signals to", &dir))?;
+    let inside = |e: proto::ProtoError| Error::Refused {
+        uuid: pod.uuid.clone(),
+        what: e.to_string(),
+    };
+    let started = parent.wait_ready().map_err(inside).and_then(|masters| {
+        let terminal = match (tty, masters.into_iter().next()) {
+            (true, Some(m)) => Some(Terminal::attach(m).map_err(io_err("attach to", &dir))?),
+            (false, None) => None,
+            _ => {
+                return Err(Error::Refused {
+                    uuid: pod.uuid.clone(),
+                    what: "stage1-init sent a terminal other than the one asked for".into(),
+                })
+            }
+        };
+        parent.go().map_err(inside)?;
+        parent.wait_closed().map_err(inside)?;
+        Ok(terminal)
+    });
+    drop(parent);
+    let ended = match started {
+        Ok(Some(terminal)) => {
+            let done = proc::pidfd_open(child.id() as i32).map_err(io_err("watch", &dir))?;
+            terminal
+                .relay_until(Some(done.as_fd()))
+                .map_err(io_err("relay the terminal of", &dir))
+        }
+        Ok(None) => Ok(()),
+        Err(e) => Err(e),
+    };
     let status = child
         .wait()
-        .map_err(io_err("wait for", Path::new("stage1-init")))?;
-    Ok(exit_code(status))
+        .map_err(io_err("wait for", Path::new("stage1-init")));
+    // Everything the command wrote is out before rkt exits.
+    for r in relays {
+        let _ = r.join();
+    }
+    ended?;
+    Ok(exit_code(status?))
+}
+
+/// The entered process's fds 0-2 and the relays behind them: on a terminal, the command gets
+/// a pty from stage1-init, which itself gets /dev/null and a pipe for its errors; otherwise
+/// three pipes. Never rkt's own fds, which may be the admin's terminal.
+fn streams(tty: bool) -> std::io::Result<([OwnedFd; 3], Vec<JoinHandle<()>>)> {
+    let (err_relay, err_w) = relay::pipe_to(2)?;
+    if tty {
+        let null = |write: bool| {
+            std::fs::OpenOptions::new()
+                .read(!write)
+                .write(write)
+                .open("/dev/null")
+                .map(OwnedFd::from)
+        };
+        return Ok(([null(false)?, null(true)?, err_w], vec![err_relay]));
+    }
+    let (out_relay, out_w) = relay::pipe_to(1)?;
+    let (in_r, in_w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
+    // Not joined: it may wait on rkt's stdin for as long as rkt lives.
+    relay::feed_stdin(in_w)?;
+    Ok(([in_r, out_w, err_w], vec![out_relay, err_relay]))
 }
 
 /// The app to enter: the named one, or the only one.

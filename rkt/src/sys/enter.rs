@@ -22,7 +22,8 @@ pub(crate) fn set_not_dumpable() -> io::Result<()> {
 /// Runs the program in `exe` (a sealed memfd) with exactly `argv` and `env`, in the cgroups
 /// whose `cgroup.procs` fds are `cgroup_procs`, then in the mount, UTS, IPC, network (and
 /// cgroup) namespaces of the process `pidfd` pins (its children in that PID namespace), with
-/// fd `keep` passed (CLOEXEC cleared in the child only). rkt itself never enters the pod.
+/// `stdio` as its fds 0-2 and the fds `keep` passed (CLOEXEC cleared in the child only). rkt
+/// itself never enters the pod.
 ///
 /// `setns` with a pidfd joins every namespace at once or none (Linux 5.8); after it, the
 /// root and working directory are the app's (it pivoted into its rootfs). `/proc` is then the
@@ -36,10 +37,12 @@ pub(crate) fn spawn_inside(
     exe: BorrowedFd<'_>,
     argv: &[String],
     env: &[(String, String)],
-    keep: RawFd,
+    stdio: [OwnedFd; 3],
+    keep: &[RawFd],
     cgroup_procs: &[RawFd],
 ) -> io::Result<Child> {
     let args = ExecArgs::new(argv, env)?;
+    let keep = keep.to_vec();
     let cgroup_procs = cgroup_procs.to_vec();
     let (pidfd, exe) = (pidfd.as_raw_fd(), exe.as_raw_fd());
     let flags = libc::CLONE_NEWNS
@@ -62,12 +65,16 @@ pub(crate) fn spawn_inside(
             if libc::setns(pidfd, flags) != 0 {
                 return Err(io::Error::last_os_error());
             }
-            rustix::io::fcntl_setfd(BorrowedFd::borrow_raw(keep), rustix::io::FdFlags::empty())?;
+            for fd in &keep {
+                rustix::io::fcntl_setfd(BorrowedFd::borrow_raw(*fd), rustix::io::FdFlags::empty())?;
+            }
         }
         Err(args.exec_fd(exe))
     };
     // std needs a program name; it is never exec'd (see above).
     let mut cmd = Command::new("stage1-init");
+    let [stdin, stdout, stderr] = stdio;
+    cmd.stdin(stdin).stdout(stdout).stderr(stderr);
     // SAFETY: `in_child` only makes raw syscalls on data it owns (see above).
     unsafe { cmd.pre_exec(in_child) };
     cmd.spawn()

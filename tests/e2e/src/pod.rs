@@ -109,6 +109,51 @@ impl StoreDir {
     }
 }
 
+/// A background `rkt run` whose pod has started, killed if the test fails (the store's drop
+/// then stops the pod).
+pub struct Background {
+    pub child: std::process::Child,
+    pub uuid: String,
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl StoreDir {
+    /// Starts `rkt run run_args...` in the background, its stdout to `stdout`, and waits until
+    /// every app has started.
+    pub fn start(&self, run_args: &[&str], stdout: std::process::Stdio) -> Background {
+        let uuid_file = self.join("uuid");
+        let _ = std::fs::remove_file(&uuid_file);
+        let save = format!("--uuid-file-save={}", uuid_file.display());
+        let mut args = vec!["run", save.as_str()];
+        args.extend_from_slice(run_args);
+        let child = self.command(&args, &[]).stdout(stdout).spawn().unwrap();
+        let mut pod = Background {
+            child,
+            uuid: String::new(),
+        };
+        crate::wait_until("the uuid file", || {
+            uuid_file.is_file() && !read_uuid(&uuid_file).is_empty()
+        });
+        pod.uuid = read_uuid(&uuid_file);
+        let ready = format!("--wait-ready={}", crate::WAIT_FLAG);
+        crate::store::assert_ok(&self.rkt(&["status", &ready, &pod.uuid]));
+        pod
+    }
+
+    /// Stops the pod started by [`start`](Self::start) and removes every pod.
+    pub fn finish(&self, mut pod: Background) {
+        crate::store::assert_ok(&self.rkt(&["stop", "--force", &pod.uuid]));
+        let _ = pod.child.wait();
+        self.gc_all();
+    }
+}
+
 /// Reads a UUID file written by `--uuid-file-save`.
 pub fn read_uuid(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap().trim().to_string()

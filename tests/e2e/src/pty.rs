@@ -84,7 +84,18 @@ pub fn spawn_on(cmd: &mut Command, slave: &OwnedFd) -> Child {
 impl PtySession {
     /// Starts `cmd` on a fresh host pty of `rows`x`cols`.
     pub fn spawn(cmd: &mut Command, rows: u16, cols: u16) -> PtySession {
+        Self::spawn_typed(cmd, rows, cols, b"")
+    }
+
+    /// As [`spawn`](Self::spawn), with `typed` waiting in the terminal's input before the
+    /// command starts (what the user typed ahead: a hostile app must not get it).
+    pub fn spawn_typed(cmd: &mut Command, rows: u16, cols: u16, typed: &[u8]) -> PtySession {
         let (master, slave) = open_pty(rows, cols);
+        let mut rest = typed;
+        while !rest.is_empty() {
+            let n = rustix::io::write(&master, rest).expect("type ahead on the pty master");
+            rest = &rest[n..];
+        }
         let host_dev = rustix::fs::fstat(&slave).expect("fstat pty slave").st_dev;
         // Read before the command runs: once it does, it may change them at any moment.
         let initial = termios::tcgetattr(&slave).expect("tcgetattr on the pty slave");
@@ -112,6 +123,11 @@ impl PtySession {
             initial,
             host_dev,
         }
+    }
+
+    /// The command's PID.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// The terminal's modes as they were before the command started.
@@ -307,4 +323,29 @@ pub fn answer_prompts(cmd: &mut Command, dialogue: &[(&str, &str)]) -> (String, 
     }
     let code = s.wait();
     (s.output().replace("\r\n", "\n"), code)
+}
+
+/// Sets `dev.tty.legacy_tiocsti` (Linux >= 6.2) to 1 while alive, and back on drop: with it at
+/// 0, TIOCSTI fails for everyone and case 42 could not fail.
+pub struct LegacyTiocsti(Option<String>);
+
+const LEGACY_TIOCSTI: &str = "/proc/sys/dev/tty/legacy_tiocsti";
+
+impl LegacyTiocsti {
+    /// Enables it, remembering the value to restore.
+    pub fn enable() -> Self {
+        let saved = std::fs::read_to_string(LEGACY_TIOCSTI).ok();
+        if saved.is_some() {
+            std::fs::write(LEGACY_TIOCSTI, "1").expect("enable dev.tty.legacy_tiocsti");
+        }
+        LegacyTiocsti(saved)
+    }
+}
+
+impl Drop for LegacyTiocsti {
+    fn drop(&mut self) {
+        if let Some(v) = &self.0 {
+            let _ = std::fs::write(LEGACY_TIOCSTI, v.trim());
+        }
+    }
 }

@@ -159,6 +159,24 @@ impl Drop for StoreDir {
         // A test that failed before its own gc leaves pods; their cgroups live outside the
         // directory, so gc them (best effort) before the files go.
         if self.store().join("pods").is_dir() {
+            // A pod outlives an rkt killed after its start: stop those of a failed test.
+            let running = std::fs::read_dir(self.store().join("pods/run"))
+                .into_iter()
+                .flatten()
+                .flatten();
+            for pod in running {
+                let uuid = pod.file_name().to_string_lossy().into_owned();
+                for args in [
+                    &["stop", "--force", &uuid][..],
+                    &["status", "--wait=60s", &uuid],
+                ] {
+                    let _ = self
+                        .command(args, &[])
+                        .stdout(std::process::Stdio::null())
+                        .stderr(std::process::Stdio::null())
+                        .status();
+                }
+            }
             let _ = self
                 .command(&["gc", "--grace-period=0s", "--expire-prepared=0s"], &[])
                 .stdout(std::process::Stdio::null())

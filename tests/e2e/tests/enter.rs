@@ -3,51 +3,18 @@
 //! (security-checklist §5 cases 36-38); exit codes pass through; app selection and the
 //! errors for several apps and for a pod that is not running.
 
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 
-use e2e::pod::{probe_manifest, probe_tar, read_uuid, LINUX_AMD64};
+use e2e::pod::{probe_manifest, probe_tar, Background, LINUX_AMD64};
 use e2e::store::{assert_fails, assert_ok, stderr, stdout, StoreDir};
-use e2e::{aci, require_root, wait_until, WAIT_FLAG};
+use e2e::{aci, require_root, wait_until};
 
-/// A background `rkt run`, killed (with its pod) if the test fails.
-struct Running {
-    child: Child,
-    uuid: String,
+fn start(t: &StoreDir, run_args: &[&str]) -> Background {
+    t.start(run_args, Stdio::null())
 }
 
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts `rkt run run_args...` in the background and waits until every app has started.
-fn start(t: &StoreDir, run_args: &[&str]) -> Running {
-    let uuid_file = t.join("uuid");
-    let _ = std::fs::remove_file(&uuid_file);
-    let save = format!("--uuid-file-save={}", uuid_file.display());
-    let mut args = vec!["run", save.as_str()];
-    args.extend_from_slice(run_args);
-    let child = t.command(&args, &[]).stdout(Stdio::null()).spawn().unwrap();
-    let mut running = Running {
-        child,
-        uuid: String::new(),
-    };
-    wait_until("the uuid file", || {
-        uuid_file.is_file() && !read_uuid(&uuid_file).is_empty()
-    });
-    running.uuid = read_uuid(&uuid_file);
-    let ready = format!("--wait-ready={WAIT_FLAG}");
-    assert_ok(&t.rkt(&["status", &ready, &running.uuid]));
-    running
-}
-
-/// Stops the pod and removes it (nothing left behind).
-fn finish(t: &StoreDir, mut pod: Running) {
-    assert_ok(&t.rkt(&["stop", "--force", &pod.uuid]));
-    let _ = pod.child.wait();
-    t.gc_all();
+fn finish(t: &StoreDir, pod: Background) {
+    t.finish(pod);
 }
 
 /// The host PID of the pod's only app: PID 1's only child.
@@ -253,4 +220,109 @@ fn default_shell_several_apps_and_pods_not_running() {
     let out = t.rkt(&["enter", &uuid, "/bin/probe", "true"]);
     assert_fails(&out, "not running (prepared)");
     t.gc_all_with(&["--expire-prepared=0s"]);
+}
+
+/// The lines of `/proc/PID/status` that say who a process is and what it may do.
+fn identity(status: &str) -> Vec<String> {
+    const KEYS: [&str; 11] = [
+        "Uid:",
+        "Gid:",
+        "Groups:",
+        "CapInh:",
+        "CapPrm:",
+        "CapEff:",
+        "CapBnd:",
+        "CapAmb:",
+        "NoNewPrivs:",
+        "Seccomp:",
+        "Seccomp_filters:",
+    ];
+    status
+        .lines()
+        .filter(|l| KEYS.iter().any(|k| l.starts_with(k)))
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect()
+}
+
+#[test]
+fn enter_on_a_terminal_in_a_pipeline_and_as_a_non_root_app() {
+    require_root();
+    let t = StoreDir::new("enter-io");
+    t.probe_image();
+    let pod = start(
+        &t,
+        &[
+            "--user=1000",
+            "--group=1000",
+            "example.com/probe",
+            "--",
+            "sleep",
+            "3600",
+        ],
+    );
+    // The entered command is the app as far as the kernel can tell.
+    let out = t.rkt(&["enter", &pod.uuid, "/bin/probe", "cat", "/proc/self/status"]);
+    assert_ok(&out);
+    let app = app_host_pid(&t, &pod.uuid);
+    let app_status = std::fs::read_to_string(format!("/proc/{app}/status")).unwrap();
+    let want = identity(&app_status);
+    assert_eq!(want.len(), 11, "{app_status}");
+    assert_eq!(identity(&stdout(&out)), want);
+    assert!(
+        want.contains(&"Uid: 1000 1000 1000 1000".to_string()),
+        "{want:?}"
+    );
+
+    // A pipeline through it: stdin, stdout and exit codes, and a reader that goes away.
+    let rkt = format!(
+        "{} --dir={} enter {}",
+        e2e::rkt_bin().display(),
+        t.store().display(),
+        pod.uuid
+    );
+    let script = format!(
+        "printf 'hello\\n' | {rkt} /bin/probe readline + exit 3 | cat; echo \"rc=${{PIPESTATUS[1]}}\"; \
+         {rkt} /bin/probe lines 100000000 out | head -1; echo \"rc=${{PIPESTATUS[0]}}\""
+    );
+    let out = std::process::Command::new("bash")
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    assert_eq!(
+        stdout(&out),
+        "got=hello\nrc=3\nout line 00000000\nrc=1\n",
+        "{}",
+        stderr(&out)
+    );
+
+    // On a terminal: a pty of the pod, owned by the app's user, with the terminal's size,
+    // as the entered command's controlling terminal; the exit code passes through.
+    let mut cmd = t.command(
+        &[
+            "enter",
+            &pod.uuid,
+            "/bin/probe",
+            "tty",
+            "+",
+            "id",
+            "+",
+            "exit",
+            "5",
+        ],
+        &[],
+    );
+    let mut s = e2e::pty::PtySession::spawn(&mut cmd, 33, 101);
+    assert_eq!(s.wait(), 5, "{}", s.output());
+    let shown = s.output();
+    for want in [
+        "isatty=true",
+        "same_devpts=true",
+        "ctty=true",
+        "winsize=33x101",
+        "uid=1000 1000 1000 1000",
+    ] {
+        assert!(shown.contains(want), "{want:?} missing:\n{shown}");
+    }
+    drop(s);
+    finish(&t, pod);
 }

@@ -5,7 +5,7 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use e2e::pty::{open_pty, spawn_on, PtySession, HANG_GUARD};
+use e2e::pty::{open_pty, spawn_on, LegacyTiocsti, PtySession, HANG_GUARD};
 use e2e::require_root;
 use e2e::snapshot;
 use e2e::store::{assert_fails, StoreDir};
@@ -221,30 +221,6 @@ fn without_interactive_console_is_null_and_stdin_is_not_the_terminal() {
     t.gc_all();
 }
 
-/// Sets `dev.tty.legacy_tiocsti` (Linux >= 6.2) to 1 while alive, and back on drop: with it at
-/// 0, TIOCSTI fails for everyone and case 42 could not fail.
-struct LegacyTiocsti(Option<String>);
-
-const LEGACY_TIOCSTI: &str = "/proc/sys/dev/tty/legacy_tiocsti";
-
-impl LegacyTiocsti {
-    fn enable() -> Self {
-        let saved = std::fs::read_to_string(LEGACY_TIOCSTI).ok();
-        if saved.is_some() {
-            std::fs::write(LEGACY_TIOCSTI, "1").expect("enable dev.tty.legacy_tiocsti");
-        }
-        LegacyTiocsti(saved)
-    }
-}
-
-impl Drop for LegacyTiocsti {
-    fn drop(&mut self) {
-        if let Some(v) = &self.0 {
-            let _ = std::fs::write(LEGACY_TIOCSTI, v.trim());
-        }
-    }
-}
-
 /// security-checklist §5 case 42: an app's TIOCSTI never puts a character into the host's
 /// terminal, interactive or not.
 #[test]
@@ -293,9 +269,9 @@ fn case42_tiocsti_never_reaches_the_host_terminal() {
     );
     drop(s);
 
-    // Not interactive: the app's stdout is the host's terminal, but the app is in a session of
-    // its own without CAP_SYS_ADMIN, so TIOCSTI on it is refused (EPERM) and rkt does not
-    // read its terminal, so an injected character would still be waiting there.
+    // Not interactive: the app's stdout is a pty of the pod's devpts (rkt's is a terminal),
+    // which is not the controlling terminal of the app's session: TIOCSTI on it is refused
+    // (EPERM, no CAP_SYS_ADMIN), and nothing reaches the host's terminal either way.
     let mut cmd = t.command(
         &[
             "run",

@@ -9,10 +9,13 @@
 //! `caps`, `signals`, `cwd`, `fds`, `orphans N`, `zombies`, `write PATH DATA`, `cat PATH`, `open-write PATH`,
 //! `ls PATH`, `sleep SECS`, `wait-file PATH`, `tty`, `readline`, `tiocsti FD TEXT`,
 //! `try-write PATH...`, `sys NAME...`, `userns`, `key-find DESC`,
-//! `key-add RING DESC DATA`, `key-session`, `lines N out|err`, `isatty`, `mknod c|b MAJ MIN PATH [read]`, `open-dev PATH
-//! [read]`, `alloc MB`, `forks N`, `cgroup-escape CONTROLLER FILE VALUE` (see `attack`).
+//! `key-add RING DESC DATA`, `key-session`, `lines N out|err|both [TAG]`, `isatty`, `mknod c|b MAJ MIN PATH [read]`, `open-dev PATH
+//! [read]`, `alloc MB`, `forks N`, `cgroup-escape CONTROLLER FILE VALUE` (see `attack`),
+//! `steal-input FD`, `hunt GO DONE [PID]`, `exe-append PID MARK`, `exec PATH [ARGS...]` (see
+//! `terminal`).
 
 mod attack;
+mod terminal;
 
 use std::io::{self, Write};
 use std::process::ExitCode;
@@ -180,14 +183,19 @@ fn run(cmd: &[String], out: &mut impl Write) -> io::Result<u8> {
         }
         "tty" => tty_info(out)?,
         "lines" => {
-            // `lines N out|err`: N numbered lines, one write each, to stdout or stderr.
+            // `lines N out|err|both [TAG]`: N numbered lines, one write(2) each, to stdout,
+            // stderr, or alternately to both.
             let n = num(1)?;
-            let to_err = arg(2)? == "err";
+            let to = arg(2)?;
+            let tag = cmd.get(3).map_or(String::new(), |t| format!("{t} "));
             out.flush()?;
+            let mut stderr = io::stderr();
             for i in 0..n {
-                let line = format!("{} line {i:08}\n", if to_err { "err" } else { "out" });
-                if to_err {
-                    io::stderr().write_all(line.as_bytes())?;
+                let on_err = to == "err" || (to == "both" && i % 2 == 1);
+                let stream = if on_err { "err" } else { "out" };
+                let line = format!("{tag}{stream} line {i:08}\n");
+                if on_err {
+                    stderr.write_all(line.as_bytes())?;
                 } else {
                     out.write_all(line.as_bytes())?;
                     out.flush()?;
@@ -218,6 +226,10 @@ fn run(cmd: &[String], out: &mut impl Write) -> io::Result<u8> {
             writeln!(out, "got={}", line.trim_end_matches(['\r', '\n']))?;
         }
         "tiocsti" => tiocsti(out, num(1)? as usize, arg(2)?)?,
+        "steal-input" => return terminal::steal_input(out, arg(1)?),
+        "hunt" => return terminal::hunt(out, arg(1)?, arg(2)?, cmd.get(3).map(String::as_str)),
+        "exe-append" => return terminal::exe_append(out, arg(1)?, arg(2)?),
+        "exec" => return terminal::exec(&cmd[1..]),
         "try-write" => {
             // Never fails: a racing test wants every outcome, one line per path.
             for path in &cmd[1..] {
