@@ -34,9 +34,8 @@ pub(super) fn pipes() -> Result<(Relays, OwnedFd, OwnedFd), Error> {
     let mut relays = Relays(Vec::new());
     let mut ends = Vec::new();
     for to in [1, 2] {
-        let (r, w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
-            .map_err(|e| Error::Spawn(e.into()))?;
-        relays.0.push(relay::forward(r, to).map_err(Error::Spawn)?);
+        let (relay, w) = relay::pipe_to(to).map_err(Error::Spawn)?;
+        relays.0.push(relay);
         ends.push(w);
     }
     let err = ends.pop().expect("two pipes");

@@ -23,6 +23,26 @@ pub(crate) fn forward(from: OwnedFd, to: RawFd) -> std::io::Result<JoinHandle<()
         })
 }
 
+/// A pipe whose read end is relayed to `to` from now on: returns the relay and the write end
+/// (close-on-exec), for a process of the pod.
+pub(crate) fn pipe_to(to: RawFd) -> std::io::Result<(JoinHandle<()>, OwnedFd)> {
+    let (r, w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
+    Ok((forward(r, to)?, w))
+}
+
+/// Starts copying rkt's stdin to `to` (the write end of a pipe); `to` is closed at stdin's
+/// EOF, so the reader gets EOF too. Nobody waits for this copy: it may block on stdin for as
+/// long as rkt lives.
+pub(crate) fn feed_stdin(to: OwnedFd) -> std::io::Result<JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name("rkt-stdin".into())
+        .spawn(move || {
+            // SAFETY: fd 0 stays open for rkt's whole life; it is only read.
+            let stdin = unsafe { BorrowedFd::borrow_raw(0) };
+            copy(stdin, to.as_fd());
+        })
+}
+
 /// The copy itself: `splice(2)` while it works (a pipe to a pipe or a file moves pages, no
 /// copy through userspace), else read and write.
 fn copy(from: BorrowedFd<'_>, to: BorrowedFd<'_>) {

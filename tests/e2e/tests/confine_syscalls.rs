@@ -557,7 +557,7 @@ fn enter_gets_the_apps_confinement() {
             .stdout(std::process::Stdio::piped())
             .spawn()
             .unwrap();
-        // Killed (and its pod with it: rkt's PID 1 dies with it) if an assertion fails.
+        // Killed if an assertion fails (the store's drop stops its pod).
         struct Guard(Option<std::process::Child>);
         impl Drop for Guard {
             fn drop(&mut self) {
