@@ -13,6 +13,7 @@ mod error;
 mod fetch;
 mod image;
 mod log;
+mod net;
 mod paths;
 mod pod;
 mod seccomp;

@@ -169,6 +169,26 @@ pub(crate) fn cas_dirs(data_dir: &Path) -> Vec<PathBuf> {
     ]
 }
 
+/// `<dir>/networks/<name>`: the host-local leases of a built-in network, one file per address.
+pub(crate) fn network_leases(data_dir: &Path, network: &str) -> PathBuf {
+    data_dir.join("networks").join(network)
+}
+
+/// `<pod>/net-info.json`: the networks the pod joined (rkt 1.30's record).
+pub(crate) fn pod_net_info(pod: &Path) -> PathBuf {
+    pod.join("net-info.json")
+}
+
+/// `<pod>/net/<name>.conf`: the conf of a network the pod joined, as it was at the start.
+pub(crate) fn pod_net_conf(pod: &Path, network: &str) -> PathBuf {
+    pod.join("net").join(format!("{network}.conf"))
+}
+
+/// `<pod>/net-leases`: the lease files the pod holds, freed by `rm` and `gc`.
+pub(crate) fn pod_net_leases(pod: &Path) -> PathBuf {
+    pod.join("net-leases")
+}
+
 /// `<dir>/pods/<state>`: the pods in one state (`embryo`, `prepare`, `run`, ...).
 pub(crate) fn pods_in(data_dir: &Path, state: &str) -> PathBuf {
     pods(data_dir).join(state)

@@ -221,7 +221,8 @@ pub struct CgroupMount {
 pub enum Net {
     /// The host's network namespace.
     Host,
-    /// A fresh network namespace with only `lo`, which stage1-init brings up.
+    /// A fresh network namespace: `lo`, which stage1-init brings up, and for a pod network
+    /// (`default-restricted`) the `eth0` that stage0 configures in it before `Go`.
     None,
 }
 

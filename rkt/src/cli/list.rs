@@ -85,6 +85,7 @@ fn rows(pods: &[PodInfo], full: bool, legend: bool, now_ns: i64) -> Vec<Vec<Stri
             p.state.to_string(),
             time(p.created),
             time(p.started),
+            super::status::networks(p),
         ];
         let mut apps: Vec<[String; 3]> = p
             .apps
@@ -101,13 +102,13 @@ fn rows(pods: &[PodInfo], full: bool, legend: bool, now_ns: i64) -> Vec<Vec<Stri
             apps.push(["-".into(), "-".into(), "-".into()]);
         }
         for [app, image, id] in apps {
-            let [uuid, state, created, started] = std::mem::take(&mut pod_cells);
+            // The pod's cells (NETWORKS included) on its first app's row only, as rkt.
+            let [uuid, state, created, started, networks] = std::mem::take(&mut pod_cells);
             let mut row = vec![uuid, app, image];
             if full {
                 row.push(id);
             }
-            // NETWORKS: empty, as there is no net-info.json without CNI networks.
-            row.extend([state, created, started, String::new()]);
+            row.extend([state, created, started, networks]);
             rows.push(row);
         }
     }
@@ -140,6 +141,7 @@ mod tests {
                     exit_code: None,
                 })
                 .collect(),
+            networks: Vec::new(),
         }
     }
 

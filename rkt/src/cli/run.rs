@@ -16,7 +16,7 @@ pub(crate) const PENDING_FLAGS: &[&str] = &["port", "private-users", "mds-regist
 /// run image(s) in a pod
 #[argh(subcommand, name = "run")]
 pub(crate) struct Args {
-    /// network: host (default) or none
+    /// network: host (default), none or default-restricted
     #[argh(option, default = "String::from(\"host\")")]
     pub(super) net: String,
     /// the pod's hostname (default rkt-<uuid>)
@@ -271,17 +271,19 @@ pub(super) fn start_options(
     flags: StartFlags,
     config: &Config,
 ) -> Result<StartOptions, Error> {
-    let net = match flags.net.as_str() {
-        "host" => Net::Host,
-        "none" => Net::None,
+    let (net, network) = match flags.net.as_str() {
+        "host" => (Net::Host, None),
+        "none" => (Net::None, None),
+        "default-restricted" => (Net::None, Some(&crate::net::DEFAULT_RESTRICTED)),
         other => {
             return Err(Error::NotImplemented(format!(
-                "rkt {cmd} --net={other} (only host and none)"
+                "rkt {cmd} --net={other} (only host, none and default-restricted)"
             )))
         }
     };
     Ok(StartOptions {
         net,
+        network,
         hostname: flags.hostname,
         debug: config.debug,
         dns: stage0::dns::parse_dns(&flags.dns).map_err(|e| Error::Usage(format!("{cmd}: {e}")))?,
@@ -402,6 +404,7 @@ pub(super) fn run_options(
     .map_err(|e| Error::Usage(format!("{cmd}: {e}")))?;
     Ok(RunOptions {
         net: start.net,
+        network: start.network,
         hostname: start.hostname,
         no_overlay: args.no_overlay,
         uuid_file_save: None,

@@ -17,7 +17,7 @@ pub(crate) const PENDING_FLAGS: &[&str] = &["ipc"];
 /// run a prepared application pod in rkt
 #[argh(subcommand, name = "run-prepared")]
 pub(crate) struct Args {
-    /// network: host (default) or none
+    /// network: host (default), none or default-restricted
     #[argh(option, default = "String::from(\"host\")")]
     net: String,
     /// the pod's hostname (default rkt-<uuid>)

@@ -94,6 +94,15 @@ pub(crate) fn run(args: Args, config: &Config) -> Result<ExitCode, Error> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// rkt 1.30's `name:ip4=IP` per network, joined by ", " (empty without networks).
+pub(super) fn networks(p: &PodInfo) -> String {
+    p.networks
+        .iter()
+        .map(|n| format!("{}:ip4={}", n.net_name, n.ip))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// rkt 1.30 `printStatus`'s lines (the app codes sorted by name, where rkt's map order was
 /// random).
 fn lines(p: &PodInfo) -> Vec<String> {
@@ -105,8 +114,7 @@ fn lines(p: &PodInfo) -> Vec<String> {
         out.push(format!("started={}", format::go_time(unix_nanos(t))));
     }
     if matches!(p.state, State::Running | State::Exited) {
-        // No CNI networks yet, so no net-info.json: rkt printed the empty list.
-        out.push("networks=".into());
+        out.push(format!("networks={}", networks(p)));
     }
     if !matches!(
         p.state,
@@ -159,6 +167,7 @@ mod tests {
                     exit_code: (state != State::Running).then_some(if *a == "db" { 0 } else { 7 }),
                 })
                 .collect(),
+            networks: Vec::new(),
         }
     }
 

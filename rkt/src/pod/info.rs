@@ -38,6 +38,8 @@ pub(crate) struct PodInfo {
     /// `None` until the manifest is written (embryo, early prepare) or when unreadable.
     pub(crate) manifest: Option<PodManifest>,
     pub(crate) apps: Vec<AppInfo>,
+    /// `net-info.json`, read for running pods only (as rkt's `getPodNetworks`).
+    pub(crate) networks: Vec<crate::net::NetInfo>,
 }
 
 impl State {
@@ -107,6 +109,11 @@ impl Pod {
                     .collect()
             })
             .unwrap_or_default();
+        let networks = if state == State::Running {
+            crate::net::read_info(&dir)
+        } else {
+            Vec::new()
+        };
         Ok(Some(PodInfo {
             uuid: pod.uuid.clone(),
             state,
@@ -116,6 +123,7 @@ impl Pod {
             gc_marked,
             manifest,
             apps,
+            networks,
         }))
     }
 
@@ -137,9 +145,9 @@ impl Pod {
 pub(crate) struct V1Pod {
     pub(crate) name: String,
     pub(crate) state: String,
-    /// Never filled: there are no CNI networks yet (host or none only), so no `net-info.json`.
+    /// `net-info.json`'s records (running pods only).
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub(crate) networks: Vec<serde_json::Value>,
+    pub(crate) networks: Vec<crate::net::NetInfo>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(crate) app_names: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -213,7 +221,7 @@ impl PodInfo {
         let mut pod = V1Pod {
             name: self.uuid.clone(),
             state: self.state.to_string(),
-            networks: Vec::new(),
+            networks: self.networks.clone(),
             app_names: Vec::new(),
             apps: Vec::new(),
             created_at: self.created.map(secs),
@@ -317,6 +325,7 @@ mod tests {
                 image_id: format!("sha512-{}", "a".repeat(64)),
                 exit_code: exit,
             }],
+            networks: Vec::new(),
         }
     }
 

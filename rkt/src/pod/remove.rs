@@ -87,6 +87,15 @@ fn remove_cgroups(dir: &Path) -> Result<()> {
     crate::sys::cgroup::remove(&owned, &bases).map_err(|e| io_err(e.op, &e.path)(e.source))
 }
 
+/// Frees the network leases the pod dir records. Its veth went with its network namespace.
+fn release_leases(dir: &Path) -> Result<()> {
+    let uuid = dir.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    crate::net::release(dir, uuid).map_err(|e| match e {
+        crate::net::Error::Io { op, path, source } => io_err(op, &path)(source),
+        other => io_err("release the leases of", dir)(std::io::Error::other(other.to_string())),
+    })
+}
+
 /// Which mount a directory is on: its device, and its mount ID where the kernel reports one
 /// (statx `STATX_MNT_ID`, Linux 5.8), which also tells apart a bind mount of a directory of
 /// the same filesystem.
@@ -112,6 +121,7 @@ fn identity(fd: BorrowedFd<'_>, path: &Path) -> Result<MountIdentity> {
 /// `O_NOFOLLOW` relative to its parent and must be on `dir`'s mount.
 pub(crate) fn remove_pod_dir(dir: &Path) -> Result<()> {
     remove_cgroups(dir)?;
+    release_leases(dir)?;
     unmount_under(dir)?;
     let fd = match rustix::fs::open(
         dir,

@@ -26,6 +26,8 @@ pub(crate) use stage1_init::plan::Net;
 #[derive(Debug, Clone)]
 pub(crate) struct RunOptions {
     pub(crate) net: Net,
+    /// The built-in network the pod joins (`net` is then [`Net::None`]: a namespace of its own).
+    pub(crate) network: Option<&'static crate::net::Builtin>,
     pub(crate) hostname: Option<String>,
     pub(crate) no_overlay: bool,
     pub(crate) uuid_file_save: Option<PathBuf>,
@@ -65,6 +67,8 @@ pub(crate) struct RunOptions {
 #[derive(Debug, Clone)]
 pub(crate) struct StartOptions {
     pub(crate) net: Net,
+    /// As [`RunOptions::network`].
+    pub(crate) network: Option<&'static crate::net::Builtin>,
     pub(crate) hostname: Option<String>,
     pub(crate) debug: bool,
     pub(crate) dns: dns::Dns,
@@ -80,6 +84,7 @@ impl RunOptions {
     pub(crate) fn start_options(&self) -> StartOptions {
         StartOptions {
             net: self.net,
+            network: self.network,
             hostname: self.hostname.clone(),
             debug: self.debug,
             dns: self.dns.clone(),
@@ -117,6 +122,8 @@ pub(crate) enum Error {
     Tty(std::io::Error),
     /// The pod's cgroups could not be made.
     Cgroup(crate::sys::cgroup::Error),
+    /// The pod's network could not be set up.
+    Net(crate::net::Error),
     /// An image file's signature check refused it.
     Trust {
         image: String,
@@ -137,6 +144,7 @@ impl fmt::Display for Error {
             Error::Spawn(_) => f.write_str("start stage1-init"),
             Error::Tty(_) => f.write_str("interactive terminal"),
             Error::Cgroup(e) => write!(f, "set up the pod's cgroups: {e}"),
+            Error::Net(e) => write!(f, "set up the pod's network: {e}"),
             Error::Trust { image, source } => write!(f, "image {image:?}: {source}"),
         }
     }
@@ -150,6 +158,7 @@ impl std::error::Error for Error {
             Error::Io { source, .. } | Error::Spawn(source) | Error::Tty(source) => Some(source),
             Error::Trust { source, .. } => std::error::Error::source(source.as_ref()),
             Error::Cgroup(e) => Some(&e.source),
+            Error::Net(e) => e.source(),
             _ => None,
         }
     }

@@ -11,6 +11,7 @@ pub(crate) mod exec;
 pub(crate) mod fly;
 pub(crate) mod fs;
 pub(crate) mod lock;
+pub(crate) mod netlink;
 pub(crate) mod overlay;
 pub(crate) mod proc;
 pub(crate) mod relay;

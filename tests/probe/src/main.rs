@@ -17,7 +17,7 @@
 mod attack;
 mod terminal;
 
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -136,6 +136,24 @@ fn run(cmd: &[String], out: &mut impl Write) -> io::Result<u8> {
             writeln!(out, "wrote {}", arg(1)?)?;
         }
         "cat" => out.write_all(&std::fs::read(arg(1)?)?)?,
+        "tcp" => {
+            // Connects to ADDR:PORT, sends "ping", prints the reply or the errno.
+            let addr: std::net::SocketAddr = arg(1)?
+                .parse()
+                .map_err(|e| io::Error::other(format!("tcp address: {e}")))?;
+            let reply = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(5))
+                .and_then(|mut c| {
+                    c.set_read_timeout(Some(Duration::from_secs(5)))?;
+                    c.write_all(b"ping")?;
+                    let mut buf = [0u8; 16];
+                    let n = c.read(&mut buf)?;
+                    Ok(String::from_utf8_lossy(&buf[..n]).into_owned())
+                });
+            match reply {
+                Ok(r) => writeln!(out, "tcp {addr}={r}")?,
+                Err(e) => writeln!(out, "tcp {addr} errno={}", e.raw_os_error().unwrap_or(0))?,
+            }
+        }
         "open-write" => match std::fs::OpenOptions::new().write(true).open(arg(1)?) {
             Ok(_) => writeln!(out, "open-write ok")?,
             Err(e) => writeln!(

@@ -55,7 +55,7 @@ pub(crate) fn start(
     )?;
     plan::attach_cgroups(&mut planned, &cgroups, protect_kernel);
     write_plan(&plan_path, &planned)?;
-    launch(pod, lock, &planned, &cgroups, &plan_path, opts)
+    launch(data_dir, pod, lock, &planned, &cgroups, &plan_path, opts)
 }
 
 /// The launch plan of a prepared pod: its apps' rootfs views and mounts, the start options.
@@ -147,6 +147,7 @@ fn failed(mut pod: Pod, e: Error) -> Error {
 /// stage1-init from a sealed memfd in the pod's new namespaces, then the handoff: `Ready`,
 /// `pid` persisted and the pod in `run/`, `Go`; then the relays until the pod exits.
 fn launch(
+    data_dir: &Path,
     mut pod: Pod,
     lock: FileLock,
     planned: &stage1_init::plan::Plan,
@@ -193,6 +194,15 @@ fn launch(
     let pid = child.id();
     // From here a TERM to rkt reaches the pod; before Go, stage1-init's apps do not exist yet.
     spawn::forward_signals(pid as i32).map_err(Error::Spawn)?;
+    if let Some(network) = opts.network {
+        // While stage1-init builds the pod's root: it starts no app before Go.
+        if let Err(e) = join_network(data_dir, &pod, pid, network) {
+            drop(parent);
+            let _ = child.wait();
+            relays.finish();
+            return Err(failed(pod, e));
+        }
+    }
 
     let mut masters = match parent.wait_ready() {
         Ok(masters) => masters,
@@ -243,6 +253,20 @@ fn launch(
     // Everything the pod wrote is out before rkt exits.
     relays.finish();
     Ok(exit_code(status))
+}
+
+/// Joins PID 1's network namespace to `network` (`net-info.json`, the lease; see [`crate::net`]).
+fn join_network(
+    data_dir: &Path,
+    pod: &Pod,
+    pid: u32,
+    network: &'static crate::net::Builtin,
+) -> Result<(), Error> {
+    let ns_path = std::path::PathBuf::from(format!("/proc/{pid}/ns/net"));
+    let netns = std::fs::File::open(&ns_path).map_err(io_err("open", &ns_path))?;
+    crate::net::setup(data_dir, &pod.path(), &pod.uuid, network, netns.as_fd())
+        .map(drop)
+        .map_err(Error::Net)
 }
 
 /// `pid` and its start time (which tells `rkt stop` whether the process behind this PID is

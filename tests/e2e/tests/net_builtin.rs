@@ -1,0 +1,176 @@
+//! The built-in `default-restricted` network (issue 15, first part): a network namespace of
+//! the pod's own with `eth0` on 172.31.0.0/16 joined to the host by a veth pair, set up over
+//! rtnetlink with nothing installed on the host; the pod reaches the host side and nothing of
+//! the host's loopback; status, list and net-info.json show the address; rm and gc free the
+//! lease, and the veth goes with the pod.
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::process::Stdio;
+
+use e2e::require_root;
+use e2e::store::{assert_ok, stderr, stdout, StoreDir};
+
+fn setup(name: &str) -> StoreDir {
+    require_root();
+    let t = StoreDir::new(name);
+    t.probe_image();
+    t
+}
+
+/// Answers "pong" to every connection until the test ends.
+fn serve(listener: TcpListener) {
+    std::thread::spawn(move || {
+        for mut c in listener.incoming().flatten() {
+            let mut buf = [0u8; 4];
+            let _ = c.read(&mut buf);
+            let _ = c.write_all(b"pong");
+        }
+    });
+}
+
+fn host_links() -> Vec<String> {
+    std::fs::read_dir("/sys/class/net")
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect()
+}
+
+/// The host side's name for a pod (`rkt` + 12 hex digits of its UUID).
+fn host_if(uuid: &str) -> String {
+    let hex: String = uuid
+        .chars()
+        .filter(char::is_ascii_hexdigit)
+        .take(12)
+        .collect();
+    format!("rkt{hex}")
+}
+
+#[test]
+fn a_restricted_pod_has_its_own_eth0_reaches_the_host_side_and_not_its_loopback() {
+    let t = setup("net-restricted");
+    // Reachable on every host address, so on the host side of the pod's veth too.
+    let open = TcpListener::bind("0.0.0.0:0").unwrap();
+    let open_port = open.local_addr().unwrap().port();
+    serve(open);
+    // Only on the host's loopback: what a pod must never reach.
+    let local = TcpListener::bind("127.0.0.1:0").unwrap();
+    let local_port = local.local_addr().unwrap().port();
+    serve(local);
+    let to_host = format!("172.31.0.1:{open_port}");
+    let to_loopback = format!("127.0.0.1:{local_port}");
+    let to_local_via_gw = format!("172.31.0.1:{local_port}");
+    let out = t.run_probe(
+        &["--net=default-restricted"],
+        &[
+            "ls",
+            "/sys/class/net",
+            "+",
+            "tcp",
+            &to_host,
+            "+",
+            "tcp",
+            &to_loopback,
+            "+",
+            "tcp",
+            &to_local_via_gw,
+        ],
+    );
+    assert_ok(&out);
+    let s = stdout(&out);
+    // Only the pod's own interfaces: none of the host's.
+    assert!(s.starts_with("eth0\nlo\n"), "{s}");
+    assert!(s.contains(&format!("tcp {to_host}=pong\n")), "{s}");
+    // ECONNREFUSED: the pod's 127.0.0.1 is its own; the host's loopback-only server is not
+    // on the gateway address.
+    assert!(s.contains(&format!("tcp {to_loopback} errno=111\n")), "{s}");
+    assert!(
+        s.contains(&format!("tcp {to_local_via_gw} errno=111\n")),
+        "{s}"
+    );
+    t.gc_all();
+    let leases = t.store().join("networks/default-restricted");
+    let left: Vec<_> = std::fs::read_dir(&leases)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left, ["lock"], "gc freed the lease");
+}
+
+#[test]
+fn status_list_and_net_info_show_the_address_and_cleanup_leaves_nothing() {
+    let t = setup("net-status");
+    let pod = t.start(
+        &[
+            "--net=default-restricted",
+            "example.com/probe",
+            "--",
+            "sleep",
+            "3600",
+        ],
+        Stdio::null(),
+    );
+    let uuid = pod.uuid.clone();
+    let info = std::fs::read_to_string(t.pod_dir("run", &uuid).join("net-info.json")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&info).unwrap();
+    let ip = v[0]["ip"].as_str().unwrap().to_string();
+    assert!(ip.starts_with("172.31."), "{info}");
+    assert_eq!(v[0]["netName"], "default-restricted", "{info}");
+    assert_eq!(v[0]["ifName"], "eth0", "{info}");
+    assert_eq!(v[0]["mask"], "255.255.0.0", "{info}");
+    let status = t.rkt(&["status", &uuid]);
+    assert_ok(&status);
+    assert!(
+        stdout(&status).contains(&format!("\nnetworks=default-restricted:ip4={ip}\n")),
+        "{}",
+        stdout(&status)
+    );
+    let list = t.rkt(&["list", "--no-legend", "--full"]);
+    assert!(
+        stdout(&list).contains(&format!("default-restricted:ip4={ip}")),
+        "{}",
+        stdout(&list)
+    );
+    let json = t.rkt(&["list", "--format=json"]);
+    let pods: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(
+        pods[0]["networks"][0]["ip"],
+        ip.as_str(),
+        "{}",
+        stderr(&json)
+    );
+    let link = host_if(&uuid);
+    assert!(host_links().contains(&link), "{link} on the host");
+    // A second pod gets another address while the first holds its lease.
+    let out = t.run_probe(
+        &["--net=default-restricted"],
+        &["cat", "/proc/self/net/fib_trie"],
+    );
+    assert_ok(&out);
+    assert!(
+        !stdout(&out).contains(&format!("|-- {ip}\n")),
+        "{}",
+        stdout(&out)
+    );
+    t.finish(pod);
+    assert!(!host_links().contains(&link), "{link} went with the pod");
+    let leases = t.store().join("networks/default-restricted");
+    let left: Vec<_> = std::fs::read_dir(&leases)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left, ["lock"]);
+}
+
+#[test]
+fn an_unknown_network_is_refused_with_what_works() {
+    let t = setup("net-unknown");
+    let out = t.run_probe(&["--net=nosuchnet"], &["true"]);
+    assert_eq!(out.status.code(), Some(254), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--net=nosuchnet") && stderr(&out).contains("default-restricted"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(t.pods_in("run"), Vec::<String>::new());
+}
