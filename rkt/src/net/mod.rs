@@ -157,6 +157,8 @@ pub(crate) fn setup(
                 if !e.address_in_use() {
                     return Err(Error::Netlink(e));
                 }
+                // The veth of this attempt would clash with the next one's name.
+                crate::sys::netlink::remove_link(&plan.host_if).map_err(Error::Netlink)?;
                 taken.push(ip);
             }
         }
@@ -164,10 +166,14 @@ pub(crate) fn setup(
     Err(Error::Exhausted(net.name))
 }
 
-/// Frees the leases the pod dir records (`rm`, `gc`, a failed start). The veth and the
-/// routes went with the pod's network namespace.
+/// Frees the leases the pod dir records (`rm`, `gc`, a failed start) and deletes the pod's
+/// veth if it is still there: it goes with the pod's network namespace, but the kernel frees
+/// a namespace asynchronously, after its last process has exited.
 pub(crate) fn release(pod_dir: &Path, uuid: &str) -> Result<(), Error> {
     let record = paths::pod_net_leases(pod_dir);
+    if record.exists() {
+        crate::sys::netlink::remove_link(&plan::host_if_name(uuid)).map_err(Error::Netlink)?;
+    }
     let text = match std::fs::read_to_string(&record) {
         Ok(t) => t,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),

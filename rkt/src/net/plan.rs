@@ -73,6 +73,7 @@ pub(crate) fn plan(net: &'static Builtin, uuid: &str, pod_ip: Ipv4Addr) -> NetPl
         });
     }
     let conf = PathBuf::from("/proc/sys/net/ipv4/conf").join(&host_if);
+    let conf6 = PathBuf::from("/proc/sys/net/ipv6/conf").join(&host_if);
     NetPlan {
         network: net.name,
         pod_if: POD_IF,
@@ -82,9 +83,13 @@ pub(crate) fn plan(net: &'static Builtin, uuid: &str, pod_ip: Ipv4Addr) -> NetPl
         pod_routes,
         // Forwarding: pod to pod goes through the host. Strict rp_filter: with the /32 route
         // to the pod, only the pod's own address is a valid source on its veth (anti-spoofing).
+        // No IPv6 on the host side: its link-local address would let the pod reach host
+        // services on [::] and send from any source (rp_filter is IPv4 only). Set before the
+        // link is up, so no address is ever configured.
         host_sysctls: vec![
             (PathBuf::from("/proc/sys/net/ipv4/ip_forward"), "1"),
             (conf.join("rp_filter"), "1"),
+            (conf6.join("disable_ipv6"), "1"),
         ],
         host_if,
     }
@@ -142,6 +147,10 @@ mod tests {
         );
         assert!(p.host_sysctls.contains(&(
             "/proc/sys/net/ipv4/conf/rkt0f1e2d3c4b5a/rp_filter".into(),
+            "1"
+        )));
+        assert!(p.host_sysctls.contains(&(
+            "/proc/sys/net/ipv6/conf/rkt0f1e2d3c4b5a/disable_ipv6".into(),
             "1"
         )));
         let info = p.info();

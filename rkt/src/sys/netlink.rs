@@ -187,6 +187,22 @@ fn socket_in(netns: BorrowedFd<'_>) -> io::Result<Rtnl> {
     })
 }
 
+/// Deletes the host side of a pod's veth pair (and with it the pod side), if it is still
+/// there: to retry with another address, and at `rm`/`gc`.
+pub(crate) fn remove_link(name: &str) -> Result<(), Error> {
+    let host = Rtnl::open().map_err(failed("open a route netlink socket"))?;
+    let index = match host.index(name) {
+        Ok(i) => i,
+        // Gone already: with its namespace, which the kernel frees asynchronously.
+        Err(e) if e.raw_os_error() == Some(libc::ENODEV) => return Ok(()),
+        Err(e) => return Err(failed(format!("find `{name}`"))(e)),
+    };
+    let mut l = LinkMessage::default();
+    l.header.index = index;
+    host.ack(RouteNetlinkMessage::DelLink(l), 0)
+        .map_err(failed(format!("delete `{name}`")))
+}
+
 /// Creates the pod's veth pair and configures both sides. A half-done setup is undone by the
 /// namespace's end (the veth goes with it), never by this function.
 pub(crate) fn apply(plan: &NetPlan, netns: BorrowedFd<'_>) -> Result<(), Error> {
@@ -212,7 +228,17 @@ pub(crate) fn apply(plan: &NetPlan, netns: BorrowedFd<'_>) -> Result<(), Error> 
         .index(host_if)
         .map_err(failed(format!("find `{host_if}`")))?;
     for (path, value) in &plan.host_sysctls {
-        let current = std::fs::read_to_string(path).unwrap_or_default();
+        let current = match std::fs::read_to_string(path) {
+            Ok(c) => c,
+            // A kernel without IPv6 has nothing of it to turn off.
+            Err(e)
+                if e.kind() == io::ErrorKind::NotFound
+                    && path.starts_with("/proc/sys/net/ipv6") =>
+            {
+                continue
+            }
+            Err(_) => String::new(),
+        };
         if current.trim() != *value {
             std::fs::write(path, value)
                 .map_err(failed(format!("write {value} to `{}`", path.display())))?;

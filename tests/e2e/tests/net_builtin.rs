@@ -141,6 +141,12 @@ fn status_list_and_net_info_show_the_address_and_cleanup_leaves_nothing() {
     );
     let link = host_if(&uuid);
     assert!(host_links().contains(&link), "{link} on the host");
+    // No IPv6 on the host side: no link-local address for the pod to reach host services by.
+    let inet6 = std::fs::read_to_string("/proc/net/if_inet6").unwrap_or_default();
+    assert!(
+        !inet6.lines().any(|l| l.ends_with(&format!(" {link}"))),
+        "{inet6}"
+    );
     // A second pod gets another address while the first holds its lease.
     let out = t.run_probe(
         &["--net=default-restricted"],
@@ -173,4 +179,58 @@ fn an_unknown_network_is_refused_with_what_works() {
         stderr(&out)
     );
     assert_eq!(t.pods_in("run"), Vec::<String>::new());
+}
+
+/// The pod's own address, from its `/proc/net/fib_trie` (`|-- A` then `/32 host LOCAL`).
+fn pod_address(fib_trie: &str) -> Option<String> {
+    let lines: Vec<&str> = fib_trie.lines().collect();
+    lines.windows(2).find_map(|w| {
+        let ip = w[0].trim().strip_prefix("|-- ")?;
+        (ip.starts_with("172.31.") && w[1].trim() == "/32 host LOCAL").then(|| ip.to_string())
+    })
+}
+
+/// Pods of two data dirs start at once: every start succeeds, the pods of one store get
+/// distinct addresses (the leases are per data dir, the host's routes are not: a clash with a
+/// running pod of the other store is retried), and gc of both leaves no lease.
+#[test]
+fn parallel_starts_from_two_stores_get_distinct_addresses() {
+    let stores = [setup("net-par-a"), setup("net-par-b")];
+    let per_store = e2e::soak_count("NET_PARALLEL", 10);
+    let addresses: Vec<String> = std::thread::scope(|s| {
+        let handles: Vec<_> = stores
+            .iter()
+            .flat_map(|t| {
+                (0..per_store).map(move |_| {
+                    s.spawn(move || {
+                        let out = t.run_probe(
+                            &["--net=default-restricted"],
+                            &["cat", "/proc/net/fib_trie"],
+                        );
+                        assert_ok(&out);
+                        pod_address(&stdout(&out)).expect("the pod's address")
+                    })
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    // A store keeps its pods' leases until gc: its pods never share an address. Across
+    // stores an address comes back once the other store's pod has ended (and every start
+    // above succeeded, clashes with running pods of the other store retried).
+    for half in addresses.chunks(per_store) {
+        let mut unique = half.to_vec();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), half.len(), "{addresses:?}");
+    }
+    for t in &stores {
+        t.gc_all();
+        let leases = t.store().join("networks/default-restricted");
+        let left: Vec<_> = std::fs::read_dir(&leases)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(left, ["lock"]);
+    }
 }
