@@ -234,3 +234,50 @@ fn parallel_starts_from_two_stores_get_distinct_addresses() {
         assert_eq!(left, ["lock"]);
     }
 }
+
+/// kill -9 of PID 1 while the pod runs, and of rkt right after the start: gc frees the lease
+/// and no veth stays on the host.
+#[test]
+fn kill_9_then_gc_leaves_no_lease_and_no_veth() {
+    let t = setup("net-kill9");
+    for victim in ["pid1", "rkt"] {
+        let pod = t.start(
+            &[
+                "--net=default-restricted",
+                "example.com/probe",
+                "--",
+                "sleep",
+                "3600",
+            ],
+            Stdio::null(),
+        );
+        let link = host_if(&pod.uuid);
+        assert!(host_links().contains(&link), "{link}");
+        let pid1 = std::fs::read_to_string(t.pod_dir("run", &pod.uuid).join("pid")).unwrap();
+        let target = match victim {
+            "pid1" => pid1.trim().to_string(),
+            _ => pod.child.id().to_string(),
+        };
+        assert!(std::process::Command::new("kill")
+            .args(["-9", &target])
+            .status()
+            .unwrap()
+            .success());
+        if victim == "rkt" {
+            // The started pod outlives rkt: stop it.
+            assert_ok(&t.rkt(&["stop", "--force", &pod.uuid]));
+        }
+        e2e::wait_until("PID 1 to die", || {
+            !std::path::Path::new(&format!("/proc/{}", pid1.trim())).exists()
+        });
+        drop(pod);
+        t.gc_all();
+        assert!(!host_links().contains(&link), "after kill -9 of {victim}");
+        let leases = t.store().join("networks/default-restricted");
+        let left: Vec<_> = std::fs::read_dir(&leases)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(left, ["lock"], "after kill -9 of {victim}");
+    }
+}
