@@ -43,11 +43,19 @@ pub(crate) fn feed_stdin(to: OwnedFd) -> std::io::Result<JoinHandle<()>> {
         })
 }
 
-/// The copy itself: `splice(2)` while it works (a pipe to a pipe or a file moves pages, no
-/// copy through userspace), else read and write.
+/// The copy itself: `splice(2)` into a pipe or socket (pages move, no copy through
+/// userspace), else read and write. Never splice into a file: splice(2) reads the shared
+/// file offset when it starts waiting for the pipe and writes it back when it returns, even
+/// with nothing spliced, so with `> log 2>&1` the other stream's relay (or the shell after
+/// rkt) would write over what this one wrote.
 fn copy(from: BorrowedFd<'_>, to: BorrowedFd<'_>) {
     const CHUNK: usize = 1 << 16;
-    let mut spliced = true;
+    let mut spliced = rustix::fs::fstat(to).is_ok_and(|st| {
+        matches!(
+            rustix::fs::FileType::from_raw_mode(st.st_mode),
+            rustix::fs::FileType::Fifo | rustix::fs::FileType::Socket
+        )
+    });
     let mut buf = vec![0u8; CHUNK];
     loop {
         if spliced {

@@ -148,3 +148,30 @@ fn rkt_killed_with_9_leaves_the_pod_to_its_exit_policy() {
     assert!(status.contains("app-probe=1"), "{status}");
     t.gc_all();
 }
+
+/// `rkt run ... > log 2>&1; echo after >> the same description`: both relays write to one
+/// file description, and nothing written is overwritten, by the other stream or by whoever
+/// writes next. (splice(2) into a file writes back the offset it read when it began waiting,
+/// so an idle stderr relay used to rewind the file to 0 at its EOF.)
+#[test]
+fn output_to_a_shared_file_is_never_overwritten() {
+    let t = setup("out-file");
+    let log = t.join("log");
+    let script = format!(
+        "for i in $(seq 20); do {} --dir={} run example.com/probe -- lines 2 out run$i; echo \"after $i\"; done > {} 2>&1",
+        e2e::rkt_bin().display(),
+        t.store().display(),
+        log.display()
+    );
+    let out = std::process::Command::new("sh")
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = std::fs::read_to_string(&log).unwrap();
+    let want: String = (1..=20)
+        .map(|i| format!("run{i} out line 00000000\nrun{i} out line 00000001\nafter {i}\n"))
+        .collect();
+    assert_eq!(text, want);
+    t.gc_all();
+}
