@@ -304,16 +304,8 @@ mod tests {
 
     #[test]
     fn echo_set_through_the_master_is_the_slaves() {
-        use rustix::pty::{openpt, unlockpt, OpenptFlags};
         use rustix::termios::LocalModes;
-        let master =
-            openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY | OpenptFlags::CLOEXEC).expect("openpt");
-        unlockpt(&master).unwrap();
-        let slave = rustix::pty::ioctl_tiocgptpeer(
-            &master,
-            OpenptFlags::RDWR | OpenptFlags::NOCTTY | OpenptFlags::CLOEXEC,
-        )
-        .unwrap();
+        let (master, slave) = pty_pair();
         let echo = |fd: &OwnedFd| {
             rustix::termios::tcgetattr(fd)
                 .unwrap()

@@ -264,8 +264,7 @@ pub(crate) fn apply(plan: &NetPlan, netns: BorrowedFd<'_>) -> Result<(), Error> 
 
     let pod = socket_in(netns).map_err(failed("open a route netlink socket in the pod"))?;
     let pod_if = plan.pod_if;
-    let lo = pod.index("lo").map_err(failed("find the pod's `lo`"))?;
-    pod.up(lo).map_err(failed("bring the pod's `lo` up"))?;
+    // `lo` is stage1-init's (as for `--net=none`).
     let pidx = pod
         .index(pod_if)
         .map_err(failed(format!("find the pod's `{pod_if}`")))?;

@@ -46,6 +46,16 @@ fn host_if(uuid: &str) -> String {
     format!("rkt{hex}")
 }
 
+/// Only the lock file is left of the store's leases of `default-restricted`.
+fn assert_no_leases(t: &StoreDir, why: &str) {
+    let leases = t.store().join("networks/default-restricted");
+    let left: Vec<_> = std::fs::read_dir(&leases)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left, ["lock"], "{why}");
+}
+
 #[test]
 fn a_restricted_pod_has_its_own_eth0_reaches_the_host_side_and_not_its_loopback() {
     let t = setup("net-restricted");
@@ -89,12 +99,7 @@ fn a_restricted_pod_has_its_own_eth0_reaches_the_host_side_and_not_its_loopback(
         "{s}"
     );
     t.gc_all();
-    let leases = t.store().join("networks/default-restricted");
-    let left: Vec<_> = std::fs::read_dir(&leases)
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
-    assert_eq!(left, ["lock"], "gc freed the lease");
+    assert_no_leases(&t, "gc freed the lease");
 }
 
 #[test]
@@ -160,12 +165,7 @@ fn status_list_and_net_info_show_the_address_and_cleanup_leaves_nothing() {
     );
     t.finish(pod);
     assert!(!host_links().contains(&link), "{link} went with the pod");
-    let leases = t.store().join("networks/default-restricted");
-    let left: Vec<_> = std::fs::read_dir(&leases)
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
-    assert_eq!(left, ["lock"]);
+    assert_no_leases(&t, "gc freed the leases");
 }
 
 #[test]
@@ -226,12 +226,7 @@ fn parallel_starts_from_two_stores_get_distinct_addresses() {
     }
     for t in &stores {
         t.gc_all();
-        let leases = t.store().join("networks/default-restricted");
-        let left: Vec<_> = std::fs::read_dir(&leases)
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
-        assert_eq!(left, ["lock"]);
+        assert_no_leases(t, "gc freed the leases");
     }
 }
 
@@ -273,11 +268,6 @@ fn kill_9_then_gc_leaves_no_lease_and_no_veth() {
         drop(pod);
         t.gc_all();
         assert!(!host_links().contains(&link), "after kill -9 of {victim}");
-        let leases = t.store().join("networks/default-restricted");
-        let left: Vec<_> = std::fs::read_dir(&leases)
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
-        assert_eq!(left, ["lock"], "after kill -9 of {victim}");
+        assert_no_leases(&t, &format!("after kill -9 of {victim}"));
     }
 }
