@@ -21,11 +21,14 @@ declare -A packages=(
     [busybox]=busybox-static [unshare]=util-linux [setpriv]=util-linux [hyperfine]=hyperfine
     [gpg]=gnupg [gpgconf]=gnupg [script]=bsdutils
     [curl]=curl [openssl]=openssl [timeout]=coreutils [gcc]=gcc [go]=golang-go
+    [ip]=iproute2 [nft]=nftables [iptables]=iptables [taskset]=util-linux
 )
 missing=()
 for tool in "${!packages[@]}"; do
     command -v "$tool" >/dev/null 2>&1 || missing+=("${packages[$tool]}")
 done
+# The named-network tests run Debian's CNI plugins (rkt itself needs none).
+[ -x /usr/lib/cni/bridge ] || missing+=(containernetworking-plugins)
 if [ ${#missing[@]} -gt 0 ]; then
     mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
     echo "setup: apt-get install ${missing[*]}"

@@ -189,6 +189,48 @@ pub(crate) fn pod_net_leases(pod: &Path) -> PathBuf {
     pod.join("net-leases")
 }
 
+/// `<local-config>/net.d`: the named networks' CNI confs (and maybe their plugins).
+pub(crate) fn net_dir(local_config: &Path) -> PathBuf {
+    local_config.join("net.d")
+}
+
+/// The host's resolver configuration, and systemd-resolved's list of its upstream servers
+/// (what a loopback stub in the first forwards to).
+pub(crate) const HOST_RESOLV_CONF: &str = "/etc/resolv.conf";
+pub(crate) const RESOLVED_UPSTREAM: &str = "/run/systemd/resolve/resolv.conf";
+
+/// `<pod>/netns`: the path of the pod's pinned network namespace (rkt 1.30's file: the path
+/// without a newline), for a pod on a named network.
+pub(crate) fn pod_netns(pod: &Path) -> PathBuf {
+    pod.join("netns")
+}
+
+/// Where pods' network namespaces are pinned (rkt 1.30's, `ip netns`'s).
+pub(crate) const PINNED_NETNS_DIR: &str = "/var/run/netns";
+
+/// Where a pod's network namespace is pinned: rkt 1.30's `/var/run/netns/cni-*`.
+pub(crate) fn pinned_netns(uuid: &str) -> PathBuf {
+    Path::new(PINNED_NETNS_DIR).join(format!("cni-{uuid}"))
+}
+
+/// `<pod>/net-cni`: the CNI attachments the pod made (one JSON record per line), each written
+/// before its ADD, deleted (DEL) by `rm` and `gc`.
+pub(crate) fn pod_net_cni(pod: &Path) -> PathBuf {
+    pod.join("net-cni")
+}
+
+/// The directories searched for CNI plugins after `<local-config>/net.d`, in order.
+pub(crate) const CNI_PLUGIN_DIRS: [&str; 3] =
+    ["/usr/lib/rkt/plugins/net", "/usr/lib/cni", "/opt/cni/bin"];
+
+/// `<pod>/net-rules`: the nf_tables elements the pod added, deleted by `rm` and `gc`.
+pub(crate) fn pod_net_rules(pod: &Path) -> PathBuf {
+    pod.join("net-rules")
+}
+
+/// The host-wide lock around rkt's nf_tables table: the kernel has one for every data dir.
+pub(crate) const NFT_LOCK: &str = "/run/rkt/nft.lock";
+
 /// `<dir>/pods/<state>`: the pods in one state (`embryo`, `prepare`, `run`, ...).
 pub(crate) fn pods_in(data_dir: &Path, state: &str) -> PathBuf {
     pods(data_dir).join(state)

@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use rustix::io::{fcntl_getfd, fcntl_setfd, FdFlags};
-use stage1_init::proto::{ChildEnd, ENV_LOCK_FD, ENV_SYNC_FD};
+use stage1_init::proto::{self, ChildEnd, ENV_LOCK_FD, ENV_SYNC_FD};
 
 /// Set once from `--debug`.
 static DEBUG: AtomicBool = AtomicBool::new(false);
@@ -99,11 +99,29 @@ fn main() -> ExitCode {
             return ExitCode::from(FAILED);
         }
     };
+    // rkt gone before Go (EPIPE on Ready, EOF instead of Go) means it gave up the start and
+    // says why itself: one message, rkt's. Anything else is this side's to tell.
+    let rkt_gave_up = |e: &proto::ProtoError| {
+        matches!(
+            e,
+            proto::ProtoError::ParentDied
+                | proto::ProtoError::Io {
+                    source: rustix::io::Errno::PIPE | rustix::io::Errno::CONNRESET,
+                    ..
+                }
+        )
+    };
     if let Err(e) = sync.ready(&pod.masters()) {
+        if rkt_gave_up(&e) {
+            return ExitCode::from(FAILED);
+        }
         return fail(&e.to_string());
     }
     pod.drop_masters();
     if let Err(e) = sync.wait_go() {
+        if rkt_gave_up(&e) {
+            return ExitCode::from(FAILED);
+        }
         return fail(&e.to_string());
     }
     // Until Go, rkt's death kills this process (rkt set the parent-death signal): a pod whose

@@ -38,6 +38,7 @@ macro_rules! pod_flags {
             ("set-env", Kind::Value),
             ("set-env-file", Kind::Value),
             ("volume", Kind::Value),
+            ("port", Kind::Value),
             ("pod-manifest", Kind::Value),
             ("pull-policy", Kind::Value),
             ("no-store", Kind::Switch),
@@ -86,7 +87,7 @@ pub(crate) static COMMANDS: &[CommandSpec] = &[
     CommandSpec {
         path: &["run"],
         flags: pod_flags![
-            ("net", Kind::Value),
+            ("net", Kind::Optional("default")),
             ("hostname", Kind::Value),
             ("uuid-file-save", Kind::Value),
             ("dns", Kind::Value),
@@ -116,7 +117,7 @@ pub(crate) static COMMANDS: &[CommandSpec] = &[
     CommandSpec {
         path: &["run-prepared"],
         flags: &[
-            ("net", Kind::Value),
+            ("net", Kind::Optional("default")),
             ("hostname", Kind::Value),
             ("mds-register", Kind::Bool),
             ("dns", Kind::Value),
@@ -513,7 +514,7 @@ mod tests {
         let Command::Run(a) = rkt.command else {
             panic!("not run")
         };
-        assert_eq!(a.net, "none");
+        assert_eq!(a.net, ["none"]);
         let apps = crate::stage0::applist::parse(&run::image_list(&a.images)).unwrap();
         assert_eq!(apps.len(), 1);
         assert_eq!(apps[0].exec.as_deref(), Some("/x"));
@@ -522,12 +523,12 @@ mod tests {
 
     #[test]
     fn pending_flags_are_not_implemented_errors() {
-        let argv: Vec<String> = ["run", "--port=http:80", "img"]
+        let argv: Vec<String> = ["run", "--private-users", "img"]
             .iter()
             .map(|s| s.to_string())
             .collect();
         let err = args::normalize(COMMANDS, &argv).unwrap_err();
-        assert!(err.to_string().contains("--port"), "{err}");
+        assert!(err.to_string().contains("--private-users"), "{err}");
         assert!(matches!(err, Error::NotImplemented(_)));
     }
 

@@ -13,7 +13,6 @@ use crate::stage0;
 /// rkt 1.30's prepare flags that this build does not implement yet (run's, less the run-time
 /// ones prepare never took).
 pub(crate) const PENDING_FLAGS: &[&str] = &[
-    "port",
     "private-users",
     "stage1-url",
     "stage1-path",
@@ -75,6 +74,10 @@ pub(crate) struct Args {
     /// mount a volume in every app: volume=NAME,target=PATH (repeatable)
     #[argh(option)]
     mount: Vec<String>,
+    /// forward a host port to an app's port: NAME:[HOSTIP:]HOSTPORT (repeatable; needs a
+    /// contained network)
+    #[argh(option)]
+    port: Vec<String>,
     /// every app's capability bounding set, replacing the image's: CAP_A,CAP_B
     #[argh(option)]
     caps_retain: Option<String>,
@@ -131,14 +134,7 @@ pub(crate) struct Args {
 
 pub(crate) fn run(args: Args, config: &Config) -> Result<ExitCode, Error> {
     // The start-time options are given to run-prepared; these defaults are never used.
-    let start = start_options(
-        "prepare",
-        StartFlags {
-            net: "host".into(),
-            ..StartFlags::default()
-        },
-        config,
-    )?;
+    let start = start_options("prepare", StartFlags::default(), config)?;
     if !args.signature.is_empty() {
         return Err(Error::Usage(format!(
             "prepare: {}",
@@ -161,6 +157,7 @@ pub(crate) fn run(args: Args, config: &Config) -> Result<ExitCode, Error> {
         user_label: args.user_label,
         volume: args.volume,
         mount: args.mount,
+        port: args.port,
         pids_limit: args.pids_limit,
         isolators: super::run::isolator_flags([
             ("caps-retain", args.caps_retain),

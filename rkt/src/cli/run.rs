@@ -10,15 +10,20 @@ use crate::error::Error;
 use crate::stage0::{self, applist, Net, RunOptions, StartOptions};
 
 /// rkt 1.30's pod flags that this build does not implement yet; each fails naming itself.
-pub(crate) const PENDING_FLAGS: &[&str] = &["port", "private-users", "mds-register"];
+pub(crate) const PENDING_FLAGS: &[&str] = &["private-users", "mds-register"];
 
 #[derive(FromArgs, Debug)]
 /// run image(s) in a pod
 #[argh(subcommand, name = "run")]
 pub(crate) struct Args {
-    /// network: host (default), none or default-restricted
-    #[argh(option, default = "String::from(\"host\")")]
-    pub(super) net: String,
+    /// the networks to join (repeatable): default (also bare --net), default-restricted,
+    /// a net.d network NAME[:CNI_ARGS], all, none, or host
+    #[argh(option)]
+    pub(super) net: Vec<String>,
+    /// forward a host port to an app's port: NAME:[HOSTIP:]HOSTPORT (repeatable; needs a
+    /// contained network)
+    #[argh(option)]
+    pub(super) port: Vec<String>,
     /// the pod's hostname (default rkt-<uuid>)
     #[argh(option)]
     hostname: Option<String>,
@@ -159,6 +164,7 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(args: Args, config: &Config) -> Result<ExitCode, Error> {
+    let net_given = !args.net.is_empty();
     let start = StartFlags {
         net: args.net,
         hostname: args.hostname,
@@ -180,6 +186,11 @@ pub(crate) fn run(args: Args, config: &Config) -> Result<ExitCode, Error> {
         from_dir: args.stage1_from_dir,
     })
     .map_err(|e| Error::Usage(format!("run: {e}")))?;
+    if start.fly && !net_given {
+        // rkt's fly stage1 always ran in the host's network namespace.
+        start.net = Net::Host;
+        start.networks.clear();
+    }
     let usage = |e: applist::ParseError| Error::Usage(format!("run: {e}"));
     if !args.signature.is_empty() {
         return Err(usage(applist::ParseError::FlagBeforeImage(
@@ -202,6 +213,7 @@ pub(crate) fn run(args: Args, config: &Config) -> Result<ExitCode, Error> {
         user_label: args.user_label,
         volume: args.volume,
         mount: args.mount,
+        port: args.port,
         pids_limit: args.pids_limit,
         isolators: super::run::isolator_flags([
             ("caps-retain", args.caps_retain),
@@ -229,7 +241,7 @@ pub(crate) fn run(args: Args, config: &Config) -> Result<ExitCode, Error> {
 /// The pod flags given when a pod starts: `run`'s and `run-prepared`'s.
 #[derive(Debug, Default)]
 pub(super) struct StartFlags {
-    pub(super) net: String,
+    pub(super) net: Vec<String>,
     pub(super) hostname: Option<String>,
     pub(super) dns: stage0::dns::DnsFlags,
     pub(super) hosts_entry: Vec<String>,
@@ -254,6 +266,8 @@ pub(super) struct PrepareFlags {
     pub(super) user_label: Vec<String>,
     pub(super) volume: Vec<String>,
     pub(super) mount: Vec<String>,
+    /// `--port`s.
+    pub(super) port: Vec<String>,
     /// `--pids-limit`.
     pub(super) pids_limit: Option<String>,
     /// The isolator flags given before the first image: (flag, value).
@@ -271,19 +285,17 @@ pub(super) fn start_options(
     flags: StartFlags,
     config: &Config,
 ) -> Result<StartOptions, Error> {
-    let (net, network) = match flags.net.as_str() {
-        "host" => (Net::Host, None),
-        "none" => (Net::None, None),
-        "default-restricted" => (Net::None, Some(&crate::net::DEFAULT_RESTRICTED)),
-        other => {
-            return Err(Error::NotImplemented(format!(
-                "rkt {cmd} --net={other} (only host, none and default-restricted)"
-            )))
-        }
-    };
+    use crate::net::select::{self, Selection};
+    let (net, networks) =
+        match select::parse(&flags.net).map_err(|e| Error::Usage(format!("{cmd}: --net: {e}")))? {
+            Selection::Host => (Net::Host, Vec::new()),
+            Selection::None => (Net::None, Vec::new()),
+            Selection::Contained(list) => (Net::None, list),
+        };
     Ok(StartOptions {
         net,
-        network,
+        networks,
+        net_dir: crate::paths::net_dir(&config.local_config),
         hostname: flags.hostname,
         debug: config.debug,
         dns: stage0::dns::parse_dns(&flags.dns).map_err(|e| Error::Usage(format!("{cmd}: {e}")))?,
@@ -332,6 +344,7 @@ pub(super) fn run_options(
             let defaults_given = defaults != applist::AppArg::default();
             if !apps.is_empty()
                 || !volume_flags.is_empty()
+                || !args.port.is_empty()
                 || inherit_env
                 || set_env_file.is_some()
                 || !set_env_flags.is_empty()
@@ -402,9 +415,29 @@ pub(super) fn run_options(
         crate::fetch::PullPolicy::New,
     )
     .map_err(|e| Error::Usage(format!("{cmd}: {e}")))?;
+    let ports = args
+        .port
+        .iter()
+        .map(|p| crate::net::ports::parse_flag(p).map_err(|e| Error::Usage(format!("{cmd}: {e}"))))
+        .collect::<Result<Vec<_>, _>>()?;
+    // rkt 1.30 runRun; `prepare` has no --net, so its ports meet the network at the start.
+    if !ports.is_empty() && cmd == "run" {
+        let kind = match (start.net, start.networks.is_empty()) {
+            (Net::Host, _) => Some("host"),
+            (_, true) => Some("none"),
+            _ => None,
+        };
+        if let Some(kind) = kind {
+            return Err(Error::Usage(format!(
+                "{cmd}: --port flag does not work with '{kind}' networking"
+            )));
+        }
+    }
     Ok(RunOptions {
         net: start.net,
-        network: start.network,
+        networks: start.networks,
+        net_dir: start.net_dir,
+        ports,
         hostname: start.hostname,
         no_overlay: args.no_overlay,
         uuid_file_save: None,

@@ -17,9 +17,10 @@ pub(crate) const PENDING_FLAGS: &[&str] = &["ipc"];
 /// run a prepared application pod in rkt
 #[argh(subcommand, name = "run-prepared")]
 pub(crate) struct Args {
-    /// network: host (default), none or default-restricted
-    #[argh(option, default = "String::from(\"host\")")]
-    net: String,
+    /// the networks to join (repeatable): default (also bare --net), default-restricted,
+    /// a net.d network NAME[:CNI_ARGS], all, none, or host
+    #[argh(option)]
+    net: Vec<String>,
     /// the pod's hostname (default rkt-<uuid>)
     #[argh(option)]
     hostname: Option<String>,

@@ -113,7 +113,8 @@ fn lines(p: &PodInfo) -> Vec<String> {
     if let Some(t) = p.started {
         out.push(format!("started={}", format::go_time(unix_nanos(t))));
     }
-    if matches!(p.state, State::Running | State::Exited) {
+    // rkt 1.30 printStatus: for a running pod only (empty with host or none networking).
+    if p.state == State::Running {
         out.push(format!("networks={}", networks(p)));
     }
     if !matches!(
@@ -179,7 +180,6 @@ mod tests {
                 "state=exited",
                 "created=2023-11-14 22:13:20 +0000 UTC",
                 "started=2023-11-14 22:13:20.25 +0000 UTC",
-                "networks=",
                 "pid=4242",
                 "exited=true",
                 "app-db=0",

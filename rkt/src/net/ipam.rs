@@ -26,21 +26,32 @@ impl Leases {
         FileLock::create(&path, LockKind::Exclusive, Blocking::Wait).map_err(io_err("lock", &path))
     }
 
-    /// Leases the lowest free address that is not in `skip`; `record` is called with the
-    /// lease's path before the lease is created.
+    /// Leases `requested` (CNI_ARGS `IP=`), or else the lowest free address that is not in
+    /// `skip`; `record` is called with the lease's path before the lease is created.
     pub(crate) fn allocate(
         &self,
         uuid: &str,
+        requested: Option<Ipv4Addr>,
         skip: &[Ipv4Addr],
         record: impl FnOnce(&Path) -> Result<(), Error>,
     ) -> Result<Ipv4Addr, Error> {
         let _lock = self.lock()?;
         let first = u32::from(plan::gateway(self.net)) + 1;
         let broadcast = u32::from(self.net.subnet) | !u32::from(plan::mask(self.net.prefix));
-        let ip = (first..broadcast)
-            .map(Ipv4Addr::from)
-            .find(|ip| !skip.contains(ip) && !self.dir.join(ip.to_string()).exists())
-            .ok_or(Error::Exhausted(self.net.name))?;
+        let free = |ip: &Ipv4Addr| !skip.contains(ip) && !self.dir.join(ip.to_string()).exists();
+        let ip = match requested {
+            Some(ip) if (first..broadcast).contains(&u32::from(ip)) && free(&ip) => ip,
+            Some(ip) => {
+                return Err(Error::Unavailable {
+                    ip,
+                    net: self.net.name,
+                })
+            }
+            None => (first..broadcast)
+                .map(Ipv4Addr::from)
+                .find(free)
+                .ok_or(Error::Exhausted(self.net.name))?,
+        };
         let path = self.dir.join(ip.to_string());
         record(&path)?;
         let mut f = std::fs::OpenOptions::new()
@@ -114,7 +125,7 @@ mod tests {
         let l = leases(&d);
         let mut recorded = Vec::new();
         let mut take = |uuid: &str, skip: &[Ipv4Addr]| {
-            l.allocate(uuid, skip, |p| {
+            l.allocate(uuid, None, skip, |p| {
                 recorded.push(p.to_path_buf());
                 Ok(())
             })
@@ -136,7 +147,7 @@ mod tests {
             "only the owner frees a lease"
         );
         assert_eq!(
-            l.allocate("d", &[], |_| Ok(())).unwrap(),
+            l.allocate("d", None, &[], |_| Ok(())).unwrap(),
             Ipv4Addr::new(172, 31, 0, 2),
             "a freed lease is the next one out"
         );
@@ -154,7 +165,7 @@ mod tests {
                         (0..8)
                             .map(|j| {
                                 leases(d)
-                                    .allocate(&format!("pod-{i}-{j}"), &[], |_| Ok(()))
+                                    .allocate(&format!("pod-{i}-{j}"), None, &[], |_| Ok(()))
                                     .unwrap()
                             })
                             .collect::<Vec<_>>()
@@ -177,7 +188,7 @@ mod tests {
     fn a_failed_record_creates_no_lease() {
         let d = tmpdir("rec");
         let l = leases(&d);
-        let e = l.allocate("a", &[], |p| {
+        let e = l.allocate("a", None, &[], |p| {
             Err(Error::Io {
                 op: "write",
                 path: p.to_path_buf(),
@@ -186,6 +197,28 @@ mod tests {
         });
         assert!(e.is_err());
         assert!(!l.dir.join("172.31.0.2").exists());
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn a_requested_address_is_leased_only_when_free_and_in_the_subnet() {
+        let d = tmpdir("req");
+        let l = leases(&d);
+        let want = Ipv4Addr::new(172, 31, 9, 9);
+        assert_eq!(l.allocate("a", Some(want), &[], |_| Ok(())).unwrap(), want);
+        for ip in [
+            want,
+            Ipv4Addr::new(172, 31, 0, 1),
+            Ipv4Addr::new(10, 0, 0, 2),
+        ] {
+            let e = l.allocate("b", Some(ip), &[], |_| Ok(())).unwrap_err();
+            assert_eq!(
+                e.to_string(),
+                format!(
+                    "requested IP address \"{ip}\" is not available in network: default-restricted"
+                )
+            );
+        }
         std::fs::remove_dir_all(&d).unwrap();
     }
 }

@@ -9,8 +9,10 @@ use std::path::PathBuf;
 
 use super::{Builtin, NetInfo};
 
-/// The pod side's name, as in rkt (`eth<i>` for the i-th network).
-pub(crate) const POD_IF: &str = "eth0";
+/// The pod side's name, as in rkt: `eth<i>` for the i-th network.
+pub(crate) fn pod_if_name(index: usize) -> String {
+    format!("eth{index}")
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Route {
@@ -25,7 +27,9 @@ pub(crate) struct NetPlan {
     pub(crate) network: &'static str,
     /// The host side: `rkt` and 12 hex digits of the pod UUID (IFNAMSIZ is 16 with the NUL).
     pub(crate) host_if: String,
-    pub(crate) pod_if: &'static str,
+    pub(crate) pod_if: String,
+    /// CNI_ARGS as given (`net-info.json`'s `args`).
+    pub(crate) args: String,
     pub(crate) gateway: Ipv4Addr,
     pub(crate) pod_ip: Ipv4Addr,
     pub(crate) prefix: u8,
@@ -50,7 +54,17 @@ pub(crate) fn host_if_name(uuid: &str) -> String {
     format!("rkt{hex}")
 }
 
-pub(crate) fn plan(net: &'static Builtin, uuid: &str, pod_ip: Ipv4Addr) -> NetPlan {
+/// The veth pair, addresses and routes of `uuid` on `net` as its `index`-th network.
+/// `forwarding_localhost`: a `--port` forwards the host's 127.0.0.1 into the pod, which needs
+/// `route_localnet` on the host side (firewall's `pre` chain drops what the pod sends there).
+pub(crate) fn plan(
+    net: &'static Builtin,
+    uuid: &str,
+    pod_ip: Ipv4Addr,
+    index: usize,
+    args: &str,
+    forwarding_localhost: bool,
+) -> NetPlan {
     let gw = gateway(net);
     let host_if = host_if_name(uuid);
     let mut pod_routes = vec![
@@ -74,9 +88,18 @@ pub(crate) fn plan(net: &'static Builtin, uuid: &str, pod_ip: Ipv4Addr) -> NetPl
     }
     let conf = PathBuf::from("/proc/sys/net/ipv4/conf").join(&host_if);
     let conf6 = PathBuf::from("/proc/sys/net/ipv6/conf").join(&host_if);
+    let mut host_sysctls = vec![
+        (PathBuf::from("/proc/sys/net/ipv4/ip_forward"), "1"),
+        (conf.join("rp_filter"), "1"),
+        (conf6.join("disable_ipv6"), "1"),
+    ];
+    if forwarding_localhost {
+        host_sysctls.push((conf.join("route_localnet"), "1"));
+    }
     NetPlan {
         network: net.name,
-        pod_if: POD_IF,
+        pod_if: pod_if_name(index),
+        args: args.to_string(),
         gateway: gw,
         pod_ip,
         prefix: net.prefix,
@@ -86,11 +109,7 @@ pub(crate) fn plan(net: &'static Builtin, uuid: &str, pod_ip: Ipv4Addr) -> NetPl
         // No IPv6 on the host side: its link-local address would let the pod reach host
         // services on [::] and send from any source (rp_filter is IPv4 only). Set before the
         // link is up, so no address is ever configured.
-        host_sysctls: vec![
-            (PathBuf::from("/proc/sys/net/ipv4/ip_forward"), "1"),
-            (conf.join("rp_filter"), "1"),
-            (conf6.join("disable_ipv6"), "1"),
-        ],
+        host_sysctls,
         host_if,
     }
 }
@@ -101,9 +120,9 @@ impl NetPlan {
             net_name: self.network.to_string(),
             net_conf: format!("net/{}.conf", self.network),
             plugin_path: String::new(),
-            if_name: self.pod_if.to_string(),
+            if_name: self.pod_if.clone(),
             ip: self.pod_ip.to_string(),
-            args: String::new(),
+            args: self.args.clone(),
             mask: mask(self.prefix).to_string(),
             gateway: self.gateway.to_string(),
             host_ip: self.gateway.to_string(),
@@ -126,6 +145,9 @@ mod tests {
             &DEFAULT_RESTRICTED,
             "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0",
             Ipv4Addr::new(172, 31, 0, 7),
+            0,
+            "",
+            false,
         );
         assert_eq!(p.host_if, "rkt0f1e2d3c4b5a");
         assert!(p.host_if.len() <= 15, "IFNAMSIZ");
@@ -164,6 +186,38 @@ mod tests {
             "{json}"
         );
         assert!(json.contains(r#""hostIP":"172.31.0.1""#), "{json}");
+    }
+
+    #[test]
+    fn default_plan_routes_everything_via_the_host() {
+        let p = plan(
+            &crate::net::DEFAULT,
+            "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0",
+            Ipv4Addr::new(172, 16, 28, 5),
+            1,
+            "IP=172.16.28.5",
+            true,
+        );
+        assert_eq!(p.gateway, Ipv4Addr::new(172, 16, 28, 1));
+        assert_eq!(p.prefix, 24);
+        assert_eq!(
+            p.pod_routes.last(),
+            Some(&Route {
+                dst: Ipv4Addr::UNSPECIFIED,
+                prefix: 0,
+                via: Some(Ipv4Addr::new(172, 16, 28, 1))
+            })
+        );
+        assert!(p.host_sysctls.contains(&(
+            "/proc/sys/net/ipv4/conf/rkt0f1e2d3c4b5a/route_localnet".into(),
+            "1"
+        )));
+        let info = p.info();
+        assert_eq!(
+            (info.if_name.as_str(), info.args.as_str()),
+            ("eth1", "IP=172.16.28.5")
+        );
+        assert_eq!(info.mask, "255.255.255.0");
     }
 
     #[test]

@@ -87,13 +87,18 @@ fn remove_cgroups(dir: &Path) -> Result<()> {
     crate::sys::cgroup::remove(&owned, &bases).map_err(|e| io_err(e.op, &e.path)(e.source))
 }
 
-/// Frees the network leases the pod dir records. Its veth went with its network namespace.
+/// Frees what the pod's networks hold (see [`crate::net::release`]).
 fn release_leases(dir: &Path) -> Result<()> {
     let uuid = dir.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-    crate::net::release(dir, uuid).map_err(|e| match e {
+    let undeleted = crate::net::release(dir, uuid).map_err(|e| match e {
         crate::net::Error::Io { op, path, source } => io_err(op, &path)(source),
-        other => io_err("release the leases of", dir)(std::io::Error::other(other.to_string())),
-    })
+        other => io_err("release the network of", dir)(std::io::Error::other(other.to_string())),
+    })?;
+    // Handled here: the pod goes anyway, and what its plugins kept is said once.
+    for what in undeleted {
+        eprintln!("rkt: pod {uuid}: {what}");
+    }
+    Ok(())
 }
 
 /// Which mount a directory is on: its device, and its mount ID where the kernel reports one

@@ -26,8 +26,12 @@ pub(crate) use stage1_init::plan::Net;
 #[derive(Debug, Clone)]
 pub(crate) struct RunOptions {
     pub(crate) net: Net,
-    /// The built-in network the pod joins (`net` is then [`Net::None`]: a namespace of its own).
-    pub(crate) network: Option<&'static crate::net::Builtin>,
+    /// The networks the pod joins (`net` is then [`Net::None`]: a namespace of its own).
+    pub(crate) networks: Vec<crate::net::select::Request>,
+    /// `<local-config>/net.d`: the named networks.
+    pub(crate) net_dir: PathBuf,
+    /// `--port`s, stored in the pod manifest.
+    pub(crate) ports: Vec<crate::appc::ExposedPort>,
     pub(crate) hostname: Option<String>,
     pub(crate) no_overlay: bool,
     pub(crate) uuid_file_save: Option<PathBuf>,
@@ -67,8 +71,10 @@ pub(crate) struct RunOptions {
 #[derive(Debug, Clone)]
 pub(crate) struct StartOptions {
     pub(crate) net: Net,
-    /// As [`RunOptions::network`].
-    pub(crate) network: Option<&'static crate::net::Builtin>,
+    /// As [`RunOptions::networks`].
+    pub(crate) networks: Vec<crate::net::select::Request>,
+    /// `<local-config>/net.d`: the named networks.
+    pub(crate) net_dir: PathBuf,
     pub(crate) hostname: Option<String>,
     pub(crate) debug: bool,
     pub(crate) dns: dns::Dns,
@@ -84,7 +90,8 @@ impl RunOptions {
     pub(crate) fn start_options(&self) -> StartOptions {
         StartOptions {
             net: self.net,
-            network: self.network,
+            networks: self.networks.clone(),
+            net_dir: self.net_dir.clone(),
             hostname: self.hostname.clone(),
             debug: self.debug,
             dns: self.dns.clone(),
@@ -124,6 +131,8 @@ pub(crate) enum Error {
     Cgroup(crate::sys::cgroup::Error),
     /// The pod's network could not be set up.
     Net(crate::net::Error),
+    /// The pod manifest's `ports` do not match its apps.
+    Ports(crate::net::ports::PortError),
     /// An image file's signature check refused it.
     Trust {
         image: String,
@@ -144,7 +153,9 @@ impl fmt::Display for Error {
             Error::Spawn(_) => f.write_str("start stage1-init"),
             Error::Tty(_) => f.write_str("interactive terminal"),
             Error::Cgroup(e) => write!(f, "set up the pod's cgroups: {e}"),
-            Error::Net(e) => write!(f, "set up the pod's network: {e}"),
+            // rkt 1.30's words, which scripts match.
+            Error::Net(e) => write!(f, "stage1: failed to setup network: {e}"),
+            Error::Ports(e) => e.fmt(f),
             Error::Trust { image, source } => write!(f, "image {image:?}: {source}"),
         }
     }

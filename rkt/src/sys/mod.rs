@@ -12,6 +12,8 @@ pub(crate) mod fly;
 pub(crate) mod fs;
 pub(crate) mod lock;
 pub(crate) mod netlink;
+pub(crate) mod netns;
+pub(crate) mod nftables;
 pub(crate) mod overlay;
 pub(crate) mod proc;
 pub(crate) mod relay;

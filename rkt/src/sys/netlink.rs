@@ -210,7 +210,7 @@ pub(crate) fn apply(plan: &NetPlan, netns: BorrowedFd<'_>) -> Result<(), Error> 
     let host = Rtnl::open().map_err(failed("open a route netlink socket"))?;
     let mut peer = LinkMessage::default();
     peer.attributes
-        .push(LinkAttribute::IfName(plan.pod_if.into()));
+        .push(LinkAttribute::IfName(plan.pod_if.clone()));
     peer.attributes
         .push(LinkAttribute::NetNsFd(netns.as_raw_fd()));
     let mut link = LinkMessage::default();
@@ -263,7 +263,7 @@ pub(crate) fn apply(plan: &NetPlan, netns: BorrowedFd<'_>) -> Result<(), Error> 
     })?;
 
     let pod = socket_in(netns).map_err(failed("open a route netlink socket in the pod"))?;
-    let pod_if = plan.pod_if;
+    let pod_if = plan.pod_if.as_str();
     // `lo` is stage1-init's (as for `--net=none`).
     let pidx = pod
         .index(pod_if)

@@ -7,6 +7,7 @@
 pub mod aci;
 pub mod gpg;
 pub mod https;
+pub mod net;
 pub mod pod;
 pub mod pty;
 pub mod signed;

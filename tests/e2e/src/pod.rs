@@ -103,7 +103,8 @@ impl StoreDir {
             assert_eq!(
                 self.pods_in(state),
                 Vec::<String>::new(),
-                "pods left in {state}"
+                "pods left in {state}; gc said: {}",
+                crate::store::stderr(&out)
             );
         }
     }

@@ -202,9 +202,11 @@ fn prepare_then_run_prepared_and_what_list_status_and_cat_manifest_say() {
     let st = status(&t, &uuid);
     assert_eq!(st[0], "state=exited");
     assert!(st[2].starts_with("started="), "{st:?}");
-    for l in ["networks=", "exited=true", "app-probe=7"] {
+    for l in ["exited=true", "app-probe=7"] {
         assert!(has(&st, l), "{l} missing: {st:?}");
     }
+    // rkt 1.30 prints networks= for a running pod only.
+    assert!(!st.iter().any(|l| l.starts_with("networks=")), "{st:?}");
     assert!(st.iter().any(|l| l.starts_with("pid=")), "{st:?}");
     let v = json(&t.rkt(&["status", "--format=json", &uuid]));
     assert_eq!(v["name"], uuid.as_str());

@@ -1,6 +1,6 @@
 //! The command lines orchestrators drove (rkt-behaviour.md §8), replayed verbatim where this
 //! build implements them: Nomad's driver (prepare / run-prepared / status --format=json polled
-//! / cat-manifest), the kubelet (prepare --quiet --pod-manifest, run-prepared --net=host
+//! / cat-manifest, reading the pod's address from `networks[].ip`), the kubelet (prepare --quiet --pod-manifest, run-prepared --net=host
 //! --mds-register=false --hostname, gc with --expire-prepared) and CoreOS's systemd wrappers
 //! (rm --uuid-file before start, run --uuid-file-save, stop --uuid-file). Nomad's exec is
 //! `rkt enter UUID cmd args` while the task runs; its stop is `rkt stop UUID`. The wrappers'
@@ -72,6 +72,10 @@ fn nomad_prepare_run_prepared_status_json_enter_and_cat_manifest() {
             seen.push(state.clone());
         }
         if state == "running" && !entered {
+            // The driver reads the pod's address from networks[].ip (rkt's default network).
+            let ip = v["networks"][0]["ip"].as_str().unwrap_or_default();
+            assert!(ip.starts_with("172.16.28."), "{v}");
+            assert_eq!(v["networks"][0]["netName"], "default", "{v}");
             assert_ok(&t.rkt(&["status", &format!("--wait-ready={WAIT_FLAG}"), &uuid]));
             // The driver's exec: `rkt enter UUID cmd args`.
             let out = t.rkt(&[

@@ -4,10 +4,10 @@
 //! the host's loopback; status, list and net-info.json show the address; rm and gc free the
 //! lease, and the veth goes with the pod.
 
-use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::process::Stdio;
 
+use e2e::net::{host_if, host_links, serve};
 use e2e::require_root;
 use e2e::store::{assert_ok, stderr, stdout, StoreDir};
 
@@ -18,42 +18,9 @@ fn setup(name: &str) -> StoreDir {
     t
 }
 
-/// Answers "pong" to every connection until the test ends.
-fn serve(listener: TcpListener) {
-    std::thread::spawn(move || {
-        for mut c in listener.incoming().flatten() {
-            let mut buf = [0u8; 4];
-            let _ = c.read(&mut buf);
-            let _ = c.write_all(b"pong");
-        }
-    });
-}
-
-fn host_links() -> Vec<String> {
-    std::fs::read_dir("/sys/class/net")
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect()
-}
-
-/// The host side's name for a pod (`rkt` + 12 hex digits of its UUID).
-fn host_if(uuid: &str) -> String {
-    let hex: String = uuid
-        .chars()
-        .filter(char::is_ascii_hexdigit)
-        .take(12)
-        .collect();
-    format!("rkt{hex}")
-}
-
-/// Only the lock file is left of the store's leases of `default-restricted`.
+#[track_caller]
 fn assert_no_leases(t: &StoreDir, why: &str) {
-    let leases = t.store().join("networks/default-restricted");
-    let left: Vec<_> = std::fs::read_dir(&leases)
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
-    assert_eq!(left, ["lock"], "{why}");
+    e2e::net::assert_no_leases(t, "default-restricted", why);
 }
 
 #[test]
@@ -169,12 +136,12 @@ fn status_list_and_net_info_show_the_address_and_cleanup_leaves_nothing() {
 }
 
 #[test]
-fn an_unknown_network_is_refused_with_what_works() {
+fn an_unknown_network_is_refused_before_the_pod_starts() {
     let t = setup("net-unknown");
     let out = t.run_probe(&["--net=nosuchnet"], &["true"]);
     assert_eq!(out.status.code(), Some(254), "{}", stderr(&out));
     assert!(
-        stderr(&out).contains("--net=nosuchnet") && stderr(&out).contains("default-restricted"),
+        stderr(&out).contains("stage1: failed to setup network: networks not found: nosuchnet"),
         "{}",
         stderr(&out)
     );

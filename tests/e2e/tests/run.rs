@@ -47,7 +47,7 @@ fn hostname_default_and_flag() {
 }
 
 #[test]
-fn net_none_has_lo_up_and_other_nets_are_refused() {
+fn net_none_has_lo_up_and_unknown_nets_are_refused() {
     let t = setup("run-net");
     let out = t.run_probe(
         &["--net=none"],
@@ -62,8 +62,12 @@ fn net_none_has_lo_up_and_other_nets_are_refused() {
     assert_ok(&out);
     // Only lo, and IFF_UP (0x1) set: 0x9 = UP | LOOPBACK.
     assert_eq!(stdout(&out), "lo\n0x9\n");
-    let out = t.run_probe(&["--net=default"], &["true"]);
-    assert_fails(&out, "not implemented yet");
+    // rkt 1.30's words (TestRktEnsureErrors matches "stage1: failed to setup network").
+    let out = t.run_probe(&["--net=notavalidnetwork"], &["true"]);
+    assert_fails(
+        &out,
+        "stage1: failed to setup network: networks not found: notavalidnetwork",
+    );
     assert_eq!(out.status.code(), Some(254));
     t.gc_all();
 }
@@ -250,7 +254,10 @@ fn image_file_needs_insecure_and_os_arch_must_match() {
 fn unimplemented_flags_fail_naming_themselves() {
     let t = setup("run-flags");
     for (args, needle) in [
-        (vec!["run", "--port=http:80", "example.com/probe"], "--port"),
+        (
+            vec!["run", "--private-users", "example.com/probe"],
+            "--private-users",
+        ),
         (vec!["run", "example.com/probe", "--stdin=x"], "--stdin"),
         (vec!["run", "example.com/probe", "--bogus"], "--bogus"),
     ] {

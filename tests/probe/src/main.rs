@@ -12,9 +12,10 @@
 //! `key-add RING DESC DATA`, `key-session`, `lines N out|err|both [TAG]`, `isatty`, `mknod c|b MAJ MIN PATH [read]`, `open-dev PATH
 //! [read]`, `alloc MB`, `forks N`, `cgroup-escape CONTROLLER FILE VALUE` (see `attack`),
 //! `steal-input FD`, `hunt GO DONE [PID]`, `exe-append PID MARK`, `exec PATH [ARGS...]` (see
-//! `terminal`).
+//! `terminal`), `serve ADDR:PORT`, `raw-udp IFACE SRC DST PORT DATA` (see `net`).
 
 mod attack;
+mod net;
 mod terminal;
 
 use std::io::{self, Read, Write};
@@ -154,6 +155,8 @@ fn run(cmd: &[String], out: &mut impl Write) -> io::Result<u8> {
                 Err(e) => writeln!(out, "tcp {addr} errno={}", e.raw_os_error().unwrap_or(0))?,
             }
         }
+        "serve" => return net::serve(out, arg(1)?),
+        "raw-udp" => return net::raw_udp(out, &cmd[1..]),
         "open-write" => match std::fs::OpenOptions::new().write(true).open(arg(1)?) {
             Ok(_) => writeln!(out, "open-write ok")?,
             Err(e) => writeln!(

@@ -57,6 +57,14 @@ pub(crate) fn prepare(data_dir: &Path, opts: &RunOptions) -> Result<(Pod, FileLo
     }
     let overlay = !opts.no_overlay && overlay_usable(data_dir);
     check_host_sources(&volumes)?;
+    // rkt checks the forwarded ports against the apps before the pod exists.
+    let ports = match &opts.pod_manifest {
+        Some(pm) => &pm.ports,
+        None => &opts.ports,
+    };
+    let app_ports: Vec<&[crate::appc::Port]> =
+        resolved.iter().map(|r| r.app.ports.as_slice()).collect();
+    crate::net::ports::resolve(ports, &app_ports).map_err(Error::Ports)?;
 
     let (pod, lock) = Pod::create(data_dir)?;
     if let Some(file) = &opts.uuid_file_save {
@@ -77,6 +85,7 @@ pub(crate) fn prepare(data_dir: &Path, opts: &RunOptions) -> Result<(Pod, FileLo
         &resolved,
         &volumes,
         opts.pod_manifest.as_ref(),
+        ports,
         overlay,
     )?;
     let record = PreparedRecord {
@@ -150,6 +159,8 @@ pub(super) struct Loaded {
     pub(super) record: PreparedRecord,
     /// The pod manifest's own isolators (`--pod-manifest`).
     pub(super) pod_isolators: Vec<crate::appc::Isolator>,
+    /// The pod manifest's forwarded ports (`--port`).
+    pub(super) ports: Vec<crate::appc::ExposedPort>,
 }
 
 pub(super) fn load_prepared(store: &Store, dir: &Path) -> Result<Loaded, Error> {
@@ -199,6 +210,7 @@ pub(super) fn load_prepared(store: &Store, dir: &Path) -> Result<Loaded, Error> 
         volumes: manifest.volumes,
         record,
         pod_isolators: manifest.isolators,
+        ports: manifest.ports,
     })
 }
 
@@ -236,11 +248,13 @@ fn write_pod_files(
     apps: &[Resolved],
     volumes: &[Volume],
     base: Option<&PodManifest>,
+    ports: &[crate::appc::ExposedPort],
     overlay: bool,
 ) -> Result<(), Error> {
     // A --pod-manifest's pod-level fields (annotations, isolators, ...) are kept as given.
     let mut manifest = base.cloned().unwrap_or_else(PodManifest::new);
     manifest.apps.clear();
+    manifest.ports = ports.to_vec();
     manifest.volumes = volumes.to_vec();
     for r in apps {
         let id = ImageId::parse(r.key.as_str()).map_err(|e| Error::Image {

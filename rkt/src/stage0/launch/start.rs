@@ -11,6 +11,8 @@ use super::super::plan::{self, AppInput, PodInput, RootfsView};
 use super::super::rootfs::TreeView;
 use super::super::{io_err, volumes, Error, StartOptions};
 use super::prepare::{check_host_sources, load_prepared, Loaded};
+use crate::net::cni::Conf;
+use crate::net::select::Attachment;
 use crate::paths;
 use crate::pod::{Dir, Pod};
 use crate::store::Store;
@@ -33,11 +35,12 @@ pub(crate) fn start(
     let dir = pod.path();
     let mut loaded = load_prepared(&store, &dir)?;
     let pod_isolators = std::mem::take(&mut loaded.pod_isolators);
+    let networks = networks(&loaded, opts)?;
     let (pids_limit, protect_kernel) = (loaded.record.pids_limit, loaded.record.protect_kernel);
     let plan::Planned {
         plan: mut planned,
         resources,
-    } = plan_pod(&pod, &dir, loaded, opts)?;
+    } = plan_pod(&pod, &dir, loaded, opts, !networks.attachments.is_empty())?;
     let plan_path = stage1_init::plan::plan_file(&dir);
     if opts.fly {
         // rkt's fly: the host's namespaces and cgroups, none of a pod's confinement.
@@ -55,7 +58,64 @@ pub(crate) fn start(
     )?;
     plan::attach_cgroups(&mut planned, &cgroups, protect_kernel);
     write_plan(&plan_path, &planned)?;
-    launch(data_dir, pod, lock, &planned, &cgroups, &plan_path, opts)
+    let pod_plan = PodPlan {
+        planned: &planned,
+        cgroups: &cgroups,
+        plan_path: &plan_path,
+        networks: &networks,
+    };
+    launch(data_dir, pod, lock, &pod_plan, opts)
+}
+
+/// What [`launch`] starts: the plan (and where stage1-init reads it), the cgroups made for
+/// it, the networks to join.
+struct PodPlan<'a> {
+    planned: &'a stage1_init::plan::Plan,
+    cgroups: &'a crate::cgroup::PodCgroups,
+    plan_path: &'a Path,
+    networks: &'a Networks,
+}
+
+/// The networks a contained pod joins, and the forwards of its `ports` (on the first network
+/// with masquerade, else the last, as in rkt 1.30). Host and none networking join none; rkt
+/// ignored `ports` there.
+fn networks(loaded: &Loaded, opts: &StartOptions) -> Result<Networks, Error> {
+    if opts.networks.is_empty() || opts.fly {
+        return Ok(Networks::default());
+    }
+    let user: Vec<(String, Conf)> = crate::net::cni::load(&opts.net_dir)
+        .map_err(|e| Error::Net(crate::net::Error::Cni(e)))?
+        .into_iter()
+        .map(|c| (c.name.clone(), c))
+        .collect();
+    let attachments = crate::net::select::resolve(&opts.networks, &user)
+        .map_err(|e| Error::Net(crate::net::Error::Select(e)))?;
+    for a in &attachments {
+        if let Attachment::User { conf, .. } = a {
+            crate::net::cni::check_plugin(conf, &opts.net_dir)
+                .map_err(|e| Error::Net(crate::net::Error::Cni(e)))?;
+        }
+    }
+    let app_ports: Vec<&[crate::appc::Port]> =
+        loaded.apps.iter().map(|a| a.app.ports.as_slice()).collect();
+    let ports = crate::net::ports::resolve(&loaded.ports, &app_ports).map_err(Error::Ports)?;
+    let forwarding = attachments
+        .iter()
+        .position(|a| matches!(a, Attachment::Builtin { net, .. } if net.ip_masq))
+        .unwrap_or(attachments.len().saturating_sub(1));
+    Ok(Networks {
+        attachments,
+        ports,
+        forwarding,
+    })
+}
+
+#[derive(Default)]
+struct Networks {
+    attachments: Vec<Attachment<Conf>>,
+    ports: Vec<crate::net::ports::PodPort>,
+    /// The attachment the ports are forwarded to.
+    forwarding: usize,
 }
 
 /// The launch plan of a prepared pod: its apps' rootfs views and mounts, the start options.
@@ -64,12 +124,14 @@ fn plan_pod(
     dir: &Path,
     loaded: Loaded,
     opts: &StartOptions,
+    contained: bool,
 ) -> Result<plan::Planned, Error> {
     let Loaded {
         apps: prepared,
         mut volumes,
         record,
         pod_isolators: _,
+        ports: _,
     } = loaded;
     check_host_sources(&volumes)?;
     let per_app: Vec<volumes::AppMounts<'_>> = prepared
@@ -114,7 +176,14 @@ fn plan_pod(
         pod_dir: dir.to_path_buf(),
         net: opts.net,
         host_hosts: Path::new("/etc/hosts").is_file(),
-        host_resolv: Path::new("/etc/resolv.conf").is_file(),
+        host_resolv: Path::new(paths::HOST_RESOLV_CONF).is_file(),
+        contained_resolv: contained
+            .then(|| {
+                let host = std::fs::read_to_string(paths::HOST_RESOLV_CONF).ok()?;
+                let upstream = std::fs::read_to_string(paths::RESOLVED_UPSTREAM).ok();
+                crate::stage0::dns::for_contained_network(&host, upstream.as_deref())
+            })
+            .flatten(),
         protect_kernel: record.protect_kernel,
         insecure: record.insecure,
         inherit_env: record.inherit_env,
@@ -150,11 +219,15 @@ fn launch(
     data_dir: &Path,
     mut pod: Pod,
     lock: FileLock,
-    planned: &stage1_init::plan::Plan,
-    cgroups: &crate::cgroup::PodCgroups,
-    plan_path: &Path,
+    pod_plan: &PodPlan<'_>,
     opts: &StartOptions,
 ) -> Result<u8, Error> {
+    let PodPlan {
+        planned,
+        cgroups,
+        plan_path,
+        networks,
+    } = *pod_plan;
     // The plan path is in the pod dir, which moves to run/ before Go; stage1-init reads the
     // plan before Ready, so the path it is given now is the one it needs.
     let exe =
@@ -194,12 +267,15 @@ fn launch(
     let pid = child.id();
     // From here a TERM to rkt reaches the pod; before Go, stage1-init's apps do not exist yet.
     spawn::forward_signals(pid as i32).map_err(Error::Spawn)?;
-    if let Some(network) = opts.network {
+    if !networks.attachments.is_empty() {
         // While stage1-init builds the pod's root: it starts no app before Go.
-        if let Err(e) = join_network(data_dir, &pod, pid, network) {
+        if let Err(e) = join_networks(data_dir, &pod, pid, networks, &opts.net_dir) {
             drop(parent);
             let _ = child.wait();
             relays.finish();
+            // Undone now rather than at gc: the start failed, nothing of it should stay.
+            // What cannot be undone here stays recorded in the pod dir for gc.
+            let _ = crate::net::release(&pod.path(), &pod.uuid);
             return Err(failed(pod, e));
         }
     }
@@ -255,18 +331,57 @@ fn launch(
     Ok(exit_code(status))
 }
 
-/// Joins PID 1's network namespace to `network` (`net-info.json`, the lease; see [`crate::net`]).
-fn join_network(
+/// Joins PID 1's network namespace to the pod's networks (`net-info.json`, the leases, the
+/// nf_tables elements; see [`crate::net`]).
+fn join_networks(
     data_dir: &Path,
     pod: &Pod,
     pid: u32,
-    network: &'static crate::net::Builtin,
+    networks: &Networks,
+    net_dir: &Path,
 ) -> Result<(), Error> {
     let ns_path = std::path::PathBuf::from(format!("/proc/{pid}/ns/net"));
     let netns = std::fs::File::open(&ns_path).map_err(io_err("open", &ns_path))?;
-    crate::net::setup(data_dir, &pod.path(), &pod.uuid, network, netns.as_fd())
-        .map(drop)
-        .map_err(Error::Net)
+    let dir = pod.path();
+    let named = networks
+        .attachments
+        .iter()
+        .any(|a| matches!(a, Attachment::User { .. }));
+    let pinned = if named {
+        Some(crate::net::pin_netns(&dir, &pod.uuid, pid).map_err(Error::Net)?)
+    } else {
+        None
+    };
+    let mut infos = Vec::new();
+    for (index, a) in networks.attachments.iter().enumerate() {
+        let ports: &[_] = if index == networks.forwarding {
+            &networks.ports
+        } else {
+            &[]
+        };
+        match a {
+            Attachment::Builtin { net, args } => {
+                let join = crate::net::Join {
+                    net,
+                    index,
+                    args,
+                    ports,
+                };
+                infos.push(
+                    crate::net::setup(data_dir, &dir, &pod.uuid, &join, netns.as_fd())
+                        .map_err(Error::Net)?,
+                );
+            }
+            Attachment::User { conf, args } => {
+                let netns = pinned.as_deref().expect("pinned for named networks");
+                infos.push(
+                    crate::net::cni::add(&dir, &pod.uuid, conf, index, args, netns, net_dir)
+                        .map_err(|e| Error::Net(crate::net::Error::Cni(e)))?,
+                );
+            }
+        }
+    }
+    crate::net::write_info(&dir, &infos).map_err(Error::Net)
 }
 
 /// `pid` and its start time (which tells `rkt stop` whether the process behind this PID is

@@ -36,6 +36,8 @@ pub(crate) struct PodInput {
     /// Whether the host has `/etc/hosts` and `/etc/resolv.conf` (bound read-only with net=host).
     pub(crate) host_hosts: bool,
     pub(crate) host_resolv: bool,
+    /// A contained network's `resolv.conf` (see `dns::for_contained_network`).
+    pub(crate) contained_resolv: Option<String>,
     /// Kernel-tunable protection for every app (off with `--insecure-options=paths`).
     pub(crate) protect_kernel: bool,
     /// `--insecure-options=capabilities,seccomp`.
@@ -187,6 +189,10 @@ pub(crate) fn compute(
         (Dns::Generated(text), _) => EtcFile::Write(text.clone()),
         (Dns::Host, _) if pod.host_resolv => host_resolv(),
         (Dns::Default, Net::Host) if pod.host_resolv => host_resolv(),
+        (Dns::Default, _) => match &pod.contained_resolv {
+            Some(text) => EtcFile::Write(text.clone()),
+            None => EtcFile::Keep,
+        },
         _ => EtcFile::Keep,
     };
     let plan = plan::Plan {

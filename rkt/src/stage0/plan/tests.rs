@@ -62,6 +62,7 @@ fn pod() -> PodInput {
         net: Net::Host,
         host_hosts: true,
         host_resolv: false,
+        contained_resolv: None,
         protect_kernel: true,
         insecure: confinement::Insecure::default(),
         inherit_env: Vec::new(),
