@@ -151,8 +151,9 @@ bench_run() {
     tar -C "$img" -cf "$d/big.aci" manifest rootfs
     rm "$img/rootfs/big"
     "$rkt" --dir="$d/data" fetch --insecure-options=image "$d/small.aci" "$d/big.aci" >/dev/null
-    mkdir -p "$d/bundle"
+    mkdir -p "$d/bundle" "$d/bundle-netns"
     cp -a "$img/rootfs" "$d/bundle/rootfs"
+    ln -s "$d/bundle/rootfs" "$d/bundle-netns/rootfs"
     (cd "$d/bundle" && crun spec)
     # crun's default cgroup is at each hierarchy's root: give it one under the benchmark's own
     # (the memory hierarchy's, the only one here that is not the root), as rkt's pods are.
@@ -167,6 +168,9 @@ c["process"]["terminal"] = False
 c["linux"]["namespaces"] = [n for n in c["linux"]["namespaces"] if n["type"] != "network"]
 c["linux"]["cgroupsPath"] = sys.argv[2]
 json.dump(c, open(p, "w"), indent=1)
+# The reference for rkt's contained networks: the same with a network namespace of its own.
+c["linux"]["namespaces"].append({"type": "network"})
+json.dump(c, open(p.replace("/bundle/", "/bundle-netns/"), "w"), indent=1)
 PY
     # The main before a change, when BASE_RKT names its static binary.
     local base=${BASE_RKT:-$rkt}
@@ -189,7 +193,10 @@ PY
             '$rkt --dir=$d/data --insecure-options=paths run example.com/small' \
             '$rkt --dir=$d/data --insecure-options=paths run --no-overlay example.com/small' \
             'fail:$rktrun example.com/small --exec=/nope' \
-            '$rkt --dir=$d/data --insecure-options=seccomp,capabilities run --net=host example.com/small'"
+            '$rkt --dir=$d/data --insecure-options=seccomp,capabilities run --net=host example.com/small' \
+            '$rkt --dir=$d/data run --net=default example.com/small' \
+            '$rkt --dir=$d/data run --net=none example.com/small' \
+            '$crun run --bundle $d/bundle-netns rkt-bench-netns'"
     # Against the base rkt, outside that namespace: a base from before issue 14 attaches a
     # device program to the v2 hierarchy, which the empty tmpfs above makes fail.
     python3 scripts/alternate.py "$runs" "$d/out.json" \
@@ -229,6 +236,18 @@ PY
     ns=$(median_ms "$d/run.json" 7)
     echo "| rkt run --insecure-options=seccomp,capabilities (no filter) | $ns | $(ratio "$ns" "$f")x | $(ratio "$ns" "$c")x |"
     echo "| seccomp + capabilities, paired per round: default - no filter | $(paired_ms "$d/run.json" 0 7) | | |"
+    local nd nn cn
+    nd=$(median_ms "$d/run.json" 8)
+    nn=$(median_ms "$d/run.json" 9)
+    cn=$(median_ms "$d/run.json" 10)
+    echo "| networks: | | | |"
+    echo "| rkt run --net=default (veth, address, routes, nf_tables elements) | $nd | $(ratio "$nd" "$f")x | $(ratio "$nd" "$c")x |"
+    echo "| rkt run --net=none (a netns with lo) | $nn | $(ratio "$nn" "$f")x | $(ratio "$nn" "$c")x |"
+    echo "| crun run with a netns | $cn | $(ratio "$cn" "$f")x | $(ratio "$cn" "$c")x |"
+    echo "| paired per round: rkt default - rkt host | $(paired_ms "$d/run.json" 8 0) | | |"
+    echo "| paired per round: rkt default - rkt none | $(paired_ms "$d/run.json" 8 9) | | |"
+    echo "| paired per round: rkt none - rkt host | $(paired_ms "$d/run.json" 9 0) | | |"
+    echo "| paired per round: crun netns - crun (the reference) | $(paired_ms "$d/run.json" 10 2) | | |"
     local bytes o ob op oc
     echo "| rkt run --net=host, outside the crun namespace | $(median_ms "$d/out.json" 0) | | |"
     if [ "$base" != "$rkt" ]; then

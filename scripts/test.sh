@@ -18,8 +18,9 @@ export RKT_BIN="$PWD/target/x86_64-unknown-linux-musl/release/rkt"
 eval "$(scripts/fixtures.sh)"
 
 : "${RKT_SOAK_RUN_GC_CYCLES:=200}" "${RKT_SOAK_PARALLEL_PODS:=50}" "${RKT_SOAK_GC_RACE_RUNS:=30}"
-: "${RKT_SOAK_MOUNT_RACE:=200}"
+: "${RKT_SOAK_MOUNT_RACE:=200}" "${RKT_SOAK_NET_CYCLES:=200}"
 export RKT_SOAK_RUN_GC_CYCLES RKT_SOAK_PARALLEL_PODS RKT_SOAK_GC_RACE_RUNS RKT_SOAK_MOUNT_RACE
+export RKT_SOAK_NET_CYCLES
 
 log=target/test-log.txt
 echo "test: cargo test --workspace --no-fail-fast (log: $log)"

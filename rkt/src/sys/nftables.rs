@@ -31,6 +31,7 @@ const NLA_F_NESTED: u16 = 0x8000;
 pub(crate) const FAMILY_IPV4: u8 = 2;
 
 const NEWTABLE: u16 = 0;
+const GETTABLE: u16 = 1;
 const DELTABLE: u16 = 2;
 const NEWCHAIN: u16 = 3;
 const NEWRULE: u16 = 6;
@@ -494,10 +495,39 @@ impl Nfnl {
     }
 }
 
-/// Creates `table` with its sets, chains and rules in one transaction. `Ok(false)`: it
-/// exists already (made by another rkt; the transaction that made it was whole).
+/// Whether a table of this name exists: a plain read, where a refused creation would cost a
+/// whole transaction's abort (~15 ms here).
+fn table_exists(nl: &Nfnl, name: &str) -> io::Result<bool> {
+    let mut buf = Vec::new();
+    table_msg(GETTABLE, NLM_F_ACK, name).encode(1, &mut buf);
+    nl.0.send(&buf, 0)?;
+    let mut rx = Vec::new();
+    loop {
+        for (ty, _, payload) in nl.recv(&mut rx)? {
+            if ty == NLMSG_ERROR && payload.len() >= 4 {
+                let code = i32::from_ne_bytes(payload[..4].try_into().expect("4 bytes"));
+                return match -code {
+                    0 => Ok(true),
+                    libc::ENOENT => Ok(false),
+                    e => Err(io::Error::from_raw_os_error(e)),
+                };
+            }
+            if ty == (NFNL_SUBSYS_NFTABLES << 8) | NEWTABLE {
+                // The table itself; its ack follows.
+                continue;
+            }
+        }
+    }
+}
+
+/// Creates `table` with its sets, chains and rules in one transaction, unless it exists.
+/// `Ok(false)`: it exists already (made by another rkt; the transaction that made it was
+/// whole).
 pub(crate) fn create_table(table: &Table) -> io::Result<bool> {
     let nl = Nfnl::open()?;
+    if table_exists(&nl, table.name)? {
+        return Ok(false);
+    }
     match nl.batch(&table_messages(table)) {
         Ok(()) => Ok(true),
         Err((0, e)) if e.raw_os_error() == Some(libc::EEXIST) => Ok(false),

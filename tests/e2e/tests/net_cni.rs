@@ -9,11 +9,43 @@ use std::process::{Command, Stdio};
 use e2e::require_root;
 use e2e::store::{assert_fails, assert_ok, stderr, stdout, StoreDir};
 
-/// What the plugins leave on the host by design (the bridge, host-local's directory), removed
-/// when the test ends.
+/// What the plugins leave on the host by design (the bridge, host-local's directory, the
+/// nf_tables tables `iptables` created for them, once empty), removed when the test ends. The
+/// tests run one at a time, so that "created for them" is known.
 struct PluginLeftovers {
     bridge: String,
     network: String,
+    tables_before: Vec<String>,
+    _serial: std::sync::MutexGuard<'static, ()>,
+}
+
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn tables() -> Vec<String> {
+    let out = Command::new("nft")
+        .args(["list", "tables"])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.strip_prefix("table "))
+        .map(String::from)
+        .collect()
+}
+
+/// Whether `table` (`family name`) holds no rule: every line is a chain's or a brace.
+fn empty_table(table: &str) -> bool {
+    let mut args = vec!["list", "table"];
+    args.extend(table.split(' '));
+    let out = Command::new("nft").args(&args).output().unwrap();
+    String::from_utf8_lossy(&out.stdout).lines().all(|l| {
+        let l = l.trim();
+        l.is_empty()
+            || l.starts_with("table ")
+            || l.starts_with("chain ")
+            || l.starts_with("type ")
+            || l == "}"
+    })
 }
 
 impl Drop for PluginLeftovers {
@@ -22,6 +54,13 @@ impl Drop for PluginLeftovers {
             .args(["link", "del", &self.bridge])
             .output();
         let _ = std::fs::remove_dir_all(Path::new("/var/lib/cni/networks").join(&self.network));
+        for table in tables() {
+            if !self.tables_before.contains(&table) && empty_table(&table) {
+                let mut args = vec!["delete", "table"];
+                args.extend(table.split(' '));
+                let _ = Command::new("nft").args(&args).output();
+            }
+        }
     }
 }
 
@@ -51,9 +90,12 @@ fn setup(
         ),
     )
     .unwrap();
+    let serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let leftovers = PluginLeftovers {
         bridge,
         network: name.to_string(),
+        tables_before: tables(),
+        _serial: serial,
     };
     // A killed run of this test left its leases behind.
     let _ = std::fs::remove_dir_all(Path::new("/var/lib/cni/networks").join(name));

@@ -482,13 +482,23 @@ fn run_and_gc_cycles_kill_9_and_a_crash_at_start_up_leave_no_veth_rule_or_lease(
     let t = setup("net-cycles");
     web_image(&t);
     let cycles = e2e::soak_count("NET_CYCLES", 20);
+    let uuid_file = t.join("cycle.uuid");
+    let save = format!("--uuid-file-save={}", uuid_file.display());
     for i in 0..cycles {
         let port = format!("--port=http:{}", 19000 + i);
-        let out = t.rkt(&["run", &port, "example.com/web", "--", "true"]);
+        let out = t.rkt(&["run", &save, &port, "example.com/web", "--", "true"]);
         assert_ok(&out);
+        let uuid = e2e::pod::read_uuid(&uuid_file);
         assert_ok(&t.rkt(&["gc", "--grace-period=0s"]));
+        assert_pod_gone(&uuid);
     }
     assert_no_leases(&t, "after the cycles");
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    assert!(
+        !mountinfo.contains(&t.path.display().to_string()),
+        "{mountinfo}"
+    );
+
     // kill -9 of rkt while the pod runs, then of PID 1, then gc.
     let mut pod = t.start(
         &[
@@ -543,4 +553,64 @@ fn run_and_gc_cycles_kill_9_and_a_crash_at_start_up_leave_no_veth_rule_or_lease(
     t.gc_all_with(&["--expire-prepared=0s"]);
     assert_no_leases(&t, "gc after a crash at start-up");
     assert!(!rkt_table().contains("19998"), "{}", rkt_table());
+}
+
+#[test]
+fn prepare_stores_the_ports_and_run_prepared_takes_the_network() {
+    let t = setup("net-prepared");
+    web_image(&t);
+    let out = t.rkt(&[
+        "prepare",
+        "--quiet",
+        "--port=http:127.0.0.1:18087",
+        "example.com/web",
+        "--",
+        "serve",
+        "0.0.0.0:80",
+    ]);
+    assert_ok(&out);
+    let uuid = stdout(&out).trim().to_string();
+    let manifest = std::fs::read_to_string(t.pod_dir("prepared", &uuid).join("pod")).unwrap();
+    assert!(
+        manifest.contains(r#""ports":[{"name":"http","hostPort":18087,"hostIP":"127.0.0.1"}]"#),
+        "{manifest}"
+    );
+    // run-prepared without --net: rkt's default network, the stored forward with it.
+    let mut child = t
+        .command(&["run-prepared", &uuid], &[])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_listening(child.stdout.take().unwrap());
+    let out = Command::new(e2e::pod::probe_bin())
+        .args(["tcp", "127.0.0.1:18087"])
+        .output()
+        .unwrap();
+    assert!(
+        stdout(&out).contains("=peer=172.16.28.1"),
+        "{}",
+        stdout(&out)
+    );
+    assert_ok(&t.rkt(&["stop", &uuid]));
+    let _ = child.wait();
+    // run-prepared --net=default-restricted: that network (rkt 1.30's run-prepared --net).
+    let out = t.rkt(&[
+        "prepare",
+        "--quiet",
+        "example.com/probe",
+        "--",
+        "cat",
+        "/proc/net/fib_trie",
+    ]);
+    assert_ok(&out);
+    let second = stdout(&out).trim().to_string();
+    let out = t.rkt(&["run-prepared", "--net=default-restricted", &second]);
+    assert_ok(&out);
+    assert!(
+        pod_address(&stdout(&out), "172.31.").is_some(),
+        "{}",
+        stdout(&out)
+    );
+    t.gc_all();
+    assert_pod_gone(&uuid);
 }
