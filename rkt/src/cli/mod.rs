@@ -88,6 +88,7 @@ pub(crate) static COMMANDS: &[CommandSpec] = &[
         path: &["run"],
         flags: pod_flags![
             ("net", Kind::Optional("default")),
+            ("mds-register", Kind::Bool),
             ("hostname", Kind::Value),
             ("uuid-file-save", Kind::Value),
             ("dns", Kind::Value),
@@ -341,6 +342,19 @@ pub(crate) fn run(argv: Vec<String>) -> Result<ExitCode, Error> {
         trust_keys_from_https: rkt.trust_keys_from_https,
     })?;
     crate::log::set_debug(config.debug);
+    // rkt 1.30's ensureSuperuser: the commands that make, start, enter or remove pods.
+    let needs_root = matches!(
+        rkt.command,
+        Command::Run(_)
+            | Command::Prepare(_)
+            | Command::RunPrepared(_)
+            | Command::Enter(_)
+            | Command::Rm(_)
+            | Command::Gc(_)
+    );
+    if needs_root && !rustix::process::geteuid().is_root() {
+        return Err(Error::Usage("cannot run as unprivileged user".into()));
+    }
     match rkt.command {
         Command::Version(a) => version::run(a, &config),
         Command::Config(a) => config::run(a, &config),

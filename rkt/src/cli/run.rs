@@ -10,7 +10,7 @@ use crate::error::Error;
 use crate::stage0::{self, applist, Net, RunOptions, StartOptions};
 
 /// rkt 1.30's pod flags that this build does not implement yet; each fails naming itself.
-pub(crate) const PENDING_FLAGS: &[&str] = &["private-users", "mds-register"];
+pub(crate) const PENDING_FLAGS: &[&str] = &["private-users"];
 
 #[derive(FromArgs, Debug)]
 /// run image(s) in a pod
@@ -24,6 +24,9 @@ pub(crate) struct Args {
     /// contained network)
     #[argh(option)]
     pub(super) port: Vec<String>,
+    /// register the pod with the metadata service: only false (there is no metadata service)
+    #[argh(option, default = "false")]
+    mds_register: bool,
     /// the pod's hostname (default rkt-<uuid>)
     #[argh(option)]
     hostname: Option<String>,
@@ -164,6 +167,13 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(args: Args, config: &Config) -> Result<ExitCode, Error> {
+    if args.mds_register {
+        return Err(Error::NotImplemented(
+            "rkt run --mds-register=true (there is no metadata service; use \
+             --mds-register=false)"
+                .into(),
+        ));
+    }
     let net_given = !args.net.is_empty();
     let start = StartFlags {
         net: args.net,

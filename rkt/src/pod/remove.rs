@@ -92,7 +92,9 @@ fn release_leases(dir: &Path) -> Result<()> {
     let uuid = dir.file_name().and_then(|n| n.to_str()).unwrap_or_default();
     let undeleted = crate::net::release(dir, uuid).map_err(|e| match e {
         crate::net::Error::Io { op, path, source } => io_err(op, &path)(source),
-        other => io_err("release the network of", dir)(std::io::Error::other(other.to_string())),
+        other => io_err("release the network of", dir)(std::io::Error::other(crate::error::chain(
+            &other,
+        ))),
     })?;
     // Handled here: the pod goes anyway, and what its plugins kept is said once.
     for what in undeleted {

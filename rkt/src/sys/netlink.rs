@@ -199,8 +199,11 @@ pub(crate) fn remove_link(name: &str) -> Result<(), Error> {
     };
     let mut l = LinkMessage::default();
     l.header.index = index;
-    host.ack(RouteNetlinkMessage::DelLink(l), 0)
-        .map_err(failed(format!("delete `{name}`")))
+    match host.ack(RouteNetlinkMessage::DelLink(l), 0) {
+        // Gone between the lookup and the delete: its namespace's teardown took it.
+        Err(e) if matches!(e.raw_os_error(), Some(libc::ENODEV) | Some(libc::ENOENT)) => Ok(()),
+        other => other.map_err(failed(format!("delete `{name}`"))),
+    }
 }
 
 /// Creates the pod's veth pair and configures both sides. A half-done setup is undone by the
