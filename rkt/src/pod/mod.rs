@@ -344,11 +344,12 @@ pub(crate) fn prepare_lock(data_dir: &Path, kind: LockKind) -> Result<FileLock> 
     FileLock::create(&path, kind, Blocking::Wait).map_err(io_err("lock", &path))
 }
 
-/// The images and trees used by pods in `prepare/`, `prepared/` and `run/`, which image gc
-/// must keep (rkt-behaviour §2.3). Call it under the exclusive prepare lock.
+/// The images and trees used by pods in `prepare/`, `prepared/`, `run/` and
+/// `exited-garbage/`, which image gc and image rm must keep (rkt-behaviour §2.3). Call it
+/// under the exclusive prepare lock.
 pub(crate) fn in_use(data_dir: &Path) -> Result<crate::store::Keep> {
     let mut keep = crate::store::Keep::default();
-    for dir in [Dir::Prepare, Dir::Prepared, Dir::Run] {
+    for dir in [Dir::Prepare, Dir::Prepared, Dir::Run, Dir::ExitedGarbage] {
         for pod in Pod::list_in(data_dir, dir)? {
             let path = pod.path();
             let manifest = paths::pod_manifest(&path);

@@ -266,19 +266,41 @@ impl Store {
     /// Removes an image: its record first (from then on it does not exist), then its blob,
     /// manifest and remote records, and its tree unless someone is using it (gc takes it
     /// later). Waits for an import of the same image to commit first.
-    pub(crate) fn remove(&self, key: &ImageKey) -> Result<()> {
+    /// Leaves the image's tree when `keep` names it: a pod that exists still runs from it
+    /// (`run-prepared` after `image rm`); `image gc` takes it once no pod does.
+    pub(crate) fn remove_keeping(&self, key: &ImageKey, keep: &super::Keep) -> Result<()> {
         let dir = &self.data_dir;
         let _lock = lock::wait(&paths::image_lock(dir, key.as_str()), Mode::Exclusive)?;
         let record = self.record(key)?;
         index::remove(dir, key)?;
         failpoint::hit("rm-unindexed");
         self.remove_files(key)?;
+        if keep.trees.contains(&record.tree) {
+            return Ok(());
+        }
         if let Some(_tree_lock) =
             lock::try_take(&paths::tree_lock(dir, &record.tree), Mode::Exclusive)?
         {
             self.remove_tree(&record.tree)?;
         }
         Ok(())
+    }
+
+    /// The rendered tree `tree` of a prepared pod (what it records, whatever became of its
+    /// image), and a use of the image when it is still there. None: the tree is gone.
+    pub(crate) fn pod_tree_rootfs(&self, image: &str, tree: &str) -> Option<PathBuf> {
+        if !super::key::is_tree_id(tree) {
+            return None;
+        }
+        let rootfs = paths::tree_rootfs(&paths::cas_tree(&self.data_dir, tree));
+        if !paths::tree_rendered(&paths::cas_tree(&self.data_dir, tree)).exists() {
+            return None;
+        }
+        if let Ok(key) = self.resolve(image) {
+            // Only what image gc looks at; a failure to record it changes nothing else.
+            let _ = self.touch(&key);
+        }
+        Some(rootfs)
     }
 
     /// Removes the blob and manifest of an image that has no record (caller holds its lock).

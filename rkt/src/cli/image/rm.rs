@@ -22,14 +22,30 @@ pub(crate) fn run(args: Args, config: &Config) -> Result<ExitCode, Error> {
         return Err(Error::Usage("must provide at least one image ID".into()));
     }
     let store = Store::open(&config.data_dir)?;
+    // The trees of existing pods stay (their images may go); the prepare lock keeps a pod
+    // being prepared from naming an image being removed.
+    let _prepare =
+        crate::pod::prepare_lock(&config.data_dir, crate::sys::lock::LockKind::Exclusive)
+            .map_err(Error::Pod)?;
+    let keep = crate::pod::in_use(&config.data_dir).map_err(Error::Pod)?;
     let mut errored = false;
-    let mut done = 0;
+    // rkt 1.30 rmImages: every argument is resolved first; an image named twice (by name and
+    // by ID, or twice by ID) is removed once.
+    let mut keys = Vec::new();
     for arg in &args.images {
-        match store
-            .resolve(arg)
-            .and_then(|key| store.remove(&key).map(|()| key))
-        {
-            Ok(key) => {
+        match store.resolve(arg) {
+            Ok(key) if !keys.contains(&key) => keys.push(key),
+            Ok(_) => {}
+            Err(e) => {
+                crate::cli::report_error("image rm", arg, &e);
+                errored = true;
+            }
+        }
+    }
+    let mut done = 0;
+    for key in keys {
+        match store.remove_keeping(&key, &keep) {
+            Ok(()) => {
                 crate::cli::print_line(&format!(
                     "successfully removed aci for image: {:?}",
                     key.as_str()
@@ -37,7 +53,7 @@ pub(crate) fn run(args: Args, config: &Config) -> Result<ExitCode, Error> {
                 done += 1;
             }
             Err(e) => {
-                crate::cli::report_error("image rm", arg, &e);
+                crate::cli::report_error("image rm", key.as_str(), &e);
                 errored = true;
             }
         }

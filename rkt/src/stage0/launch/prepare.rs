@@ -184,13 +184,19 @@ pub(super) fn load_prepared(store: &Store, dir: &Path) -> Result<Loaded, Error> 
             image: image.clone(),
             reason: format!("app {name:?} has no app section in the pod manifest"),
         })?;
-        let key = store.resolve(&image)?;
-        let rootfs = store.rendered_rootfs(&key)?;
         let tpath = paths::pod_app_tree(dir, &name);
         let tree = std::fs::read_to_string(&tpath)
             .map_err(io_err("read", &tpath))?
             .trim()
             .to_string();
+        // The tree the pod was prepared with, as rkt 1.30 (its treeStoreID): the image may
+        // have been removed since, `image rm` keeps the trees of pods.
+        let rootfs = store
+            .pod_tree_rootfs(&image, &tree)
+            .ok_or_else(|| Error::Image {
+                image: image.clone(),
+                reason: format!("the pod's tree {tree:?} is no longer in the store"),
+            })?;
         apps.push(Prepared {
             name,
             app,
