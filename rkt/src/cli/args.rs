@@ -224,8 +224,36 @@ pub(crate) fn normalize(
     if let Some(spec) = spec {
         let mut positionals = 0;
         let mut verbatim = false;
+        // Where the first image went: pod flags found among the images go before it.
+        let mut first_image_at = 0;
+        let mut hoisted = Vec::new();
+        let mut in_app_args = false;
         while let Some(arg) = iter.next() {
+            if verbatim && !takes_image_list(spec) {
+                rest.push(arg);
+                continue;
+            }
             if verbatim {
+                // rkt's parseApps parses the image list with the command's whole flag set: a
+                // pod flag is accepted between images (per-app flags bind to the image before
+                // them; an app's arguments, `-- ... ---`, are never looked at).
+                if in_app_args {
+                    in_app_args = arg != "---";
+                } else if arg == "--" {
+                    in_app_args = true;
+                } else if let Some(flag) = arg.strip_prefix("--") {
+                    let (name, inline) = split_inline(flag);
+                    if let Some(&(name, kind)) = lookup(GLOBAL_FLAGS, name) {
+                        push_flag(&mut globals, name, kind, inline, &mut || iter.next())?;
+                        continue;
+                    }
+                    let per_app = crate::stage0::applist::APP_FLAGS.contains(&name)
+                        || crate::stage0::applist::POD_FLAGS.contains(&name);
+                    if let Some(&(name, kind)) = lookup(spec.flags, name).filter(|_| !per_app) {
+                        push_flag(&mut hoisted, name, kind, inline, &mut || iter.next())?;
+                        continue;
+                    }
+                }
                 rest.push(arg);
                 continue;
             }
@@ -257,6 +285,9 @@ pub(crate) fn normalize(
             if arg.starts_with('-') && arg.len() > 1 {
                 return Err(Error::Usage(format!("unknown shorthand flag: {arg}")));
             }
+            if positionals == 0 {
+                first_image_at = rest.len();
+            }
             rest.push(arg);
             positionals += 1;
             if spec.verbatim_after == Some(positionals) && iter.peek().is_some() {
@@ -264,6 +295,7 @@ pub(crate) fn normalize(
                 rest.push("--".to_string());
             }
         }
+        rest.splice(first_image_at..first_image_at, hoisted);
     } else if !path.is_empty() {
         // A command group without a subcommand (`rkt image`): show its help.
         help = true;
@@ -283,6 +315,12 @@ pub(crate) fn normalize(
         args,
         help,
     })
+}
+
+/// `run` and `prepare`: their tail is an image list, with flags rkt parsed among the images
+/// (`enter`'s tail is a command, never looked at).
+fn takes_image_list(spec: &CommandSpec) -> bool {
+    matches!(spec.path, ["run"] | ["prepare"])
 }
 
 /// Whether `path` names a command group (`image`) rather than a command.

@@ -154,6 +154,10 @@ pub(crate) fn run(args: Args, config: &Config) -> Result<ExitCode, Error> {
             }
             Source::Stored => store.resolve(arg).map_err(Error::from),
             Source::File(path) => {
+                crate::log::debug!(
+                    "image: using image from file {}",
+                    crate::fetch::shown_path(path)
+                );
                 let signature = signature.as_deref().map(std::path::Path::new);
                 let checked = crate::trust::check_local_image(
                     &crate::trust::TrustDirs::new(config),

@@ -506,6 +506,44 @@ mod tests {
         }
     }
 
+    /// rkt's parseApps: pod flags between images are the pod's (and a global flag there is
+    /// global); per-app flags bind to the image before them; app arguments are left alone.
+    #[test]
+    fn pod_flags_among_the_images_are_hoisted() {
+        let argv: Vec<String> = [
+            "run",
+            "img1",
+            "--net=host",
+            "--exec=/x",
+            "img2",
+            "--port",
+            "http:80",
+            "--debug",
+            "--user=u",
+            "--",
+            "--net=none",
+            "---",
+            "img3",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let normalized = args::normalize(COMMANDS, &argv).unwrap();
+        let strs: Vec<&str> = normalized.args.iter().map(String::as_str).collect();
+        let rkt = Rkt::from_args(&["rkt"], &strs).unwrap();
+        assert!(rkt.debug, "{strs:?}");
+        let Command::Run(a) = rkt.command else {
+            panic!("not run")
+        };
+        assert_eq!(a.net, ["host"]);
+        assert_eq!(a.port, ["http:80"]);
+        let apps = crate::stage0::applist::parse(&run::image_list(&a.images)).unwrap();
+        assert_eq!(apps.len(), 3);
+        assert_eq!(apps[0].exec.as_deref(), Some("/x"));
+        assert_eq!(apps[1].user.as_deref(), Some("u"));
+        assert_eq!(apps[1].args, Some(vec!["--net=none".to_string()]));
+    }
+
     /// The run image list reaches the grammar intact through the normalizer and argh.
     #[test]
     fn run_image_list_survives_normalizing() {

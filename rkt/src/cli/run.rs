@@ -352,9 +352,14 @@ pub(super) fn run_options(
         Some(file) => {
             // rkt 1.30 runRun: the manifest says everything these flags would.
             let defaults_given = defaults != applist::AppArg::default();
+            let pull = args.pull_policy.as_deref();
             if !apps.is_empty()
                 || !volume_flags.is_empty()
                 || !args.port.is_empty()
+                || !args.mount.is_empty()
+                || args.no_store
+                || args.store_only
+                || matches!(pull, Some("update") | Some("never"))
                 || inherit_env
                 || set_env_file.is_some()
                 || !set_env_flags.is_empty()
@@ -366,10 +371,15 @@ pub(super) fn run_options(
             }
             let bytes = std::fs::read(file)
                 .map_err(|e| Error::Usage(format!("{cmd}: --pod-manifest: read `{file}`: {e}")))?;
-            Some(
-                crate::appc::PodManifest::from_json(&bytes)
-                    .map_err(|e| Error::Usage(format!("{cmd}: --pod-manifest `{file}`: {e}")))?,
-            )
+            let pm = crate::appc::PodManifest::from_json(&bytes)
+                .map_err(|e| Error::Usage(format!("{cmd}: --pod-manifest `{file}`: {e}")))?;
+            // rkt 1.30 runRun (prepare takes such a manifest; run-prepared then refuses it).
+            if pm.apps.is_empty() && cmd == "run" {
+                return Err(Error::Usage(format!(
+                    "{cmd}: pod must contain at least one application"
+                )));
+            }
+            Some(pm)
         }
     };
     if apps.is_empty() && pod_manifest.is_none() {

@@ -78,6 +78,13 @@ impl PullPolicy {
 }
 
 /// Whether a command-line image is a remote URL.
+/// An image file's path as rkt 1.30's debug lines show it: absolute.
+pub(crate) fn shown_path(path: &str) -> String {
+    std::path::absolute(path)
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| path.to_string())
+}
+
 pub(crate) fn is_url(arg: &str) -> bool {
     arg.starts_with("https://") || arg.starts_with("http://")
 }
@@ -330,7 +337,13 @@ impl<'a> Fetcher<'a> {
                         image: display.to_string(),
                     })
                 }
-                Ok(key) => return Ok(key),
+                Ok(key) => {
+                    // rkt 1.30's diag line, which its tests and scripts grep for.
+                    crate::log::debug!(
+                        "image: using image from local store for image name {display}"
+                    );
+                    return Ok(key);
+                }
                 Err(e) if e.is_not_found() && self.policy == PullPolicy::New => {}
                 Err(e) if e.is_not_found() => {
                     return Err(Error::NotInStore {
@@ -415,6 +428,7 @@ impl<'a> Fetcher<'a> {
             .as_ref()
             .map(|r| r.etag.as_str())
             .filter(|e| !e.is_empty());
+        crate::log::debug!("image: fetching image from {url}");
         let transfer = match self.download(client, url, etag)? {
             Downloaded::NotModified => {
                 crate::log::debug!("{url}: not modified; using the stored image");
@@ -455,7 +469,11 @@ impl<'a> Fetcher<'a> {
             if let Some(sig) = signature {
                 let sig = match sig {
                     Signature::Bytes(b) => b,
-                    Signature::Deferred => match fetch_signature(client, asc_url)? {
+                    Signature::Deferred => match {
+                        // rkt 1.30 printed this without --debug too.
+                        eprintln!("rkt: image: server requested deferring the signature download");
+                        fetch_signature(client, asc_url)?
+                    } {
                         Signature::Bytes(b) => b,
                         Signature::Deferred => {
                             return Err(Error::Protocol {
@@ -1012,14 +1030,16 @@ fn check_identity(
     for (k, v) in expect.labels {
         match manifest.labels.get(k) {
             Some(got) if got == v => {}
+            // rkt 1.30's words (`image/validator.go`), which its tests and scripts match.
             Some(got) => {
                 return Err(mismatch(format!(
-                    "label {k}={got:?} is not the requested {v:?}"
+                    "requested value for label {k:?}: {v:?} differs from fetched aci label \
+                     value: {got:?}"
                 )))
             }
             None => {
                 return Err(mismatch(format!(
-                    "requested label {k}={v:?} is not in the image manifest"
+                    "requested label {k:?} not provided by the image manifest"
                 )))
             }
         }

@@ -119,7 +119,11 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Io { op, path, .. } => write!(f, "{op} `{}`", path.display()),
-            Error::NotFound(p) => write!(f, "no pod matches {p:?}"),
+            // rkt 1.30's words (resolveUUID, appc's ErrNoEmptyUUID): scripts match them.
+            Error::NotFound(p) if p.is_empty() => {
+                f.write_str("cannot get pod: UUID cannot be empty")
+            }
+            Error::NotFound(p) => write!(f, "cannot get pod: no matches found for {p:?}"),
             Error::Ambiguous(p) => write!(f, "{p:?} matches several pods: give more of the UUID"),
             Error::Busy { uuid, state } => write!(f, "pod {uuid} is {state}"),
             Error::CrossDevice(p) => write!(

@@ -120,7 +120,7 @@ impl std::error::Error for ParseError {}
 
 /// rkt 1.30's per-app flags that this build does not implement yet: accepted nowhere, named
 /// in the error (never silently ignored). All take a value.
-const PENDING: &[&str] = &["stdin", "stdout", "stderr", "port"];
+const PENDING: &[&str] = &["stdin", "stdout", "stderr"];
 
 /// The per-app flags implemented here; all but `readonly-rootfs` take a value.
 pub(crate) const APP_FLAGS: &[&str] = &[

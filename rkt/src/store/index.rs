@@ -153,8 +153,9 @@ pub(crate) fn resolve_one(records: &[Record], input: &str) -> Result<ImageKey> {
                 .filter(|r| r.key.starts_with(&prefix))
                 .collect();
             match found.as_slice() {
+                // rkt 1.30's ErrKeyNotFound text, which scripts match.
                 [] => Err(not_found(&format!(
-                    "no image ID starting with {prefix} in the local store"
+                    "no image IDs found (none starting with {prefix} in the local store)"
                 ))),
                 [one] => one
                     .key()

@@ -114,10 +114,11 @@ impl fmt::Display for Error {
             Error::SignatureExpired { expired } => {
                 write!(f, "signature expired on {}", show_time(*expired))
             }
+            // rkt 1.30's (x/crypto's) words first: scripts and rkt's tests match them.
             Error::UnknownKey { issuer, name } => write!(
                 f,
-                "signed by unknown key {issuer}; if you trust it for {name:?}, add it with: \
-                 rkt trust --prefix {name} KEY_FILE"
+                "openpgp: signature made by unknown entity (key {issuer}); if you trust it \
+                 for {name:?}, add it with: rkt trust --prefix {name} KEY_FILE"
             ),
             Error::WrongPrefix {
                 fingerprint,
@@ -167,8 +168,8 @@ impl fmt::Display for Error {
             }
             Error::NoSignature(path) => write!(
                 f,
-                "no signature: `{}` not found; give one with --signature FILE, or use \
-                 --insecure-options=image to skip verification",
+                "error opening signature file `{}`: not found; give one with --signature \
+                 FILE, or use --insecure-options=image to skip verification",
                 path.display()
             ),
             Error::Image(e) => e.fmt(f),

@@ -209,7 +209,7 @@ fn default_shell_several_apps_and_pods_not_running() {
     let out = t.rkt(&["enter", "--app=shell", &uuid, "/bin/probe", "true"]);
     assert_fails(&out, "not running");
     let out = t.rkt(&["enter", "--app=shell", "ffffffff", "/bin/probe", "true"]);
-    assert_fails(&out, "no pod matches");
+    assert_fails(&out, "no matches found for");
     drop(pod);
     t.gc_all();
 

@@ -132,7 +132,7 @@ fn refusals_leave_the_store_unchanged() {
     fx.refused(
         &["https://localhost/stranger.aci"],
         &[
-            "unknown key",
+            "openpgp: signature made by unknown entity",
             &stranger.fingerprint(),
             "rkt trust --prefix localhost/app",
         ],
@@ -304,7 +304,11 @@ fn dependencies_have_their_own_signatures_checked() {
     // The image itself is fine; its dependency is signed by an unknown key.
     fx.refused(
         &["https://localhost/app.aci"],
-        &["dependency of", "localhost/base", "unknown key"],
+        &[
+            "dependency of",
+            "localhost/base",
+            "openpgp: signature made by unknown entity",
+        ],
     );
     assert_eq!(fx.env.t.list_ids().len(), 1, "only the unrelated image");
     fx.srv.take_log();
@@ -369,7 +373,8 @@ fn run_of_a_signed_url() {
     let e = stderr(&out);
     assert_eq!(e.lines().count(), 1, "{e}");
     assert!(
-        e.contains("unknown key") && e.contains("rkt trust --prefix localhost/probe"),
+        e.contains("openpgp: signature made by unknown entity")
+            && e.contains("rkt trust --prefix localhost/probe"),
         "{e}"
     );
     e2e::snapshot::assert_same(&before, &fx.snapshot(), "run refused");

@@ -298,7 +298,7 @@ fn stop_terms_waits_kills_ignorers_and_is_a_no_op_on_exited_pods() {
     let out = t.rkt(&["stop", &prepared]);
     assert_fails(&out, "not running");
     let out = t.rkt(&["stop", "ffffffff"]);
-    assert_fails(&out, "no pod matches");
+    assert_fails(&out, "no matches found for");
     t.gc_all_with(&["--expire-prepared=0s"]);
 }
 

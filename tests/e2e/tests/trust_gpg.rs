@@ -80,7 +80,7 @@ fn unknown_key_and_wrong_prefixes() {
     // Case 21: unknown key, with the hint to trust it.
     let img = env.image(APP, "u.aci");
     env.sign_beside(&img, &gpg.sign(&img, &fpr, true, None));
-    env.refused(&img, None, "unknown key");
+    env.refused(&img, None, "openpgp: signature made by unknown entity");
     env.refused(&img, None, "rkt trust --prefix example.com/app");
 
     // A key for example.com/app does not cover example.com/apple (a string prefix).
@@ -229,11 +229,11 @@ fn key_files_named_by_fingerprint_masking_and_appended_keys() {
     let mut both = gpg.export(&k1, true);
     both.extend(gpg.export(&k2, true));
     env.place_key(Config::Local, Some(APP), &k1, &both);
-    env.refused(&img, None, "unknown key");
+    env.refused(&img, None, "openpgp: signature made by unknown entity");
     let mut both = gpg.export(&k1, false);
     both.extend(gpg.export(&k2, false));
     env.place_key(Config::Local, Some(APP), &k1, &both);
-    env.refused(&img, None, "unknown key");
+    env.refused(&img, None, "openpgp: signature made by unknown entity");
 
     // A file whose name is not its key's fingerprint fails loudly.
     let env = TrustEnv::new("gpg-names");
@@ -247,5 +247,5 @@ fn key_files_named_by_fingerprint_masking_and_appended_keys() {
     let img2 = env.image(APP, "k2b.aci");
     env.sign_beside(&img2, &gpg.sign(&img2, &k2, true, None));
     env.place_key(Config::Local, Some(APP), &k2, b"");
-    env.refused(&img2, None, "unknown key");
+    env.refused(&img2, None, "openpgp: signature made by unknown entity");
 }

@@ -314,7 +314,10 @@ fn trust_keys_from_https_on_first_use() {
     // Without the flag: the key is not fetched; the image is refused with the hint.
     fx.refused(
         &["localhost/app:1.0"],
-        &["unknown key", "rkt trust --prefix localhost/app"],
+        &[
+            "openpgp: signature made by unknown entity",
+            "rkt trust --prefix localhost/app",
+        ],
     );
     assert!(!paths(&fx.srv.take_log()).contains(&"https /pubkeys.gpg".to_string()));
     assert!(files(&fx.env.local).is_empty());

@@ -63,7 +63,8 @@ fn run_verifies_image_files() {
     let e = stderr(&out);
     assert_eq!(e.lines().count(), 1, "{e}");
     assert!(
-        e.contains("unknown key") && e.contains("rkt trust --prefix example.com/probe"),
+        e.contains("openpgp: signature made by unknown entity")
+            && e.contains("rkt trust --prefix example.com/probe"),
         "{e}"
     );
     snapshot::assert_same(&before, &snapshot::take(&env.t.store()), "run refused");

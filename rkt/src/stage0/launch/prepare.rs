@@ -294,6 +294,8 @@ fn write_pod_files(
         });
     }
     let path = paths::pod_manifest(dir);
+    // rkt 1.30's stage0 debug line (its tests grep for it).
+    crate::log::debug!("stage0: Writing pod manifest");
     write_atomic(&path, manifest.to_json().as_bytes(), Durability::NoFsync)
         .map_err(io_err("write", &path))?;
     let created = paths::pod_created(dir);

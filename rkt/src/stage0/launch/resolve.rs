@@ -61,6 +61,10 @@ pub(super) fn resolve_app(
     };
     let key = match is_file_arg(&arg.image) {
         Some(path) => {
+            crate::log::debug!(
+                "image: using image from file {}",
+                crate::fetch::shown_path(path)
+            );
             let checked = crate::trust::check_local_image(
                 &opts.trust,
                 opts.insecure_image,

@@ -108,8 +108,9 @@ impl std::fmt::Display for PlanError {
                 f,
                 "app {app:?}: working directory {dir:?} does not exist in the image"
             ),
+            // rkt 1.30's `"user2" user not found`, which scripts match.
             PlanError::User { app, what, value } => {
-                write!(f, "app {app:?}: {what} {value:?} not found in the image")
+                write!(f, "app {app:?}: {value:?} {what} not found in the image")
             }
             PlanError::Invalid(msg) => f.write_str(msg),
         }
