@@ -469,11 +469,7 @@ impl<'a> Fetcher<'a> {
             if let Some(sig) = signature {
                 let sig = match sig {
                     Signature::Bytes(b) => b,
-                    Signature::Deferred => match {
-                        // rkt 1.30 printed this without --debug too.
-                        eprintln!("rkt: image: server requested deferring the signature download");
-                        fetch_signature(client, asc_url)?
-                    } {
+                    Signature::Deferred => match deferred_signature(client, asc_url)? {
                         Signature::Bytes(b) => b,
                         Signature::Deferred => {
                             return Err(Error::Protocol {
@@ -924,6 +920,13 @@ fn read_signature_file(path: &Path) -> Result<Vec<u8>> {
         });
     }
     Ok(bytes)
+}
+
+/// The second ask for a signature the server deferred (HTTP 202) until after the image.
+fn deferred_signature(client: &http::Client, url: &str) -> Result<Signature> {
+    // rkt 1.30 said so without --debug too.
+    eprintln!("rkt: image: server requested deferring the signature download");
+    fetch_signature(client, url)
 }
 
 fn fetch_signature(client: &http::Client, url: &str) -> Result<Signature> {
