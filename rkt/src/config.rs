@@ -2,7 +2,7 @@
 //! consumes a [`Config`], never the raw flags.
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// One `--insecure-options` value, as a bit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -83,12 +83,19 @@ pub(crate) struct Config {
     pub(crate) debug: bool,
     pub(crate) insecure: Insecure,
     pub(crate) trust_keys_from_https: bool,
+    /// What `paths.d` and `stage1.d` say.
+    pub(crate) settings: Settings,
 }
 
 #[derive(Debug)]
 pub(crate) enum Error {
     InsecureOption(String),
     EmptyDir(&'static str),
+    /// A `paths.d` file rkt 1.30 would refuse.
+    Paths {
+        path: PathBuf,
+        reason: String,
+    },
 }
 
 impl fmt::Display for Error {
@@ -99,6 +106,9 @@ impl fmt::Display for Error {
                 "invalid argument for --insecure-options: {v:?} (valid: none,image,tls,ondisk,http,pubkey,capabilities,paths,seccomp,all-fetch,all-run,all)"
             ),
             Error::EmptyDir(flag) => write!(f, "invalid argument for {flag}: empty path"),
+            Error::Paths { path, reason } => {
+                write!(f, "failed to parse `{}`: {reason}", path.display())
+            }
         }
     }
 }
@@ -124,7 +134,7 @@ impl Config {
             Some(v) => Ok(PathBuf::from(v)),
             None => Ok(PathBuf::from(default)),
         };
-        Ok(Config {
+        let mut config = Config {
             data_dir: dir(&flags.dir, "--dir", crate::paths::DEFAULT_DATA_DIR)?,
             local_config: dir(
                 &flags.local_config,
@@ -147,8 +157,145 @@ impl Config {
                 None => Insecure::NONE,
             },
             trust_keys_from_https: flags.trust_keys_from_https,
-        })
+            settings: Settings::default(),
+        };
+        config.settings = read_settings(&config.config_dirs())?;
+        // rkt 1.30 calculateDataDir: an explicit --dir, else paths.d's `data`, else the default.
+        if flags.dir.is_none() {
+            if let Some(data) = &config.settings.data {
+                config.data_dir = PathBuf::from(data);
+            }
+        }
+        Ok(config)
     }
+
+    /// The configuration directories in rkt's order, later ones overriding earlier ones:
+    /// system, local, and the user's when `--user-config` is given.
+    pub(crate) fn config_dirs(&self) -> Vec<&Path> {
+        let mut dirs = vec![self.system_config.as_path(), self.local_config.as_path()];
+        dirs.extend(self.user_config.as_deref());
+        dirs
+    }
+}
+
+/// What the `paths.d` and `stage1.d` files set, merged over the configuration directories
+/// (later ones override: per path field; stage1 name and version as a pair, location alone).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Settings {
+    pub(crate) data: Option<String>,
+    pub(crate) stage1_images: Option<String>,
+    pub(crate) stage1_name: Option<(String, String)>,
+    pub(crate) stage1_location: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SettingsFile {
+    rkt_kind: String,
+    rkt_version: String,
+    #[serde(default)]
+    data: String,
+    #[serde(default, rename = "stage1-images")]
+    stage1_images: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    version: String,
+    #[serde(default)]
+    location: String,
+}
+
+fn json_files_in(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    files
+}
+
+fn read_settings_file(path: &Path, kind: &str) -> Result<SettingsFile, Error> {
+    let bad = |reason: String| Error::Paths {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let bytes = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
+    if bytes.len() > 64 * 1024 {
+        return Err(bad("larger than 64 KiB".into()));
+    }
+    let file: SettingsFile = serde_json::from_slice(&bytes).map_err(|e| bad(e.to_string()))?;
+    if file.rkt_kind != kind || file.rkt_version != "v1" {
+        return Err(bad(format!("expected rktKind {kind:?}, rktVersion \"v1\"")));
+    }
+    Ok(file)
+}
+
+/// Sets `slot` from `value` once per directory (rkt: "... is already specified"), absolute.
+fn set_path(
+    slot: &mut Option<String>,
+    value: String,
+    what: &str,
+    path: &Path,
+) -> Result<(), Error> {
+    let bad = |reason: String| Error::Paths {
+        path: path.to_path_buf(),
+        reason,
+    };
+    if value.is_empty() {
+        return Ok(());
+    }
+    if slot.is_some() {
+        return Err(bad(format!("{what} is already specified")));
+    }
+    if !Path::new(&value).is_absolute() {
+        return Err(bad(format!("{what} must be an absolute path")));
+    }
+    *slot = Some(value);
+    Ok(())
+}
+
+/// rkt 1.30's `paths.d` (`data`, `stage1-images`) and `stage1.d` (`name`, `version`,
+/// `location`) of `dirs`, in order.
+pub(crate) fn read_settings(dirs: &[&Path]) -> Result<Settings, Error> {
+    let mut merged = Settings::default();
+    for dir in dirs {
+        let mut here = Settings::default();
+        for path in json_files_in(&crate::paths::config_paths_d(dir)) {
+            let f = read_settings_file(&path, "paths")?;
+            set_path(&mut here.data, f.data, "data directory", &path)?;
+            set_path(
+                &mut here.stage1_images,
+                f.stage1_images,
+                "stage1 images directory",
+                &path,
+            )?;
+        }
+        for path in json_files_in(&crate::paths::config_stage1_d(dir)) {
+            let f = read_settings_file(&path, "stage1")?;
+            if !f.name.is_empty() {
+                if here.stage1_name.is_some() {
+                    return Err(Error::Paths {
+                        path,
+                        reason: "default stage1 image is already specified".into(),
+                    });
+                }
+                here.stage1_name = Some((f.name, f.version));
+            }
+            if !f.location.is_empty() {
+                here.stage1_location = Some(f.location);
+            }
+        }
+        merged.data = here.data.or(merged.data);
+        merged.stage1_images = here.stage1_images.or(merged.stage1_images);
+        merged.stage1_name = here.stage1_name.or(merged.stage1_name);
+        merged.stage1_location = here.stage1_location.or(merged.stage1_location);
+    }
+    Ok(merged)
 }
 
 #[cfg(test)]

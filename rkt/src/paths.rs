@@ -64,11 +64,6 @@ pub(crate) fn cas_index_record(data_dir: &Path, key: &str) -> PathBuf {
     cas_index(data_dir).join(key)
 }
 
-/// `<system config>/stage1-images`: where rkt looked for stage1 images by default.
-pub(crate) fn stage1_images(system_config: &Path) -> PathBuf {
-    system_config.join("stage1-images")
-}
-
 /// `<dir>/cas/remote`: the remote (URL, ETag) cache, one file per URL.
 pub(crate) fn cas_remotes(data_dir: &Path) -> PathBuf {
     cas(data_dir).join("remote")
@@ -187,6 +182,16 @@ pub(crate) fn pod_net_conf(pod: &Path, network: &str) -> PathBuf {
 /// `<pod>/net-leases`: the lease files the pod holds, freed by `rm` and `gc`.
 pub(crate) fn pod_net_leases(pod: &Path) -> PathBuf {
     pod.join("net-leases")
+}
+
+/// `<config dir>/paths.d`: rkt's `paths` config files (the data dir).
+pub(crate) fn config_paths_d(config_dir: &Path) -> PathBuf {
+    config_dir.join("paths.d")
+}
+
+/// `<config dir>/stage1.d`: rkt's `stage1` config files (the default stage1 image).
+pub(crate) fn config_stage1_d(config_dir: &Path) -> PathBuf {
+    config_dir.join("stage1.d")
 }
 
 /// `<local-config>/net.d`: the named networks' CNI confs (and maybe their plugins).

@@ -161,6 +161,7 @@ pub(crate) fn normalize(
     argv: &[String],
 ) -> Result<Normalized, Error> {
     let mut globals = Vec::new();
+    let mut leading: Vec<(String, Option<String>)> = Vec::new();
     let mut help = false;
     let mut iter = argv.iter().cloned().peekable();
 
@@ -174,9 +175,14 @@ pub(crate) fn normalize(
         }
         if let Some(flag) = arg.strip_prefix("--") {
             let (name, inline) = split_inline(flag);
-            let (name, kind) = *lookup(GLOBAL_FLAGS, name)
-                .ok_or_else(|| Error::Usage(format!("unknown flag: --{name}")))?;
-            push_flag(&mut globals, name, kind, inline, &mut || iter.next())?;
+            match lookup(GLOBAL_FLAGS, name) {
+                Some(&(name, kind)) => {
+                    push_flag(&mut globals, name, kind, inline, &mut || iter.next())?
+                }
+                // cobra took a command's own flag before its name too (`rkt --no-store
+                // fetch`, `rkt --pretty-print=false config`): kept for the command.
+                None => leading.push((name.to_string(), inline.map(str::to_string))),
+            }
             continue;
         }
         if arg.starts_with('-') && arg.len() > 1 {
@@ -220,6 +226,21 @@ pub(crate) fn normalize(
             "rkt {}",
             spec.path.join(" ")
         )));
+    }
+    for (name, inline) in &leading {
+        let known = spec.and_then(|s| lookup(s.flags, name));
+        match (known, spec) {
+            (Some(&(name, kind)), _) => {
+                push_flag(&mut rest, name, kind, inline.as_deref(), &mut || None)?
+            }
+            (None, Some(s)) if s.pending.contains(&name.as_str()) => {
+                return Err(Error::NotImplemented(format!(
+                    "rkt {} --{name}",
+                    s.path.join(" ")
+                )))
+            }
+            _ => return Err(Error::Usage(format!("unknown flag: --{name}"))),
+        }
     }
     if let Some(spec) = spec {
         let mut positionals = 0;

@@ -1,5 +1,5 @@
-//! `rkt config`: the configuration in force (auth.d from the system and local directories,
-//! the paths), merged, as rkt printed it.
+//! `rkt config`: the configuration in force (auth.d, paths.d, stage1.d from the system, local
+//! and user directories), merged, as rkt printed it.
 
 use std::process::ExitCode;
 
@@ -19,8 +19,7 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(args: Args, config: &Config) -> Result<ExitCode, Error> {
-    let auth = Auth::load(&[&config.system_config, &config.local_config]).map_err(Error::from)?;
-    let images = crate::paths::stage1_images(&config.system_config);
-    super::print_line(&auth.config_json(&config.data_dir, &images, args.pretty_print))?;
+    let auth = Auth::load(&config.config_dirs()).map_err(Error::from)?;
+    super::print_line(&auth.config_json(&config.settings, args.pretty_print))?;
     Ok(ExitCode::SUCCESS)
 }

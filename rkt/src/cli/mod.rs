@@ -544,6 +544,32 @@ mod tests {
         assert_eq!(apps[1].args, Some(vec!["--net=none".to_string()]));
     }
 
+    /// cobra found a command's own flags before its name too.
+    #[test]
+    fn a_commands_flag_before_its_name_is_its_own() {
+        let norm = |v: &[&str]| {
+            let argv: Vec<String> = v.iter().map(|s| s.to_string()).collect();
+            args::normalize(COMMANDS, &argv)
+        };
+        let n = norm(&["--no-store", "--debug", "fetch", "x.aci"]).unwrap();
+        assert_eq!(n.command, ["fetch"]);
+        assert!(n.args.contains(&"--no-store".to_string()), "{:?}", n.args);
+        let n = norm(&["--pretty-print=false", "config"]).unwrap();
+        assert!(
+            n.args.windows(2).any(|w| w == ["--pretty-print", "false"]),
+            "{:?}",
+            n.args
+        );
+        let n = norm(&["--set-env=A=B", "run", "img"]).unwrap();
+        let strs: Vec<&str> = n.args.iter().map(String::as_str).collect();
+        let rkt = Rkt::from_args(&["rkt"], &strs).unwrap();
+        let Command::Run(a) = rkt.command else {
+            panic!("not run")
+        };
+        assert_eq!(a.set_env, ["A=B"]);
+        assert!(norm(&["--bogus", "fetch", "x"]).is_err());
+    }
+
     /// The run image list reaches the grammar intact through the normalizer and argh.
     #[test]
     fn run_image_list_survives_normalizing() {

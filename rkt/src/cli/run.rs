@@ -41,7 +41,7 @@ pub(crate) struct Args {
     inherit_env: bool,
     /// an environment variable for every app: NAME=VALUE (repeatable)
     #[argh(option)]
-    set_env: Vec<String>,
+    pub(super) set_env: Vec<String>,
     /// a file of NAME=VALUE lines for every app's environment
     #[argh(option)]
     set_env_file: Option<String>,

@@ -40,10 +40,22 @@ struct Entry {
     credentials: Credentials,
 }
 
-/// The credentials in force, per domain.
+/// A `dockerAuth` file (`registries`, basic credentials): valid configuration that `rkt
+/// config` shows; this rkt fetches no docker images to use it for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct DockerAuthFile {
+    rkt_kind: String,
+    rkt_version: String,
+    registries: Vec<String>,
+    credentials: Credentials,
+}
+
+/// The credentials in force, per domain (and per docker registry).
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Auth {
     entries: Vec<Entry>,
+    docker: Vec<(String, Credentials)>,
 }
 
 /// Config files are small; anything larger is not one.
@@ -55,7 +67,13 @@ impl Auth {
         let mut auth = Auth::default();
         for dir in dirs {
             for path in json_files(&dir.join("auth.d"))? {
-                let file = read_file(&path)?;
+                let file = match read_file(&path)? {
+                    AnyFile::Auth(f) => f,
+                    AnyFile::Docker(d) => {
+                        auth.add_docker(d, &path)?;
+                        continue;
+                    }
+                };
                 let value = header_value(&file).map_err(|reason| Error::Config {
                     path: path.clone(),
                     reason,
@@ -75,6 +93,28 @@ impl Auth {
         Ok(auth)
     }
 
+    fn add_docker(&mut self, d: DockerAuthFile, path: &Path) -> Result<()> {
+        let bad = |reason: &str| Error::Config {
+            path: path.to_path_buf(),
+            reason: reason.to_string(),
+        };
+        if d.rkt_version != "v1" {
+            return Err(bad("unsupported rktVersion"));
+        }
+        if d.registries.is_empty() {
+            return Err(bad("no registries specified"));
+        }
+        let c = &d.credentials;
+        if c.user.is_none() || c.password.is_none() || c.token.is_some() {
+            return Err(bad("docker credentials need exactly user and password"));
+        }
+        for registry in d.registries {
+            self.docker.retain(|(r, _)| *r != registry);
+            self.docker.push((registry, d.credentials.clone()));
+        }
+        Ok(())
+    }
+
     /// The headers for a request to `host`.
     pub(crate) fn headers_for(&self, host: &str) -> Vec<(&'static str, &str)> {
         self.entries
@@ -87,16 +127,15 @@ impl Auth {
     /// The merged configuration as `rkt config` prints it (Go's `MarshalIndent` with a tab,
     /// fields in rkt's order; `Marshal` without `--pretty-print`): one auth entry per domain
     /// (sorted), then the paths.
-    pub(crate) fn config_json(
-        &self,
-        data_dir: &Path,
-        stage1_images: &Path,
-        pretty: bool,
-    ) -> String {
+    pub(crate) fn config_json(&self, settings: &crate::config::Settings, pretty: bool) -> String {
         let mut entries: Vec<&Entry> = self.entries.iter().collect();
         entries.sort_by(|a, b| a.domain.cmp(&b.domain));
-        let data = data_dir.display().to_string();
-        let images = stage1_images.display().to_string();
+        let data = settings.data.clone().unwrap_or_default();
+        let images = settings.stage1_images.clone().unwrap_or_default();
+        let (name, version) = settings.stage1_name.clone().unwrap_or_default();
+        let location = settings.stage1_location.clone().unwrap_or_default();
+        let mut docker: Vec<&(String, Credentials)> = self.docker.iter().collect();
+        docker.sort_by(|a, b| a.0.cmp(&b.0));
         let mut stage0: Vec<Stage0<'_>> = entries
             .into_iter()
             .map(|e| {
@@ -109,11 +148,27 @@ impl Auth {
                 })
             })
             .collect();
+        stage0.extend(docker.into_iter().map(|(registry, credentials)| {
+            Stage0::Docker(DockerOut {
+                rkt_version: "v1",
+                rkt_kind: "dockerAuth",
+                registries: [registry.as_str()],
+                credentials,
+            })
+        }));
+        // rkt 1.30 always printed the paths and stage1 entries, empty when nothing sets them.
         stage0.push(Stage0::Paths(PathsOut {
             rkt_version: "v1",
             rkt_kind: "paths",
             data: &data,
             stage1_images: &images,
+        }));
+        stage0.push(Stage0::Stage1(Stage1Out {
+            rkt_version: "v1",
+            rkt_kind: "stage1",
+            name: &name,
+            version: &version,
+            location: &location,
         }));
         let mut out = Vec::new();
         let config = ConfigOut { stage0 };
@@ -139,7 +194,28 @@ struct ConfigOut<'a> {
 #[serde(untagged)]
 enum Stage0<'a> {
     Auth(AuthOut<'a>),
+    Docker(DockerOut<'a>),
     Paths(PathsOut<'a>),
+    Stage1(Stage1Out<'a>),
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DockerOut<'a> {
+    rkt_version: &'a str,
+    rkt_kind: &'a str,
+    registries: [&'a str; 1],
+    credentials: &'a Credentials,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Stage1Out<'a> {
+    rkt_version: &'a str,
+    rkt_kind: &'a str,
+    name: &'a str,
+    version: &'a str,
+    location: &'a str,
 }
 
 #[derive(Serialize)]
@@ -183,7 +259,12 @@ pub(crate) fn json_files(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-fn read_file(path: &Path) -> Result<AuthFile> {
+enum AnyFile {
+    Auth(AuthFile),
+    Docker(DockerAuthFile),
+}
+
+fn read_file(path: &Path) -> Result<AnyFile> {
     use std::io::Read;
     let file = std::fs::File::open(path).map_err(|e| Error::io("open", path, e))?;
     let mut bytes = Vec::new();
@@ -196,11 +277,22 @@ fn read_file(path: &Path) -> Result<AuthFile> {
             reason: format!("larger than {FILE_LIMIT} bytes"),
         });
     }
-    let file: AuthFile = serde_json::from_slice(&bytes).map_err(|e| Error::Config {
+    let bad = |e: serde_json::Error| Error::Config {
         path: path.to_path_buf(),
         reason: e.to_string(),
-    })?;
-    Ok(file)
+    };
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Kind {
+        rkt_kind: String,
+    }
+    let kind: Kind = serde_json::from_slice(&bytes).map_err(bad)?;
+    if kind.rkt_kind == "dockerAuth" {
+        return Ok(AnyFile::Docker(
+            serde_json::from_slice(&bytes).map_err(bad)?,
+        ));
+    }
+    Ok(AnyFile::Auth(serde_json::from_slice(&bytes).map_err(bad)?))
 }
 
 /// The `Authorization` value of one file, after checking it is an auth file rkt knew.
@@ -321,22 +413,20 @@ mod tests {
         );
         assert!(auth.headers_for("example.org").is_empty());
         assert!(auth.headers_for("sub.example.com").is_empty());
+        // rkt 1.30 matched the URL's host[:port] exactly.
+        assert!(auth.headers_for("example.com:8443").is_empty());
+        let settings = crate::config::Settings {
+            data: Some("/home/me/rkt/data".into()),
+            ..Default::default()
+        };
         assert_eq!(
-            auth.config_json(
-                Path::new("/var/lib/rkt"),
-                Path::new("/usr/lib/rkt/stage1-images"),
-                true
-            ),
-            "{\n\t\"stage0\": [\n\t\t{\n\t\t\t\"rktVersion\": \"v1\",\n\t\t\t\"rktKind\": \"auth\",\n\t\t\t\"domains\": [\n\t\t\t\t\"example.com\"\n\t\t\t],\n\t\t\t\"type\": \"oauth\",\n\t\t\t\"credentials\": {\n\t\t\t\t\"token\": \"local\"\n\t\t\t}\n\t\t},\n\t\t{\n\t\t\t\"rktVersion\": \"v1\",\n\t\t\t\"rktKind\": \"paths\",\n\t\t\t\"data\": \"/var/lib/rkt\",\n\t\t\t\"stage1-images\": \"/usr/lib/rkt/stage1-images\"\n\t\t}\n\t]\n}"
+            auth.config_json(&settings, true),
+            "{\n\t\"stage0\": [\n\t\t{\n\t\t\t\"rktVersion\": \"v1\",\n\t\t\t\"rktKind\": \"auth\",\n\t\t\t\"domains\": [\n\t\t\t\t\"example.com\"\n\t\t\t],\n\t\t\t\"type\": \"oauth\",\n\t\t\t\"credentials\": {\n\t\t\t\t\"token\": \"local\"\n\t\t\t}\n\t\t},\n\t\t{\n\t\t\t\"rktVersion\": \"v1\",\n\t\t\t\"rktKind\": \"paths\",\n\t\t\t\"data\": \"/home/me/rkt/data\",\n\t\t\t\"stage1-images\": \"\"\n\t\t},\n\t\t{\n\t\t\t\"rktVersion\": \"v1\",\n\t\t\t\"rktKind\": \"stage1\",\n\t\t\t\"name\": \"\",\n\t\t\t\"version\": \"\",\n\t\t\t\"location\": \"\"\n\t\t}\n\t]\n}"
         );
         // `--pretty-print=false`: Go's json.Marshal, one line.
         assert_eq!(
-            auth.config_json(
-                Path::new("/var/lib/rkt"),
-                Path::new("/usr/lib/rkt/stage1-images"),
-                false
-            ),
-            r#"{"stage0":[{"rktVersion":"v1","rktKind":"auth","domains":["example.com"],"type":"oauth","credentials":{"token":"local"}},{"rktVersion":"v1","rktKind":"paths","data":"/var/lib/rkt","stage1-images":"/usr/lib/rkt/stage1-images"}]}"#
+            auth.config_json(&settings, false),
+            r#"{"stage0":[{"rktVersion":"v1","rktKind":"auth","domains":["example.com"],"type":"oauth","credentials":{"token":"local"}},{"rktVersion":"v1","rktKind":"paths","data":"/home/me/rkt/data","stage1-images":""},{"rktVersion":"v1","rktKind":"stage1","name":"","version":"","location":""}]}"#
         );
         std::fs::remove_dir_all(&dir).unwrap();
     }

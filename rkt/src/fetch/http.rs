@@ -107,8 +107,12 @@ impl Client {
             for (k, v) in headers {
                 req = req.header(*k, v);
             }
-            for (k, v) in self.auth.headers_for(host_of(&current).unwrap_or("")) {
-                req = req.header(k, v);
+            // rkt 1.30: credentials only over https, for the domain written as the URL's
+            // host[:port].
+            if current.starts_with("https://") {
+                for (k, v) in self.auth.headers_for(authority_of(&current).unwrap_or("")) {
+                    req = req.header(k, v);
+                }
             }
             crate::log::debug!("GET {current}");
             let response = req.call().map_err(|e| Error::http(&current, e))?;
@@ -202,14 +206,11 @@ fn system_roots() -> Vec<Certificate<'static>> {
 }
 
 /// The host (without port or credentials) of an http(s) URL.
-pub(crate) fn host_of(url: &str) -> Option<&str> {
+/// The URL's `host[:port]` as written (without userinfo): what rkt's auth.d domains match.
+pub(crate) fn authority_of(url: &str) -> Option<&str> {
     let rest = url.split_once("://")?.1;
     let authority = rest.split(['/', '?', '#']).next()?;
-    let authority = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    if let Some(v6) = authority.strip_prefix('[') {
-        return v6.split_once(']').map(|(h, _)| h);
-    }
-    Some(authority.split(':').next().unwrap_or(authority))
+    Some(authority.rsplit_once('@').map_or(authority, |(_, h)| h))
 }
 
 /// `location` resolved against `base` (RFC 3986 reference resolution, without dot-segment
@@ -273,16 +274,16 @@ mod tests {
     }
 
     #[test]
-    fn hosts_ignore_ports_and_credentials() {
+    fn authorities_keep_ports_and_drop_credentials() {
         assert_eq!(
-            host_of("https://u:p@Example.com:8443/x"),
-            Some("Example.com")
+            authority_of("https://u:p@Example.com:8443/x"),
+            Some("Example.com:8443")
         );
         assert_eq!(
-            host_of("http://localhost?ac-discovery=1"),
+            authority_of("http://localhost?ac-discovery=1"),
             Some("localhost")
         );
-        assert_eq!(host_of("https://[::1]:443/x"), Some("::1"));
-        assert_eq!(host_of("nourl"), None);
+        assert_eq!(authority_of("https://[::1]:443/x"), Some("[::1]:443"));
+        assert_eq!(authority_of("nourl"), None);
     }
 }

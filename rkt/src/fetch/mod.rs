@@ -303,6 +303,16 @@ impl<'a> Fetcher<'a> {
     /// FILE`) or else `<url minus .aci>.aci.asc`.
     pub(crate) fn fetch_url(&self, url: &str, signature: Option<&Path>) -> Result<ImageKey> {
         let asc = format!("{}.aci.asc", url.strip_suffix(".aci").unwrap_or(url));
+        if url.starts_with("http://") && !self.config.insecure.contains(Insecure::HTTP) {
+            // rkt 1.30 fetched an image URL the user wrote as http:// (its signature from
+            // beside it, over http too): `http` gates only what rkt finds by itself
+            // (discovery, keys, redirects from https).
+            let explicit = Fetcher {
+                client: OnceCell::from(new_client_allowing(self.config, true)?),
+                ..*self
+            };
+            return explicit.fetch_aci(url, &asc, signature, None, 0);
+        }
         self.fetch_aci(url, &asc, signature, None, 0)
     }
 
@@ -945,10 +955,14 @@ fn fetch_signature(client: &http::Client, url: &str) -> Result<Signature> {
 
 /// The transport as the configuration allows it, with the credentials of `auth.d`.
 fn new_client(config: &Config) -> Result<http::Client> {
-    let auth = Auth::load(&[&config.system_config, &config.local_config])?;
+    new_client_allowing(config, config.insecure.contains(Insecure::HTTP))
+}
+
+fn new_client_allowing(config: &Config, allow_http: bool) -> Result<http::Client> {
+    let auth = Auth::load(&config.config_dirs())?;
     Ok(http::Client::new(
         http::Policy {
-            allow_http: config.insecure.contains(Insecure::HTTP),
+            allow_http,
             skip_tls_verify: config.insecure.contains(Insecure::TLS),
         },
         auth,

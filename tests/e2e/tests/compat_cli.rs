@@ -243,3 +243,136 @@ fn debug_lines_and_the_missing_signature_say_what_rkt_said() {
     assert_eq!(stderr(&out), "");
     t.gc_all_with(&["--expire-prepared=0s"]);
 }
+
+fn write_conf(dir: &std::path::Path, sub: &str, file: &str, json: &str) {
+    std::fs::create_dir_all(dir.join(sub)).unwrap();
+    std::fs::write(dir.join(sub).join(file), json).unwrap();
+}
+
+/// TestConfig: auth and dockerAuth per domain and registry, paths.d and stage1.d, system then
+/// local then user directories, the later one winning per key; paths.d's `data` is the data
+/// dir when `--dir` is not given.
+#[test]
+fn config_merges_the_directories_and_paths_d_sets_the_data_dir() {
+    let t = StoreDir::new("compat-config");
+    let (sys, local, user) = (t.join("sys"), t.join("local"), t.join("user"));
+    write_conf(
+        &sys,
+        "auth.d",
+        "basic.json",
+        r#"{"rktKind":"auth","rktVersion":"v1","domains":["tectonic.com","coreos.com"],"type":"basic","credentials":{"user":"user","password":"userPassword"}}"#,
+    );
+    write_conf(
+        &user,
+        "auth.d",
+        "basic.json",
+        r#"{"rktKind":"auth","rktVersion":"v1","domains":["tectonic.com"],"type":"oauth","credentials":{"token":"someToken"}}"#,
+    );
+    write_conf(
+        &sys,
+        "auth.d",
+        "docker.json",
+        r#"{"rktKind":"dockerAuth","rktVersion":"v1","registries":["quay.io","gcr.io"],"credentials":{"user":"docker","password":"dockerPassword"}}"#,
+    );
+    write_conf(
+        &user,
+        "auth.d",
+        "docker.json",
+        r#"{"rktKind":"dockerAuth","rktVersion":"v1","registries":["gcr.io"],"credentials":{"user":"over","password":"written"}}"#,
+    );
+    let data = t.join("paths-data");
+    write_conf(
+        &sys,
+        "paths.d",
+        "paths.json",
+        r#"{"rktKind":"paths","rktVersion":"v1","data":"/usr/lib/rkt/data","stage1-images":"/usr/lib/rkt/stage1-images"}"#,
+    );
+    write_conf(
+        &user,
+        "paths.d",
+        "paths.json",
+        &format!(
+            r#"{{"rktKind":"paths","rktVersion":"v1","data":"{}"}}"#,
+            data.display()
+        ),
+    );
+    write_conf(
+        &local,
+        "stage1.d",
+        "stage1.json",
+        r#"{"rktKind":"stage1","rktVersion":"v1","name":"example.com/rkt/stage1","version":"1.2.3","location":"http://example.com/download/stage1.aci"}"#,
+    );
+    write_conf(
+        &user,
+        "stage1.d",
+        "stage1.json",
+        r#"{"rktKind":"stage1","rktVersion":"v1","location":"http://localhost:8080/stage1.aci"}"#,
+    );
+    let dirs = [
+        format!("--system-config={}", sys.display()),
+        format!("--local-config={}", local.display()),
+        format!("--user-config={}", user.display()),
+    ];
+    let rkt = |args: &[&str]| {
+        Command::new(e2e::rkt_bin())
+            .args(&dirs)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = rkt(&[
+        "--debug",
+        "--insecure-options=image",
+        "--pretty-print=false",
+        "config",
+    ]);
+    assert_ok(&out);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let entries = v["stage0"].as_array().unwrap();
+    let has = |want: &str| {
+        let want: serde_json::Value = serde_json::from_str(want).unwrap();
+        entries.contains(&want)
+    };
+    for want in [
+        r#"{"rktVersion":"v1","rktKind":"auth","domains":["tectonic.com"],"type":"oauth","credentials":{"token":"someToken"}}"#,
+        r#"{"rktVersion":"v1","rktKind":"auth","domains":["coreos.com"],"type":"basic","credentials":{"user":"user","password":"userPassword"}}"#,
+        r#"{"rktVersion":"v1","rktKind":"dockerAuth","registries":["quay.io"],"credentials":{"user":"docker","password":"dockerPassword"}}"#,
+        r#"{"rktVersion":"v1","rktKind":"dockerAuth","registries":["gcr.io"],"credentials":{"user":"over","password":"written"}}"#,
+        r#"{"rktVersion":"v1","rktKind":"stage1","name":"example.com/rkt/stage1","version":"1.2.3","location":"http://localhost:8080/stage1.aci"}"#,
+    ] {
+        assert!(has(want), "{want} not in {v}");
+    }
+    assert!(
+        has(&format!(
+            r#"{{"rktVersion":"v1","rktKind":"paths","data":"{}","stage1-images":"/usr/lib/rkt/stage1-images"}}"#,
+            data.display()
+        )),
+        "{v}"
+    );
+    assert_eq!(entries.len(), 6, "{v}");
+    // paths.d's data dir is the store without --dir.
+    let aci = t.join("probe.aci");
+    e2e::aci::write(
+        &aci,
+        &e2e::pod::probe_tar(
+            &e2e::pod::probe_manifest("example.com/probe", e2e::pod::LINUX_AMD64, ""),
+            |t| t,
+        ),
+    );
+    let out = rkt(&["--insecure-options=image", "fetch", aci.to_str().unwrap()]);
+    assert_ok(&out);
+    assert!(
+        data.join("cas").is_dir(),
+        "the image went to paths.d's data dir"
+    );
+    // A relative one is refused, naming the file.
+    write_conf(
+        &local,
+        "paths.d",
+        "bad.json",
+        r#"{"rktKind":"paths","rktVersion":"v1","data":"relative/dir"}"#,
+    );
+    let out = rkt(&["image", "list"]);
+    assert_fails(&out, "data directory must be an absolute path");
+    assert!(stderr(&out).contains("bad.json"), "{}", stderr(&out));
+}

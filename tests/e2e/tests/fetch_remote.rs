@@ -170,7 +170,7 @@ fn a_signature_that_is_not_one_refuses_the_image() {
 }
 
 #[test]
-fn plain_http_and_bad_redirects_are_refused() {
+fn explicit_http_urls_are_fetched_and_bad_redirects_refused() {
     let fx = setup("fetch-http", Cert::Good);
     let (body, id) = image("localhost/app", "1.0");
     fx.srv.handle(move |r| match r.path() {
@@ -190,12 +190,6 @@ fn plain_http_and_bad_redirects_are_refused() {
     assert_ok(&fx.t.rkt(&["image", "list"]));
     let before = fx.snapshot();
     let insecure = "--insecure-options=image";
-    let out = fx.rkt(&[insecure, "fetch", "http://localhost/app.aci"]);
-    assert_fails(&out, "plain http is refused");
-    assert!(
-        fx.srv.take_log().is_empty(),
-        "the http server got no request"
-    );
     let out = fx.rkt(&[insecure, "fetch", "https://localhost/down"]);
     assert_fails(&out, "redirect from https to http");
     assert_eq!(paths(&fx.srv.take_log()), vec!["https /down"]);
@@ -210,6 +204,13 @@ fn plain_http_and_bad_redirects_are_refused() {
     assert_fails(&out, "more than 10 redirects");
     fx.srv.take_log();
     snapshot::assert_same(&before, &fx.snapshot(), "refused transports");
+    // An image URL written as http:// is fetched as rkt 1.30 did (`http` gates only what rkt
+    // finds by itself); without `image`, its signature is looked for beside it, over http.
+    let out = fx.rkt(&["fetch", "http://localhost/app.aci"]);
+    assert_fails(&out, "app.aci.asc");
+    assert_eq!(paths(&fx.srv.take_log()), vec!["http /app.aci.asc"]);
+    assert_eq!(fx.fetch(&["http://localhost/app.aci"])[..71], id);
+    assert_eq!(paths(&fx.srv.take_log()), vec!["http /app.aci"]);
     // Ten redirects are fine; plain http is fine once allowed.
     assert_eq!(fx.fetch(&["https://localhost/hop9"])[..71], id);
     fx.srv.take_log();

@@ -230,7 +230,7 @@ fn per_app_flags_and_flags_for_every_app() {
         ),
         (
             vec!["run", "example.com/probe", "--user=nobody"],
-            "\"nobody\" not found",
+            "\"nobody\" user not found",
         ),
         (
             vec!["run", "example.com/probe", "--environment=X"],

@@ -195,7 +195,7 @@ fn expired_and_revoked_gpg_keys_are_refused() {
 fn missing_signature_and_insecure_option() {
     let env = TrustEnv::new("gpg-nosig");
     let img = env.image(APP, "nosig.aci");
-    env.refused(&img, None, "no signature");
+    env.refused(&img, None, "error opening signature file");
     env.refused(&img, None, "use --insecure-options=image");
     let out = env.rkt(&["fetch", "--insecure-options=image", img.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
