@@ -205,7 +205,8 @@ impl fmt::Display for Error {
                 other => write!(f, "{url}: {other}"),
             },
             Error::Transfer { url, .. } => write!(f, "{url}: download interrupted"),
-            Error::Status { url, status } => write!(f, "{url}: server answered HTTP {status}"),
+            // rkt 1.30's words (resumablesession.go), which its tests and scripts match.
+            Error::Status { url, status } => write!(f, "{url}: bad HTTP status code: {status}"),
             Error::Protocol { url, reason } => write!(f, "{url}: {reason}"),
             Error::PlainHttp { url } => write!(
                 f,
