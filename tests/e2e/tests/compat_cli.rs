@@ -376,3 +376,27 @@ fn config_merges_the_directories_and_paths_d_sets_the_data_dir() {
     assert_fails(&out, "data directory must be an absolute path");
     assert!(stderr(&out).contains("bad.json"), "{}", stderr(&out));
 }
+
+/// TestCatManifest: `--uuid-file` with an argument beside it reads the file's pod.
+#[test]
+fn cat_manifest_uuid_file_wins_over_an_argument() {
+    let t = setup("compat-catm");
+    let out = t.rkt(&["prepare", "--quiet", "example.com/probe"]);
+    assert_ok(&out);
+    let uuid = stdout(&out).trim().to_string();
+    let file = t.join("uuid");
+    std::fs::write(&file, &uuid).unwrap();
+    let out = t.rkt(&[
+        "cat-manifest",
+        &format!("--uuid-file={}", file.display()),
+        "--pretty-print=false",
+        "%!s(MISSING)",
+    ]);
+    assert_ok(&out);
+    assert!(
+        stdout(&out).contains("example.com/probe"),
+        "{}",
+        stdout(&out)
+    );
+    t.gc_all_with(&["--expire-prepared=0s"]);
+}
