@@ -43,13 +43,21 @@ impl Insecure {
     /// Parses rkt's comma list (`image,tls`, `all-run`, `none`).
     pub(crate) fn parse(list: &str) -> Result<Insecure, Error> {
         let mut bits = 0;
+        let mut seen: Vec<&str> = Vec::new();
         for word in list.split(',') {
             let word = word.trim();
             let found = Self::NAMES
                 .iter()
                 .find(|(name, _)| name.eq_ignore_ascii_case(word));
             match found {
-                Some((_, opt)) => bits |= opt.0,
+                // rkt 1.30's OptionList.Set refused an option named twice in one value.
+                Some((name, _)) if seen.contains(name) => {
+                    return Err(Error::DuplicatedOption(name))
+                }
+                Some((name, opt)) => {
+                    seen.push(name);
+                    bits |= opt.0
+                }
                 None => return Err(Error::InsecureOption(word.to_string())),
             }
         }
@@ -90,6 +98,7 @@ pub(crate) struct Config {
 #[derive(Debug)]
 pub(crate) enum Error {
     InsecureOption(String),
+    DuplicatedOption(&'static str),
     EmptyDir(&'static str),
     /// A `paths.d` file rkt 1.30 would refuse.
     Paths {
@@ -106,6 +115,10 @@ impl fmt::Display for Error {
                 "invalid argument for --insecure-options: {v:?} (valid: none,image,tls,ondisk,http,pubkey,capabilities,paths,seccomp,all-fetch,all-run,all)"
             ),
             Error::EmptyDir(flag) => write!(f, "invalid argument for {flag}: empty path"),
+            Error::DuplicatedOption(name) => write!(
+                f,
+                "invalid argument for --insecure-options: duplicated option {name:?}"
+            ),
             Error::Paths { path, reason } => {
                 write!(f, "failed to parse `{}`: {reason}", path.display())
             }
@@ -329,6 +342,12 @@ mod tests {
             .unwrap()
             .without(Insecure::HTTP);
         assert!(strict.contains(Insecure::IMAGE) && !strict.contains(Insecure::HTTP));
+    }
+
+    #[test]
+    fn an_option_named_twice_in_one_value_is_refused() {
+        let e = Insecure::parse("image,tls,IMAGE").unwrap_err().to_string();
+        assert!(e.contains("duplicated option \"image\""), "{e}");
     }
 
     #[test]

@@ -155,6 +155,23 @@ fn push_flag(
     Ok(())
 }
 
+/// A global flag given again replaces the earlier value, as pflag did (`--insecure-options`
+/// twice keeps the last; a repeated option inside one value is still an error).
+fn push_global(
+    globals: &mut Vec<String>,
+    name: &str,
+    kind: Kind,
+    inline: Option<&str>,
+    next: &mut dyn FnMut() -> Option<String>,
+) -> Result<(), Error> {
+    let flag = format!("--{name}");
+    if let Some(at) = globals.iter().position(|g| *g == flag) {
+        let width = if matches!(kind, Kind::Switch) { 1 } else { 2 };
+        globals.drain(at..(at + width).min(globals.len()));
+    }
+    push_flag(globals, name, kind, inline, next)
+}
+
 /// Rewrites rkt's command line (without the program name) for argh.
 pub(crate) fn normalize(
     specs: &'static [CommandSpec],
@@ -177,7 +194,7 @@ pub(crate) fn normalize(
             let (name, inline) = split_inline(flag);
             match lookup(GLOBAL_FLAGS, name) {
                 Some(&(name, kind)) => {
-                    push_flag(&mut globals, name, kind, inline, &mut || iter.next())?
+                    push_global(&mut globals, name, kind, inline, &mut || iter.next())?
                 }
                 // cobra took a command's own flag before its name too (`rkt --no-store
                 // fetch`, `rkt --pretty-print=false config`): kept for the command.
@@ -265,7 +282,7 @@ pub(crate) fn normalize(
                 } else if let Some(flag) = arg.strip_prefix("--") {
                     let (name, inline) = split_inline(flag);
                     if let Some(&(name, kind)) = lookup(GLOBAL_FLAGS, name) {
-                        push_flag(&mut globals, name, kind, inline, &mut || iter.next())?;
+                        push_global(&mut globals, name, kind, inline, &mut || iter.next())?;
                         continue;
                     }
                     let per_app = crate::stage0::applist::APP_FLAGS.contains(&name)
@@ -290,7 +307,7 @@ pub(crate) fn normalize(
             if let Some(flag) = arg.strip_prefix("--") {
                 let (name, inline) = split_inline(flag);
                 if let Some(&(name, kind)) = lookup(GLOBAL_FLAGS, name) {
-                    push_flag(&mut globals, name, kind, inline, &mut || iter.next())?;
+                    push_global(&mut globals, name, kind, inline, &mut || iter.next())?;
                 } else if let Some(&(name, kind)) = lookup(spec.flags, name) {
                     push_flag(&mut rest, name, kind, inline, &mut || iter.next())?;
                 } else if spec.pending.contains(&name) {
@@ -470,6 +487,29 @@ mod tests {
         assert!(
             matches!(norm(&["image", "list", "--full=maybe"]), Err(Error::Usage(m)) if m.contains("--full"))
         );
+    }
+
+    #[test]
+    fn a_repeated_global_flag_keeps_the_last_value() {
+        let argv: Vec<String> = [
+            "--insecure-options=image",
+            "rm",
+            "--insecure-options",
+            "tls",
+            "x",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let n = normalize(SPECS, &argv).unwrap();
+        assert_eq!(
+            n.args.iter().filter(|a| *a == "--insecure-options").count(),
+            1,
+            "{:?}",
+            n.args
+        );
+        assert!(n.args.contains(&"tls".to_string()), "{:?}", n.args);
+        assert!(!n.args.contains(&"image".to_string()), "{:?}", n.args);
     }
 
     #[test]

@@ -400,3 +400,28 @@ fn cat_manifest_uuid_file_wins_over_an_argument() {
     );
     t.gc_all_with(&["--expire-prepared=0s"]);
 }
+
+/// pflag: a repeated `--insecure-options` keeps the last value; one option twice inside one
+/// value is rkt's "duplicated option".
+#[test]
+fn repeated_insecure_options_keep_the_last_and_a_duplicate_in_one_is_refused() {
+    let t = setup("compat-insecure");
+    let aci = t.join("probe.aci");
+    // The last value (tls) does not skip the signature check: the first (image) is gone.
+    let out = t.rkt(&[
+        "--insecure-options=image",
+        "fetch",
+        "--insecure-options=tls",
+        aci.to_str().unwrap(),
+    ]);
+    assert_fails(&out, "error opening signature file");
+    let out = t.rkt(&[
+        "--insecure-options=tls",
+        "--insecure-options=image",
+        "fetch",
+        aci.to_str().unwrap(),
+    ]);
+    assert_ok(&out);
+    let out = t.rkt(&["--insecure-options=image,tls,image", "image", "list"]);
+    assert_fails(&out, "duplicated option \"image\"");
+}
