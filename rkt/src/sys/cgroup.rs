@@ -39,8 +39,22 @@ fn err(op: &'static str, path: &Path) -> impl FnOnce(io::Error) -> Error {
     move |source| Error { op, path, source }
 }
 
-/// Applies the ops in order; stops at the first failure.
+/// Applies the ops in order; stops at the first failure. A shared parent (`rkt/`) that
+/// another pod's removal took between our mkdir and our first write (it was empty then) is
+/// made again: the ops are idempotent up to the pod's own cgroup, which cannot exist yet
+/// (a parent holding it is not empty, so it was not removed).
 pub(crate) fn apply(ops: &[Op]) -> Result<(), Error> {
+    const ATTEMPTS: usize = 5;
+    for attempt in 1.. {
+        match apply_once(ops) {
+            Err(e) if e.source.kind() == io::ErrorKind::NotFound && attempt < ATTEMPTS => {}
+            other => return other,
+        }
+    }
+    unreachable!("the loop returns")
+}
+
+fn apply_once(ops: &[Op]) -> Result<(), Error> {
     for op in ops {
         match op {
             Op::Mkdir { dir, shared } => match std::fs::create_dir(dir) {
