@@ -205,7 +205,6 @@ fn system_roots() -> Vec<Certificate<'static>> {
         .collect()
 }
 
-/// The host (without port or credentials) of an http(s) URL.
 /// The URL's `host[:port]` as written (without userinfo): what rkt's auth.d domains match.
 pub(crate) fn authority_of(url: &str) -> Option<&str> {
     let rest = url.split_once("://")?.1;

@@ -186,6 +186,11 @@ pub(crate) struct Join<'a> {
     pub(crate) ports: &'a [ports::PodPort],
 }
 
+/// Refuses CNI_ARGS a built-in network would refuse, before anything of the pod starts.
+pub(crate) fn check_args(net: &'static Builtin, args: &str) -> Result<(), Error> {
+    requested_ip(net, args).map(drop)
+}
+
 /// CNI_ARGS as host-local reads them: `K=V` pairs split by `;`; `IP` requests an address,
 /// `IgnoreUnknown` lets other keys through.
 fn requested_ip(net: &'static Builtin, args: &str) -> Result<Option<Ipv4Addr>, Error> {

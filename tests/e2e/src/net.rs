@@ -187,6 +187,16 @@ impl Default for Receiver {
     }
 }
 
+/// The pod's address on `prefix`, from its `/proc/net/fib_trie` (`|-- A` then
+/// `/32 host LOCAL`).
+pub fn pod_address(fib_trie: &str, prefix: &str) -> Option<String> {
+    let lines: Vec<&str> = fib_trie.lines().collect();
+    lines.windows(2).find_map(|w| {
+        let ip = w[0].trim().strip_prefix("|-- ")?;
+        (ip.starts_with(prefix) && w[1].trim() == "/32 host LOCAL").then(|| ip.to_string())
+    })
+}
+
 /// The pod's `net-info.json` (a running pod's).
 pub fn net_info(t: &StoreDir, uuid: &str) -> serde_json::Value {
     let info = std::fs::read_to_string(t.pod_dir("run", uuid).join("net-info.json")).unwrap();

@@ -7,7 +7,7 @@
 use std::net::TcpListener;
 use std::process::Stdio;
 
-use e2e::net::{host_if, host_links, serve};
+use e2e::net::{host_if, host_links, net_info, pod_address, serve};
 use e2e::require_root;
 use e2e::store::{assert_ok, stderr, stdout, StoreDir};
 
@@ -83,8 +83,8 @@ fn status_list_and_net_info_show_the_address_and_cleanup_leaves_nothing() {
         Stdio::null(),
     );
     let uuid = pod.uuid.clone();
-    let info = std::fs::read_to_string(t.pod_dir("run", &uuid).join("net-info.json")).unwrap();
-    let v: serde_json::Value = serde_json::from_str(&info).unwrap();
+    let v = net_info(&t, &uuid);
+    let info = v.to_string();
     let ip = v[0]["ip"].as_str().unwrap().to_string();
     assert!(ip.starts_with("172.31."), "{info}");
     assert_eq!(v[0]["netName"], "default-restricted", "{info}");
@@ -148,15 +148,6 @@ fn an_unknown_network_is_refused_before_the_pod_starts() {
     assert_eq!(t.pods_in("run"), Vec::<String>::new());
 }
 
-/// The pod's own address, from its `/proc/net/fib_trie` (`|-- A` then `/32 host LOCAL`).
-fn pod_address(fib_trie: &str) -> Option<String> {
-    let lines: Vec<&str> = fib_trie.lines().collect();
-    lines.windows(2).find_map(|w| {
-        let ip = w[0].trim().strip_prefix("|-- ")?;
-        (ip.starts_with("172.31.") && w[1].trim() == "/32 host LOCAL").then(|| ip.to_string())
-    })
-}
-
 /// Pods of two data dirs start at once: every start succeeds, the pods of one store get
 /// distinct addresses (the leases are per data dir, the host's routes are not: a clash with a
 /// running pod of the other store is retried), and gc of both leaves no lease.
@@ -175,7 +166,7 @@ fn parallel_starts_from_two_stores_get_distinct_addresses() {
                             &["cat", "/proc/net/fib_trie"],
                         );
                         assert_ok(&out);
-                        pod_address(&stdout(&out)).expect("the pod's address")
+                        pod_address(&stdout(&out), "172.31.").expect("the pod's address")
                     })
                 })
             })
@@ -237,4 +228,31 @@ fn kill_9_then_gc_leaves_no_lease_and_no_veth() {
         assert!(!host_links().contains(&link), "after kill -9 of {victim}");
         assert_no_leases(&t, &format!("after kill -9 of {victim}"));
     }
+}
+
+/// CNI_ARGS a built-in network does not take are refused before the pod starts: no lease,
+/// no cgroups, no PID 1; the pod is an aborted prepare that gc removes.
+#[test]
+fn bad_cni_args_are_refused_before_the_pod_starts() {
+    let t = setup("net-badargs");
+    for (net, needle) in [
+        ("--net=default-restricted:FOO=1", "unknown keys [\"FOO\"]"),
+        (
+            "--net=default-restricted:IP=nope",
+            "\"nope\" is not an IPv4 address",
+        ),
+    ] {
+        let uuid_file = t.join("uuid");
+        let save = format!("--uuid-file-save={}", uuid_file.display());
+        let out = t.run_probe(&[net, &save], &["true"]);
+        assert_eq!(out.status.code(), Some(254), "{}", stderr(&out));
+        assert!(stderr(&out).contains(needle), "{}", stderr(&out));
+        assert_eq!(t.pods_in("run"), Vec::<String>::new());
+        // Refused before the start made anything: no cgroups, no PID 1.
+        let pod = t.pod_dir("prepare", &e2e::pod::read_uuid(&uuid_file));
+        assert!(pod.is_dir());
+        assert!(!pod.join("cgroups").exists() && !pod.join("pid").exists());
+    }
+    assert!(!t.store().join("networks/default-restricted").exists());
+    t.gc_all_with(&["--expire-prepared=0s"]);
 }

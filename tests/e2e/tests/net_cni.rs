@@ -146,8 +146,8 @@ fn a_bridge_network_honours_cni_args_and_gc_deletes_what_its_plugins_made() {
     );
     let uuid = pod.uuid.clone();
     let dir = t.pod_dir("run", &uuid);
-    let info = std::fs::read_to_string(dir.join("net-info.json")).unwrap();
-    let v: serde_json::Value = serde_json::from_str(&info).unwrap();
+    let v = e2e::net::net_info(&t, &uuid);
+    let info = v.to_string();
     // The named network first, then default-restricted, as rkt 1.30 added it.
     assert_eq!(v[0]["netName"], "e2ecni", "{info}");
     assert_eq!(v[0]["ip"], "10.214.1.50", "{info}");

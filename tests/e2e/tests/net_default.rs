@@ -7,8 +7,8 @@ use std::net::TcpListener;
 use std::process::{Command, Stdio};
 
 use e2e::net::{
-    host_if, host_links, net_info, raw_pair, rkt_table, serve, wait_listening, web_image, Outside,
-    Receiver,
+    host_if, host_links, net_info, pod_address, raw_pair, rkt_table, serve, wait_listening,
+    web_image, Outside, Receiver,
 };
 use e2e::require_root;
 use e2e::store::{assert_fails, assert_ok, stderr, stdout, StoreDir};
@@ -20,8 +20,6 @@ fn setup(name: &str) -> StoreDir {
     t
 }
 
-/// The pod's address on `prefix`, from its `/proc/net/fib_trie` (`|-- A` then
-/// `/32 host LOCAL`).
 /// `rkt enter UUID /bin/probe`, the way into a running pod for [`raw_pair`].
 fn in_pod(t: &StoreDir, uuid: &str) -> Vec<String> {
     vec![
@@ -31,14 +29,6 @@ fn in_pod(t: &StoreDir, uuid: &str) -> Vec<String> {
         uuid.to_string(),
         "/bin/probe".into(),
     ]
-}
-
-fn pod_address(fib_trie: &str, prefix: &str) -> Option<String> {
-    let lines: Vec<&str> = fib_trie.lines().collect();
-    lines.windows(2).find_map(|w| {
-        let ip = w[0].trim().strip_prefix("|-- ")?;
-        (ip.starts_with(prefix) && w[1].trim() == "/32 host LOCAL").then(|| ip.to_string())
-    })
 }
 
 #[track_caller]

@@ -90,10 +90,14 @@ fn networks(loaded: &Loaded, opts: &StartOptions) -> Result<Networks, Error> {
         .collect();
     let attachments = crate::net::select::resolve(&opts.networks, &user)
         .map_err(|e| Error::Net(crate::net::Error::Select(e)))?;
+    // What can be refused now is refused before PID 1 exists.
     for a in &attachments {
-        if let Attachment::User { conf, .. } = a {
-            crate::net::cni::check_plugin(conf, &opts.net_dir)
-                .map_err(|e| Error::Net(crate::net::Error::Cni(e)))?;
+        match a {
+            Attachment::User { conf, .. } => crate::net::cni::check_plugin(conf, &opts.net_dir)
+                .map_err(|e| Error::Net(crate::net::Error::Cni(e)))?,
+            Attachment::Builtin { net, args } => {
+                crate::net::check_args(net, args).map_err(Error::Net)?
+            }
         }
     }
     let app_ports: Vec<&[crate::appc::Port]> =
@@ -274,8 +278,13 @@ fn launch(
             let _ = child.wait();
             relays.finish();
             // Undone now rather than at gc: the start failed, nothing of it should stay.
-            // What cannot be undone here stays recorded in the pod dir for gc.
-            let _ = crate::net::release(&pod.path(), &pod.uuid);
+            // What cannot be undone here stays recorded in the pod dir for gc; what a
+            // plugin could not delete is said once, beside the error that ends the start.
+            if let Ok(undeleted) = crate::net::release(&pod.path(), &pod.uuid) {
+                for what in undeleted {
+                    eprintln!("rkt: pod {}: {what}", pod.uuid);
+                }
+            }
             return Err(failed(pod, e));
         }
     }
