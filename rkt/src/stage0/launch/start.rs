@@ -274,6 +274,13 @@ fn launch(
     if !networks.attachments.is_empty() {
         // While stage1-init builds the pod's root: it starts no app before Go.
         if let Err(e) = join_networks(data_dir, &pod, pid, networks, &opts.net_dir) {
+            // A PID 1 whose own setup failed has exited, which is why its namespace could not
+            // be joined: its report is the cause. A healthy one says Ready and, without Go,
+            // exits.
+            let e = match parent.wait_ready() {
+                Err(stage1) => Error::Stage1(stage1),
+                Ok(_) => e,
+            };
             drop(parent);
             let _ = child.wait();
             relays.finish();
