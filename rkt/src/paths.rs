@@ -104,6 +104,16 @@ pub(crate) fn tree_image(tree: &Path) -> PathBuf {
     tree.join("image")
 }
 
+/// `<tree>/manifest`: the manifest of the image the tree was rendered for (rkt's layout).
+pub(crate) fn tree_manifest(tree: &Path) -> PathBuf {
+    tree.join("manifest")
+}
+
+/// `<tree>/hash`: the digest of `rootfs` when the tree was made, `sha512-<128hex>`.
+pub(crate) fn tree_hash(tree: &Path) -> PathBuf {
+    tree.join("hash")
+}
+
 /// `<dir>/cas/tmp/<name>`: one temporary entry.
 pub(crate) fn cas_tmp_entry(data_dir: &Path, name: &str) -> PathBuf {
     cas_tmp(data_dir).join(name)
@@ -134,9 +144,10 @@ pub(crate) fn tmp_blob(tmp_entry: &Path) -> PathBuf {
     tmp_entry.join("blob")
 }
 
-/// `<tmp entry>/manifest`: the manifest being imported, before it is renamed into place.
+/// `<tmp entry>/image-manifest`: the manifest being imported, before it is renamed into
+/// `cas/imageManifest` (the entry becomes the tree, whose own copy is `manifest`).
 pub(crate) fn tmp_manifest(tmp_entry: &Path) -> PathBuf {
-    tmp_entry.join("manifest")
+    tmp_entry.join("image-manifest")
 }
 
 /// `<dir>/cas/imagelocks/<key>`: the per-image lock.

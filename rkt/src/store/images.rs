@@ -13,6 +13,7 @@ use super::key::ImageKey;
 use super::lock::{self, Mode};
 use super::render;
 use super::tmp::{self, TmpEntry};
+use super::tree;
 use super::{digest, failpoint, Error, Output, Overwrite, Result, Store};
 use crate::paths;
 use crate::sys::fs::Durability;
@@ -227,15 +228,18 @@ impl Store {
                 &paths::tree_lock(&self.data_dir, &record.tree),
                 Mode::Exclusive,
             )?;
-            let rendered = paths::tree_rendered(&tree_dir).exists();
-            if rendered && digest::tree(&paths::tree_rootfs(&tree_dir))? == digest::tree(&rootfs)? {
+            let expected = digest::tree(&rootfs)?;
+            let intact = paths::tree_rendered(&tree_dir).exists()
+                && tree::hash_matches(&tree_dir, &expected)
+                && digest::tree(&paths::tree_rootfs(&tree_dir))?.digest == expected.digest;
+            if intact {
                 Verified::Intact
             } else {
-                let image_file = paths::tree_image(fresh.path());
-                std::fs::write(&image_file, key.as_str())
-                    .map_err(|e| Error::io("write", &image_file, e))?;
-                crate::sys::fs::syncfs(fresh.path())
-                    .map_err(|e| Error::io("syncfs", fresh.path(), e))?;
+                let manifest = paths::cas_manifest(&self.data_dir, key.as_str());
+                let bytes =
+                    std::fs::read(&manifest).map_err(|e| Error::io("read", &manifest, e))?;
+                tree::write_files(fresh.path(), key, &bytes)?;
+                tree::seal(fresh.path())?;
                 self.replace_tree(&tree_dir, fresh.path())?;
                 Verified::Repaired
             }

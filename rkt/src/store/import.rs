@@ -18,6 +18,7 @@ use super::key::{tree_id, ImageKey};
 use super::lock::{self, Mode};
 use super::render;
 use super::tmp::{self, TmpEntry};
+use super::tree;
 use super::{failpoint, Error, Imported, Result, Store};
 use crate::appc::ImageManifest;
 use crate::paths;
@@ -145,17 +146,15 @@ impl Store {
         let manifest = walked.manifest;
         let layers = render::plan(&self.data_dir, &key, &manifest)?;
         let keys: Vec<ImageKey> = layers.iter().map(|l| l.key.clone()).collect();
-        let tree_size = walked.tree_size + render::apply_layers(&rootfs, &layers, true)?;
+        render::apply_layers(&rootfs, &layers, true)?;
         let staged_manifest = paths::tmp_manifest(tmp.path());
         std::fs::write(&staged_manifest, &walked.manifest_bytes)
             .map_err(|e| Error::io("write", &staged_manifest, e))?;
-        let image_file = paths::tree_image(tmp.path());
-        std::fs::write(&image_file, key.as_str())
-            .map_err(|e| Error::io("write", &image_file, e))?;
+        tree::write_files(tmp.path(), &key, &walked.manifest_bytes)?;
 
         // One syncfs flushes the blob, the manifest and every file of the tree;
         // the blob's own fsync after it is then nearly free but keeps the rule literal.
-        crate::sys::fs::syncfs(tmp.path()).map_err(|e| Error::io("syncfs", tmp.path(), e))?;
+        let sealed = tree::seal(tmp.path())?;
         blob.sync_all()
             .map_err(|e| Error::io("fsync", &blob_path, e))?;
         failpoint::hit("import-synced");
@@ -165,7 +164,7 @@ impl Store {
             manifest,
             tree: tree_id(&keys),
             size: walked.size,
-            tree_size,
+            tree_size: sealed.disk_size,
         })
     }
 

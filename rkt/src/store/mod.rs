@@ -47,6 +47,7 @@ mod parallel;
 mod remote;
 mod render;
 mod tmp;
+mod tree;
 
 use std::fmt;
 use std::io;
