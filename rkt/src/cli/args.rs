@@ -7,6 +7,7 @@
 //! after `--`, and nothing after the positional that starts a command's verbatim tail (`enter`'s
 //! UUID), is ever parsed or moved.
 
+use super::pod_flags::{self, Cmd, Scope};
 use crate::error::Error;
 
 /// How a flag takes its value.
@@ -33,6 +34,39 @@ pub(crate) struct CommandSpec {
     pub(crate) implemented: bool,
     /// Flags of rkt 1.30 this command does not implement yet: each fails naming itself.
     pub(crate) pending: &'static [&'static str],
+    /// `run`, `prepare` and `run-prepared` take their flags from [`pod_flags::FLAGS`]
+    /// instead of `flags` and `pending`.
+    pub(crate) pod: Option<Cmd>,
+}
+
+impl CommandSpec {
+    /// The command's flag `name`, as (its name, how it takes a value).
+    fn flag(&self, name: &str) -> Option<(&'static str, Kind)> {
+        match self.pod {
+            Some(cmd) => pod_flags::implemented(cmd, name).map(|f| (f.name, f.kind)),
+            None => lookup(self.flags, name).copied(),
+        }
+    }
+
+    fn is_pending(&self, name: &str) -> bool {
+        match self.pod {
+            Some(cmd) => pod_flags::is_pending(cmd, name),
+            None => self.pending.contains(&name),
+        }
+    }
+
+    /// A flag met among the images that is the pod's alone, so it goes in front of them; the
+    /// others stay where they are for the image-list grammar.
+    fn hoisted_from_list(&self, name: &str) -> Option<(&'static str, Kind)> {
+        let cmd = self.pod?;
+        pod_flags::implemented(cmd, name)
+            .filter(|f| f.scope == Scope::Pod)
+            .map(|f| (f.name, f.kind))
+    }
+
+    fn takes_image_list(&self) -> bool {
+        matches!(self.pod, Some(Cmd::Run | Cmd::Prepare))
+    }
 }
 
 /// Global flags, accepted anywhere before `--` and moved in front of the subcommand.
@@ -245,12 +279,12 @@ pub(crate) fn normalize(
         )));
     }
     for (name, inline) in &leading {
-        let known = spec.and_then(|s| lookup(s.flags, name));
+        let known = spec.and_then(|s| s.flag(name));
         match (known, spec) {
-            (Some(&(name, kind)), _) => {
+            (Some((name, kind)), _) => {
                 push_flag(&mut rest, name, kind, inline.as_deref(), &mut || None)?
             }
-            (None, Some(s)) if s.pending.contains(&name.as_str()) => {
+            (None, Some(s)) if s.is_pending(name) => {
                 return Err(Error::NotImplemented(format!(
                     "rkt {} --{name}",
                     s.path.join(" ")
@@ -267,7 +301,7 @@ pub(crate) fn normalize(
         let mut hoisted = Vec::new();
         let mut in_app_args = false;
         while let Some(arg) = iter.next() {
-            if verbatim && !takes_image_list(spec) {
+            if verbatim && !spec.takes_image_list() {
                 rest.push(arg);
                 continue;
             }
@@ -285,9 +319,7 @@ pub(crate) fn normalize(
                         push_global(&mut globals, name, kind, inline, &mut || iter.next())?;
                         continue;
                     }
-                    let per_app = crate::stage0::applist::APP_FLAGS.contains(&name)
-                        || crate::stage0::applist::POD_FLAGS.contains(&name);
-                    if let Some(&(name, kind)) = lookup(spec.flags, name).filter(|_| !per_app) {
+                    if let Some((name, kind)) = spec.hoisted_from_list(name) {
                         push_flag(&mut hoisted, name, kind, inline, &mut || iter.next())?;
                         continue;
                     }
@@ -308,9 +340,9 @@ pub(crate) fn normalize(
                 let (name, inline) = split_inline(flag);
                 if let Some(&(name, kind)) = lookup(GLOBAL_FLAGS, name) {
                     push_global(&mut globals, name, kind, inline, &mut || iter.next())?;
-                } else if let Some(&(name, kind)) = lookup(spec.flags, name) {
+                } else if let Some((name, kind)) = spec.flag(name) {
                     push_flag(&mut rest, name, kind, inline, &mut || iter.next())?;
-                } else if spec.pending.contains(&name) {
+                } else if spec.is_pending(name) {
                     return Err(Error::NotImplemented(format!(
                         "rkt {} --{name}",
                         spec.path.join(" ")
@@ -344,21 +376,17 @@ pub(crate) fn normalize(
 
     let mut args = globals;
     args.extend(path.iter().map(|s| s.to_string()));
-    args.extend(rest);
     if help {
+        // Help needs only the command; its arguments, half typed, are left out.
         args.push("--help".to_string());
+    } else {
+        args.extend(rest);
     }
     Ok(Normalized {
         command: path,
         args,
         help,
     })
-}
-
-/// `run` and `prepare`: their tail is an image list, with flags rkt parsed among the images
-/// (`enter`'s tail is a command, never looked at).
-fn takes_image_list(spec: &CommandSpec) -> bool {
-    matches!(spec.path, ["run"] | ["prepare"])
 }
 
 /// Whether `path` names a command group (`image`) rather than a command.
@@ -376,273 +404,5 @@ fn split_inline(flag: &str) -> (&str, Option<&str>) {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    static SPECS: &[CommandSpec] = &[
-        CommandSpec {
-            path: &["version"],
-            flags: &[],
-            verbatim_after: None,
-            implemented: true,
-            pending: &[],
-        },
-        CommandSpec {
-            path: &["status"],
-            flags: &[("wait", Kind::Optional("true")), ("format", Kind::Value)],
-            verbatim_after: None,
-            implemented: true,
-            pending: &[],
-        },
-        CommandSpec {
-            path: &["enter"],
-            flags: &[("app", Kind::Value)],
-            verbatim_after: Some(1),
-            implemented: true,
-            pending: &[],
-        },
-        CommandSpec {
-            path: &["image", "list"],
-            flags: &[
-                ("full", Kind::Switch),
-                ("no-legend", Kind::Switch),
-                ("fields", Kind::Value),
-            ],
-            verbatim_after: None,
-            implemented: true,
-            pending: &[],
-        },
-        CommandSpec {
-            path: &["image", "cat-manifest"],
-            flags: &[("pretty-print", Kind::Bool)],
-            verbatim_after: None,
-            implemented: true,
-            pending: &[],
-        },
-        CommandSpec {
-            path: &["image", "rm"],
-            flags: &[],
-            verbatim_after: None,
-            implemented: true,
-            pending: &[],
-        },
-        CommandSpec {
-            path: &["run"],
-            flags: &[],
-            verbatim_after: None,
-            implemented: false,
-            pending: &[],
-        },
-        CommandSpec {
-            path: &["rm"],
-            flags: &[],
-            verbatim_after: None,
-            implemented: true,
-            pending: &[],
-        },
-        CommandSpec {
-            path: &["image", "gc"],
-            flags: &[],
-            verbatim_after: None,
-            implemented: true,
-            pending: &[],
-        },
-    ];
-
-    fn norm(args: &[&str]) -> Result<Normalized, Error> {
-        let argv: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-        normalize(SPECS, &argv)
-    }
-
-    fn args(args: &[&str]) -> Vec<String> {
-        norm(args).unwrap().args
-    }
-
-    #[test]
-    fn equals_and_space_forms_agree() {
-        assert_eq!(
-            args(&["image", "list", "--fields=id,name"]),
-            args(&["image", "list", "--fields", "id,name"])
-        );
-        assert_eq!(
-            args(&["image", "list", "--fields=a=b"]),
-            ["image", "list", "--fields", "a=b"]
-        );
-    }
-
-    #[test]
-    fn switches_take_optional_booleans() {
-        assert_eq!(
-            args(&["image", "list", "--full"]),
-            ["image", "list", "--full"]
-        );
-        assert_eq!(
-            args(&["image", "list", "--full=true"]),
-            ["image", "list", "--full"]
-        );
-        assert_eq!(
-            args(&["image", "list", "--no-legend=false"]),
-            ["image", "list"]
-        );
-        assert!(
-            matches!(norm(&["image", "list", "--full=maybe"]), Err(Error::Usage(m)) if m.contains("--full"))
-        );
-    }
-
-    #[test]
-    fn a_repeated_global_flag_keeps_the_last_value() {
-        let argv: Vec<String> = [
-            "--insecure-options=image",
-            "rm",
-            "--insecure-options",
-            "tls",
-            "x",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        let n = normalize(SPECS, &argv).unwrap();
-        assert_eq!(
-            n.args.iter().filter(|a| *a == "--insecure-options").count(),
-            1,
-            "{:?}",
-            n.args
-        );
-        assert!(n.args.contains(&"tls".to_string()), "{:?}", n.args);
-        assert!(!n.args.contains(&"image".to_string()), "{:?}", n.args);
-    }
-
-    #[test]
-    fn bool_options_default_to_true_when_bare() {
-        assert_eq!(
-            args(&["image", "cat-manifest", "--pretty-print"]),
-            ["image", "cat-manifest", "--pretty-print", "true"]
-        );
-        assert_eq!(
-            args(&["image", "cat-manifest", "--pretty-print=false", "x"]),
-            ["image", "cat-manifest", "--pretty-print", "false", "x"]
-        );
-    }
-
-    #[test]
-    fn optional_values() {
-        assert_eq!(
-            args(&["status", "--wait", "u"]),
-            ["status", "--wait", "true", "u"]
-        );
-        assert_eq!(
-            args(&["status", "--wait=10s", "u"]),
-            ["status", "--wait", "10s", "u"]
-        );
-    }
-
-    #[test]
-    fn global_flags_anywhere_move_to_the_front() {
-        let want = ["--dir", "/d", "--debug", "image", "list", "--full"];
-        assert_eq!(
-            args(&["--dir=/d", "--debug", "image", "list", "--full"]),
-            want
-        );
-        assert_eq!(
-            args(&["image", "list", "--dir", "/d", "--full", "--debug"]),
-            want
-        );
-        assert_eq!(args(&["--debug=false", "version"]), ["version"]);
-        assert_eq!(
-            args(&["--insecure-options=image,tls", "version"]),
-            ["--insecure-options", "image,tls", "version"]
-        );
-    }
-
-    #[test]
-    fn command_prefixes_resolve_when_unambiguous() {
-        assert_eq!(norm(&["ver"]).unwrap().command, ["version"]);
-        assert_eq!(norm(&["im", "li"]).unwrap().command, ["image", "list"]);
-        // "image" appears in several entries, not next to each other: still one command.
-        assert_eq!(norm(&["im", "g"]).unwrap().command, ["image", "gc"]);
-        assert_eq!(
-            norm(&["image", "c", "x"]).unwrap().command,
-            ["image", "cat-manifest"]
-        );
-        // "r" could be run or rm.
-        assert!(matches!(norm(&["r"]), Err(Error::UnknownCommand(_))));
-        assert!(matches!(norm(&["bogus"]), Err(Error::UnknownCommand(c)) if c == "bogus"));
-        assert!(
-            matches!(norm(&["image", "bogus"]), Err(Error::UnknownCommand(c)) if c == "image bogus")
-        );
-        assert_eq!(norm(&["rm", "x"]).unwrap().command, ["rm"]);
-    }
-
-    #[test]
-    fn nothing_after_double_dash_is_touched() {
-        assert_eq!(
-            args(&["image", "rm", "--", "--dir=/x", "--full", "-h"]),
-            ["image", "rm", "--", "--dir=/x", "--full", "-h"]
-        );
-    }
-
-    #[test]
-    fn enter_command_is_verbatim_after_the_uuid() {
-        assert_eq!(
-            args(&[
-                "enter",
-                "--app=a",
-                "uuid",
-                "/bin/sh",
-                "-c",
-                "--dir=/x --help"
-            ]),
-            [
-                "enter",
-                "--app",
-                "a",
-                "uuid",
-                "--",
-                "/bin/sh",
-                "-c",
-                "--dir=/x --help"
-            ]
-        );
-        assert_eq!(args(&["enter", "uuid"]), ["enter", "uuid"]);
-    }
-
-    #[test]
-    fn unknown_flags_are_named() {
-        assert!(
-            matches!(norm(&["image", "list", "--bogus"]), Err(Error::Usage(m)) if m == "unknown flag: --bogus")
-        );
-        assert!(
-            matches!(norm(&["--bogus", "version"]), Err(Error::Usage(m)) if m.contains("--bogus"))
-        );
-        assert!(matches!(norm(&["image", "list", "-x"]), Err(Error::Usage(m)) if m.contains("-x")));
-        assert!(matches!(norm(&["--dir"]), Err(Error::Usage(m)) if m.contains("--dir")));
-    }
-
-    #[test]
-    fn help_forms() {
-        assert_eq!(args(&["help"]), ["--help"]);
-        assert_eq!(args(&[]), ["--help"]);
-        assert_eq!(
-            args(&["help", "image", "list"]),
-            ["image", "list", "--help"]
-        );
-        assert_eq!(
-            args(&["image", "list", "--help"]),
-            ["image", "list", "--help"]
-        );
-        assert_eq!(args(&["image"]), ["image", "--help"]);
-        assert!(matches!(
-            norm(&["help", "bogus"]),
-            Err(Error::UnknownCommand(_))
-        ));
-    }
-
-    #[test]
-    fn unimplemented_commands_say_so() {
-        assert!(matches!(norm(&["run", "x"]), Err(Error::NotImplemented(m)) if m == "rkt run"));
-        assert!(matches!(
-            norm(&["run", "--help"]),
-            Err(Error::NotImplemented(_))
-        ));
-    }
-}
+#[path = "args_tests.rs"]
+mod tests;

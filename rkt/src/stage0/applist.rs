@@ -118,39 +118,17 @@ impl fmt::Display for ParseError {
 
 impl std::error::Error for ParseError {}
 
-/// rkt 1.30's per-app flags that this build does not implement yet: accepted nowhere, named
-/// in the error (never silently ignored). All take a value.
-const PENDING: &[&str] = &["stdin", "stdout", "stderr"];
-
-/// The per-app flags implemented here; all but `readonly-rootfs` take a value.
-pub(crate) const APP_FLAGS: &[&str] = &[
-    "exec",
-    "name",
-    "user",
-    "group",
-    "supplementary-gids",
-    "working-dir",
-    "readonly-rootfs",
-    "environment",
-    "annotation",
-    "user-annotation",
-    "user-label",
-    "mount",
-    "signature",
-    "caps-retain",
-    "caps-remove",
-    "cap-retain",
-    "cap-remove",
-    "seccomp",
-    "memory",
-    "cpu",
-    "cpu-shares",
-    "oom-score-adj",
-];
-
-/// Pod flags that rkt also accepts among the images (its `parseApps` re-parses with the whole
-/// flag set, so `IMAGE --set-env=K=V` sets the pod's env, as Nomad writes it).
-pub(crate) const POD_FLAGS: &[&str] = &["set-env", "set-env-file", "inherit-env", "volume"];
+/// What a flag met after an image is, as the command's flag table says (`cli::pod_flags`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ListRole {
+    /// The app's, bound to the image before it.
+    App { takes_value: bool },
+    /// The pod's, read where it stands (rkt's `parseApps` re-parses with the whole flag set,
+    /// so `IMAGE --set-env=K=V` sets the pod's env, as Nomad writes it).
+    Pod { takes_value: bool },
+    /// rkt 1.30 has it; this build does not implement it yet.
+    Pending,
+}
 
 /// The image list: the apps, and the pod flags found among them, as (flag, value) in order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -159,14 +137,12 @@ pub(crate) struct ImageList {
     pub(crate) pod_flags: Vec<(String, String)>,
 }
 
-/// Parses the image list (everything from the first image on); the tests' shorthand.
-#[cfg(test)]
-pub(crate) fn parse(argv: &[String]) -> Result<Vec<AppArg>, ParseError> {
-    parse_list(argv).map(|l| l.apps)
-}
-
-/// Parses the image list, keeping the pod flags found in it.
-pub(crate) fn parse_list(argv: &[String]) -> Result<ImageList, ParseError> {
+/// Parses the image list (everything from the first image on), keeping the pod flags found
+/// in it; `role` says what each flag is.
+pub(crate) fn parse_list(
+    argv: &[String],
+    role: fn(&str) -> Option<ListRole>,
+) -> Result<ImageList, ParseError> {
     let mut apps: Vec<AppArg> = Vec::new();
     let mut pod_flags = Vec::new();
     let mut i = 0;
@@ -200,16 +176,16 @@ pub(crate) fn parse_list(argv: &[String]) -> Result<ImageList, ParseError> {
             Some((n, v)) => (n, Some(v.to_string())),
             None => (flag, None),
         };
-        if PENDING.contains(&name) {
-            return Err(ParseError::NotImplemented(name.into()));
-        }
-        if !APP_FLAGS.contains(&name) && !POD_FLAGS.contains(&name) {
-            return Err(ParseError::Unknown(name.into()));
-        }
+        let (is_pod, takes_value) = match role(name) {
+            None => return Err(ParseError::Unknown(name.into())),
+            Some(ListRole::Pending) => return Err(ParseError::NotImplemented(name.into())),
+            Some(ListRole::App { takes_value }) => (false, takes_value),
+            Some(ListRole::Pod { takes_value }) => (true, takes_value),
+        };
         let value = match inline {
             Some(v) => v,
             // pflag's bool flags take no separate value.
-            None if name == "readonly-rootfs" || name == "inherit-env" => "true".to_string(),
+            None if !takes_value => "true".to_string(),
             None => {
                 let v = argv
                     .get(i)
@@ -219,7 +195,7 @@ pub(crate) fn parse_list(argv: &[String]) -> Result<ImageList, ParseError> {
                 v
             }
         };
-        if POD_FLAGS.contains(&name) {
+        if is_pod {
             pod_flags.push((name.to_string(), value));
             continue;
         }
@@ -402,6 +378,11 @@ impl AppArg {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The grammar with the real flag table.
+    fn parse(argv: &[String]) -> Result<Vec<AppArg>, ParseError> {
+        parse_list(argv, crate::cli::pod_flags::list_role).map(|l| l.apps)
+    }
 
     fn p(args: &[&str]) -> Result<Vec<AppArg>, ParseError> {
         parse(&args.iter().map(|s| s.to_string()).collect::<Vec<_>>())
@@ -594,7 +575,7 @@ mod tests {
         .iter()
         .map(|s| s.to_string())
         .collect();
-        let l = parse_list(&argv).unwrap();
+        let l = parse_list(&argv, crate::cli::pod_flags::list_role).unwrap();
         assert_eq!(l.apps.len(), 2);
         assert_eq!(l.apps[1].image, "b");
         assert_eq!(

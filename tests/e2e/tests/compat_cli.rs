@@ -425,3 +425,80 @@ fn repeated_insecure_options_keep_the_last_and_a_duplicate_in_one_is_refused() {
     let out = t.rkt(&["--insecure-options=image,tls,image", "image", "list"]);
     assert_fails(&out, "duplicated option \"image\"");
 }
+
+/// One table gives run, prepare and run-prepared their flags (issue 16 item 2): a pod flag
+/// between images is the pod's, an app flag binds to the image before it, an image's own flag
+/// before any image is refused, and each command's help lists what it takes.
+#[test]
+fn one_flag_table_places_flags_as_rkt_did() {
+    let t = setup("compat-flag-table");
+    let out = t.rkt(&[
+        "run",
+        "example.com/probe",
+        "--name=first",
+        "--",
+        "hostname",
+        "---",
+        "--hostname=from-between",
+        "--net=none",
+        "example.com/probe",
+        "--name=second",
+        "--exec=/bin/probe",
+        "--",
+        "exit",
+        "0",
+    ]);
+    assert_ok(&out);
+    assert!(stdout(&out).contains("from-between"), "{}", stdout(&out));
+
+    for flag in ["--exec=/bin/probe", "--name=x", "--signature=x.asc"] {
+        let out = t.rkt(&["run", flag, "example.com/probe"]);
+        assert_fails(&out, "must follow the image it applies to");
+        let out = t.rkt(&["prepare", flag, "example.com/probe"]);
+        assert_fails(&out, "must follow the image it applies to");
+    }
+    // run-prepared has none of the image flags, prepare none of the start-time ones.
+    assert_fails(
+        &t.rkt(&["run-prepared", "--port=http:80", "x"]),
+        "unknown flag: --port",
+    );
+    assert_fails(
+        &t.rkt(&["prepare", "--interactive", "x"]),
+        "unknown flag: --interactive",
+    );
+    assert_fails(
+        &t.rkt(&["prepare", "--stage1-name=x", "x"]),
+        "not implemented",
+    );
+
+    let help = |args: &[&str]| {
+        let out = t.rkt(args);
+        assert_ok(&out);
+        stdout(&out)
+    };
+    let run = help(&["run", "--help"]);
+    for flag in [
+        "--net ",
+        "--exec ",
+        "--user ",
+        "--set-env ",
+        "--stage1-name ",
+    ] {
+        assert!(run.contains(flag), "{flag}: {run}");
+    }
+    let prepare = help(&["help", "prepare"]);
+    assert!(
+        prepare.contains("--quiet ") && prepare.contains("--exec "),
+        "{prepare}"
+    );
+    assert!(
+        !prepare.contains("--interactive") && !prepare.contains("--net "),
+        "{prepare}"
+    );
+    let run_prepared = help(&["run-prepared", "--net=host", "--help"]);
+    assert!(
+        run_prepared.contains("--net ") && !run_prepared.contains("--exec"),
+        "{run_prepared}"
+    );
+    t.gc_all();
+}

@@ -94,7 +94,13 @@ fn a_tree_holds_rkts_files_and_image_list_adds_its_size() {
     let tree_dir = std::fs::read_dir(t.store().join("cas/tree"))
         .unwrap()
         .map(|e| e.unwrap().path())
-        .find(|p| p.file_name().unwrap().to_str().unwrap().starts_with("deps-"))
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .starts_with("deps-")
+        })
         .expect("a rendered tree");
     let mut names: Vec<String> = std::fs::read_dir(&tree_dir)
         .unwrap()
@@ -103,7 +109,10 @@ fn a_tree_holds_rkts_files_and_image_list_adds_its_size() {
     names.sort();
     assert_eq!(names, ["hash", "image", "manifest", "rendered", "rootfs"]);
     assert_eq!(std::fs::read_to_string(tree_dir.join("image")).unwrap(), id);
-    assert_eq!(std::fs::read(tree_dir.join("manifest")).unwrap(), manifest.as_bytes());
+    assert_eq!(
+        std::fs::read(tree_dir.join("manifest")).unwrap(),
+        manifest.as_bytes()
+    );
     assert_eq!(std::fs::read(tree_dir.join("rendered")).unwrap(), b"");
     let hash = std::fs::read_to_string(tree_dir.join("hash")).unwrap();
     assert!(
@@ -116,7 +125,10 @@ fn a_tree_holds_rkts_files_and_image_list_adds_its_size() {
     let expected = tar.len() as u64 + dir_size(&tree_dir, &mut HashSet::new());
     let out = t.rkt(&["image", "list", "--full", "--no-legend", "--fields=id,size"]);
     assert_ok(&out);
-    assert_eq!(stdout(&out).split_whitespace().collect::<Vec<_>>(), [id.as_str(), &expected.to_string()]);
+    assert_eq!(
+        stdout(&out).split_whitespace().collect::<Vec<_>>(),
+        [id.as_str(), &expected.to_string()]
+    );
 
     // `image verify` checks the tree against the blob and its recorded hash, and rebuilds it
     // when either differs.
@@ -128,10 +140,16 @@ fn a_tree_holds_rkts_files_and_image_list_adds_its_size() {
     verify("successfully verified checksum");
     std::fs::write(tree_dir.join("hash"), "sha512-00").unwrap();
     verify("tree cache verification failed");
-    assert_eq!(std::fs::read_to_string(tree_dir.join("hash")).unwrap(), hash);
+    assert_eq!(
+        std::fs::read_to_string(tree_dir.join("hash")).unwrap(),
+        hash
+    );
     std::fs::remove_file(tree_dir.join("rootfs/d/again")).unwrap();
     verify("tree cache verification failed");
     assert!(tree_dir.join("rootfs/d/again").exists());
-    assert_eq!(std::fs::read_to_string(tree_dir.join("hash")).unwrap(), hash);
+    assert_eq!(
+        std::fs::read_to_string(tree_dir.join("hash")).unwrap(),
+        hash
+    );
     verify("successfully verified checksum");
 }
