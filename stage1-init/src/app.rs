@@ -172,11 +172,18 @@ impl Launch {
             // appc: the handler runs in the same rootfs instance and must succeed.
             let code = self.run_handler(&self.pre_start)?;
             if code != 0 {
-                return Err(Error::other(
-                    "pre-start",
-                    exe_path(&self.pre_start[0]),
-                    format!("exited with {code}"),
-                ));
+                // As a systemd unit whose ExecStartPre failed (rkt 1.30): the app never runs,
+                // its status is the handler's, and its exit stops the pod as any app's does
+                // (post-stop still runs). Exiting without a word on the start pipe makes this
+                // child the app as far as PID 1's reaper is concerned.
+                eprintln!(
+                    "stage1: app `{}`: pre-start `{}` exited with {code}; the app does not start",
+                    self.name,
+                    exe_path(&self.pre_start[0]).display()
+                );
+                // SAFETY: _exit in a fork of PID 1 skips the parent's atexit handlers and
+                // stdio buffers (stderr is unbuffered, so the line above is out).
+                unsafe { libc::_exit(code & 0xff) };
             }
         }
         self.ids(false).assume()?;

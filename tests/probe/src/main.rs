@@ -136,6 +136,14 @@ fn run(cmd: &[String], out: &mut impl Write) -> io::Result<u8> {
             std::fs::write(arg(1)?, arg(2)?)?;
             writeln!(out, "wrote {}", arg(1)?)?;
         }
+        "append" => {
+            use std::io::Write as _;
+            let mut f = std::fs::OpenOptions::new()
+                .append(true)
+                .create(true)
+                .open(arg(1)?)?;
+            writeln!(f, "{}", arg(2)?)?;
+        }
         "cat" => out.write_all(&std::fs::read(arg(1)?)?)?,
         "tcp" => {
             // Connects to ADDR:PORT, sends "ping", prints the reply or the errno.

@@ -329,11 +329,32 @@ fn plan_app(
         cgroup_dir: None,
         oom_score_adj: confined.oom_score_adj,
         interactive: pod.interactive,
-        pre_start: Vec::new(),
-        post_stop: Vec::new(),
+        pre_start: handler_argv(app, crate::appc::Event::PreStart, &path_var, view),
+        post_stop: handler_argv(app, crate::appc::Event::PostStop, &path_var, view),
         mounts: input.mounts.clone(),
     };
     Ok((app, confined.resources))
+}
+
+/// The argv of the app's handler for `event` (none: empty). Its executable is looked up as the
+/// app's, but one not found now is kept as given: it may live on a volume mounted later, and
+/// a handler that cannot run fails when it runs, as in rkt (where systemd ran it).
+fn handler_argv(
+    app: &crate::appc::App,
+    event: crate::appc::Event,
+    path: &str,
+    view: &dyn RootfsView,
+) -> Vec<String> {
+    let Some(args) = app.event_handler(event).map(|h| h.exec.args()) else {
+        return Vec::new();
+    };
+    let Some(first) = args.first() else {
+        return Vec::new();
+    };
+    let exec = resolve_exec(first, path, view).unwrap_or_else(|| first.clone());
+    let mut argv = vec![exec];
+    argv.extend(args[1..].iter().cloned());
+    argv
 }
 
 /// `argv[0]`: absolute as is, else the first executable in `path` (appc: looked up in PATH).
