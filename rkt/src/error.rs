@@ -9,6 +9,12 @@ pub(crate) const EXIT_FAILURE: u8 = 254;
 /// An unknown command exits 2, as cobra did for rkt.
 pub(crate) const EXIT_UNKNOWN_COMMAND: u8 = 2;
 
+/// At most the first 64 characters of a user's input, for an error that quotes it (a message
+/// never echoes unbounded input).
+pub(crate) fn bounded(input: &str) -> String {
+    input.chars().take(64).collect()
+}
+
 #[derive(Debug)]
 pub(crate) enum Error {
     /// A bad flag, value or argument; the message names it.

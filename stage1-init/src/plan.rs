@@ -363,15 +363,16 @@ impl Plan {
                 self.uuid
             )));
         }
+        // What sethostname(2) takes (at most 64 bytes, HOST_NAME_MAX) and rkt 1.30 passed on
+        // (`custom_hostname_setting`), less blanks and control characters, which would write
+        // lines of their own into the pod's /etc/hosts.
         let h = &self.hostname;
-        if h.is_empty()
-            || h.len() > 64
-            || h.starts_with(['-', '.'])
-            || !h
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
-        {
-            return Err(invalid(format!("hostname {h:?} is not a valid host name")));
+        if h.is_empty() || h.len() > 64 || !h.bytes().all(|b| b.is_ascii_graphic()) {
+            let shown: String = h.chars().take(80).collect();
+            return Err(invalid(format!(
+                "hostname {shown:?} is not a valid host name (1 to 64 printable characters, \
+                 no blanks)"
+            )));
         }
         check_abs("pod-dir", &self.pod_dir)?;
         for (what, etc) in [("hosts", &self.hosts), ("resolv", &self.resolv)] {

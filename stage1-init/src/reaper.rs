@@ -2,7 +2,8 @@
 //! status, and decide the pod's (bubblewrap `do_init` / `propagate_exit_status`).
 //!
 //! Policy (rkt 1.30, `tests/rkt_exit_test.go`): the pod's status is the first non-zero app
-//! status; once an app fails the others get SIGTERM (and SIGKILL after a grace period); when
+//! status; once an app fails the others get SIGTERM (and SIGKILL after a grace period), and
+//! an app that dies of that stop reports 0, as rkt's stopped units did (`app-hello2=0`); when
 //! every app has exited, whatever is left in the pod is killed and reaped, and PID 1 exits.
 //! An app killed by signal N counts as 128+N, as in a shell.
 
@@ -28,6 +29,25 @@ pub struct Tracked {
     pub pid: Pid,
     /// Its status once it has exited.
     pub status: Option<i32>,
+}
+
+/// How one reaped process ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Ended {
+    code: i32,
+    /// The signal that killed it (the code is then 128+N).
+    signal: Option<i32>,
+}
+
+/// The status an app reports: its own, except that one killed by the stop the pod sent it
+/// after another app failed reports 0.
+fn reported(ended: Ended, stopped_by_pod: bool) -> i32 {
+    let by_the_stop = matches!(ended.signal, Some(libc::SIGTERM | libc::SIGKILL));
+    if stopped_by_pod && by_the_stop {
+        0
+    } else {
+        ended.code
+    }
 }
 
 /// The exit status of a process as a shell would show it.
@@ -57,14 +77,19 @@ pub fn supervise(
         let timeout = kill_at.map(|t| t.saturating_duration_since(Instant::now()));
         match signals.wait(timeout)? {
             Some(libc::SIGCHLD) => {
-                for (pid, code) in reap()? {
+                for (pid, ended) in reap()? {
                     let Some(i) = apps.iter().position(|a| a.pid == pid && a.status.is_none())
                     else {
                         // An orphan reparented to us: reaping it was the whole job.
                         continue;
                     };
+                    let code = reported(ended, pod_status.is_some());
                     apps[i].status = Some(code);
-                    crate::debug!("app {} exited with {code}", apps[i].name);
+                    crate::debug!(
+                        "app {} exited with {} (status {code})",
+                        apps[i].name,
+                        ended.code
+                    );
                     write_status(status_dir, &apps[i].name, code);
                     post_stop(&apps[i]);
                     if code != 0 && pod_status.is_none() {
@@ -101,14 +126,20 @@ pub fn kill_remaining() {
 }
 
 /// Collects every child that has exited (SIGCHLDs coalesce, so loop until none is left).
-fn reap() -> Result<Vec<(Pid, i32)>> {
+fn reap() -> Result<Vec<(Pid, Ended)>> {
     let mut done = Vec::new();
     loop {
         // wait(2), i.e. waitpid(-1): any child. rustix's `waitpid(None)` is waitpid(0), only
         // children in PID 1's own process group, which never reaps an app (or a daemon it
         // started) that called setsid or setpgid.
         match wait(WaitOptions::NOHANG) {
-            Ok(Some((pid, st))) => done.push((pid, status_code(st))),
+            Ok(Some((pid, st))) => done.push((
+                pid,
+                Ended {
+                    code: status_code(st),
+                    signal: st.terminating_signal(),
+                },
+            )),
             Ok(None) | Err(Errno::CHILD) => return Ok(done),
             Err(Errno::INTR) => {}
             Err(e) => return Err(Error::call("waitpid", e)),
@@ -142,5 +173,26 @@ mod tests {
         assert_eq!(code_of(Some(0), None), 0);
         assert_eq!(code_of(None, Some(9)), 137);
         assert_eq!(code_of(None, Some(11)), 139);
+    }
+
+    #[test]
+    fn an_app_the_pod_stopped_reports_0_unless_it_chose_its_code() {
+        let term = Ended {
+            code: 143,
+            signal: Some(libc::SIGTERM),
+        };
+        let own = Ended {
+            code: 3,
+            signal: None,
+        };
+        let crash = Ended {
+            code: 139,
+            signal: Some(libc::SIGSEGV),
+        };
+        assert_eq!(reported(crash, true), 139);
+        assert_eq!(reported(term, true), 0);
+        assert_eq!(reported(term, false), 143);
+        assert_eq!(reported(own, true), 3);
+        assert_eq!(reported(own, false), 3);
     }
 }

@@ -264,17 +264,21 @@ fn event_handlers_run_in_the_apps_rootfs() {
         "done"
     );
 
-    // A failing pre-start stops the app from starting.
+    // A failing pre-start stops the app from starting: its code is the app's (and so the
+    // pod's), as for a systemd unit whose ExecStartPre failed.
     let fx = Fixture::new();
-    let mut plan = fx.plan(&["true"]);
+    let mut plan = fx.plan(&["write", "/app-ran", "yes"]);
     plan.apps[0].pre_start = ["/bin/probe", "exit", "3"].map(String::from).to_vec();
     let out = run(&fx, &plan);
-    assert_code(&out, 254);
+    assert_code(&out, 3);
     assert!(
-        out.stderr
-            .contains("stage1: start app `p`: pre-start `/bin/probe`: exited with 3"),
+        out.stderr.contains(
+            "stage1: app `p`: pre-start `/bin/probe` exited with 3; the app does not start"
+        ),
         "{out:#?}"
     );
+    assert_eq!(fs::read_to_string(fx.stage1("rkt/status/p")).unwrap(), "3");
+    assert!(!fx.pod.join("up/app-ran").exists());
 }
 
 #[test]
@@ -320,7 +324,8 @@ fn first_failing_app_decides_and_stops_the_others() {
     let status = |app: &str| fs::read_to_string(fx.stage1(&format!("rkt/status/{app}"))).unwrap();
     assert_eq!(status("fails"), "5");
     assert_eq!(status("ok"), "0");
-    assert_eq!(status("p"), "143", "the sleeping app gets SIGTERM");
+    // The sleeping app got the pod's SIGTERM and reports 0, as rkt 1.30's stopped apps did.
+    assert_eq!(status("p"), "0");
 }
 
 #[test]

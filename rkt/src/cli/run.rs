@@ -22,6 +22,11 @@ pub(crate) fn run(Args(args): Args, config: &Config) -> Result<ExitCode, Error> 
         from_dir: args.last("stage1-from-dir"),
     })
     .map_err(|e| Error::Usage(format!("run: {e}")))?;
+    if start.fly && start.ipc == stage0::Ipc::Private {
+        return Err(Error::Usage(
+            "run: --ipc=private: fly runs the app in the host's namespaces".into(),
+        ));
+    }
     if start.fly && !net_given {
         // rkt's fly stage1 always ran in the host's network namespace.
         start.net = Net::Host;
@@ -53,6 +58,7 @@ pub(super) struct StartFlags {
     pub(super) dns: stage0::dns::DnsFlags,
     pub(super) hosts_entry: Vec<String>,
     pub(super) interactive: bool,
+    pub(super) ipc: Option<String>,
 }
 
 impl StartFlags {
@@ -68,6 +74,7 @@ impl StartFlags {
             },
             hosts_entry: args.all("hosts-entry"),
             interactive: args.on("interactive"),
+            ipc: args.last("ipc"),
         }
     }
 }
@@ -95,6 +102,10 @@ pub(super) fn start_options(
         hosts: stage0::dns::parse_hosts(&flags.hosts_entry, stage0::plan::LOCALHOST)
             .map_err(|e| Error::Usage(format!("{cmd}: {e}")))?,
         interactive: flags.interactive,
+        ipc: match &flags.ipc {
+            Some(v) => stage0::Ipc::parse(v).map_err(|e| Error::Usage(format!("{cmd}: {e}")))?,
+            None => stage0::Ipc::Auto,
+        },
         fly: false,
     })
 }
@@ -266,6 +277,7 @@ pub(super) fn run_options(
         dns: start.dns,
         pod_manifest,
         interactive: start.interactive,
+        ipc: start.ipc,
         hosts: start.hosts,
         fetch: (config.clone(), pull_policy),
         fly: start.fly,
@@ -303,13 +315,34 @@ fn parse_env(kv: &str, what: &str) -> Result<(String, String), Error> {
     }
 }
 
-/// `--set-env-file`: one `NAME=VALUE` per line; blank lines and `#` comments are skipped.
+/// `--set-env-file`: one `NAME=VALUE` per line, as rkt 1.30 read it: each line trimmed of
+/// surrounding white space, and blank lines and comments (`#` or `;` first) skipped.
 fn read_env_file(path: &str) -> Result<Vec<(String, String)>, Error> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| Error::Usage(format!("run: --set-env-file: read `{path}`: {e}")))?;
+    parse_env_file(&text)
+}
+
+fn parse_env_file(text: &str) -> Result<Vec<(String, String)>, Error> {
     text.lines()
-        .map(|l| l.trim_end_matches('\r'))
-        .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with(';'))
         .map(|l| parse_env(l, "set-env-file"))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_files_skip_blank_and_comment_lines() {
+        let text = "A=1\n\n  # a comment\n; another\r\n  B=two words  \r\nC=\n";
+        assert_eq!(
+            parse_env_file(text).unwrap(),
+            [("A", "1"), ("B", "two words"), ("C", "")]
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+        );
+        assert!(parse_env_file("A=1\nNOEQUALS\n").is_err());
+    }
 }

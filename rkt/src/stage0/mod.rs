@@ -61,6 +61,8 @@ pub(crate) struct RunOptions {
     pub(crate) pod_manifest: Option<crate::appc::PodManifest>,
     /// `--interactive`: the one app gets a terminal that rkt relays (see [`tty`]).
     pub(crate) interactive: bool,
+    /// `--ipc`: whether the pod gets an IPC namespace of its own.
+    pub(crate) ipc: Ipc,
     /// How remote images (URLs, names) are fetched: the configuration and `--pull-policy`.
     pub(crate) fetch: (crate::config::Config, crate::fetch::PullPolicy),
     /// `--stage1-name`/`--stage1-from-dir` chose rkt's fly stage1 (see [`fly`]).
@@ -81,8 +83,40 @@ pub(crate) struct StartOptions {
     pub(crate) hosts: dns::Hosts,
     /// `--interactive`: the one app gets a terminal that rkt relays (see [`tty`]).
     pub(crate) interactive: bool,
+    /// `--ipc`.
+    pub(crate) ipc: Ipc,
     /// Run the one app as fly did (see [`fly`]).
     pub(crate) fly: bool,
+}
+
+/// `--ipc` (rkt 1.29): `auto` is a namespace of the pod's own for the built-in stage1 (fly
+/// shares every namespace of the host anyway); `parent` keeps the host's, so that the apps
+/// share System V IPC and POSIX message queues with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum Ipc {
+    #[default]
+    Auto,
+    Private,
+    Parent,
+}
+
+impl Ipc {
+    pub(crate) fn parse(value: &str) -> Result<Ipc, String> {
+        match value {
+            "auto" => Ok(Ipc::Auto),
+            "private" => Ok(Ipc::Private),
+            "parent" => Ok(Ipc::Parent),
+            other => Err(format!(
+                "invalid value for --ipc: {:?}: expected auto, private or parent",
+                crate::error::bounded(other)
+            )),
+        }
+    }
+
+    /// Whether the pod's PID 1 gets a new IPC namespace.
+    pub(crate) fn private(self) -> bool {
+        self != Ipc::Parent
+    }
 }
 
 impl RunOptions {
@@ -97,6 +131,7 @@ impl RunOptions {
             dns: self.dns.clone(),
             hosts: self.hosts.clone(),
             interactive: self.interactive,
+            ipc: self.ipc,
             fly: self.fly,
         }
     }

@@ -33,6 +33,8 @@ pub(crate) fn sealed_memfd(name: &str, bytes: &[u8]) -> io::Result<OwnedFd> {
 pub(crate) struct Namespaces {
     /// A fresh network namespace (`--net=none`).
     pub(crate) net: bool,
+    /// A fresh IPC namespace (all but `--ipc=parent`).
+    pub(crate) ipc: bool,
 }
 
 /// A pod's PID 1, as rkt waits for it.
@@ -92,8 +94,10 @@ pub(crate) fn spawn_pid1(
     let args = super::exec::ExecArgs::new(argv, env)?;
     let null = std::fs::File::open("/dev/null")?;
     let (report_r, report_w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
-    let mut flags =
-        (libc::CLONE_NEWPID | libc::CLONE_NEWNS | libc::CLONE_NEWUTS | libc::CLONE_NEWIPC) as u64;
+    let mut flags = (libc::CLONE_NEWPID | libc::CLONE_NEWNS | libc::CLONE_NEWUTS) as u64;
+    if ns.ipc {
+        flags |= libc::CLONE_NEWIPC as u64;
+    }
     if ns.net {
         flags |= libc::CLONE_NEWNET as u64;
     }

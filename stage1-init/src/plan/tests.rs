@@ -234,7 +234,11 @@ fn rejects_malformed_input() {
         "upper/work given",
     );
     rejects(
-        &replace("hostname 40\nrkt-", "hostname 40\n-kt-"),
+        &replace("hostname 40\nrkt-", "hostname 40\nrk t"),
+        "not a valid host name",
+    );
+    rejects(
+        &replace("hostname 40\nrkt-", "hostname 40\nrkt\n"),
         "not a valid host name",
     );
     rejects(
@@ -299,6 +303,20 @@ fn encode_refuses_invalid_plans() {
     let mut plan = sample();
     plan.uuid = "6F1F0D3C-1A2B-4C5D-8E9F-0123456789AB".into();
     assert!(plan.encode().is_err());
+    // Host names: what rkt 1.30 took (an underscore) up to the kernel's 64 bytes.
+    for (name, ok) in [
+        ("custom_hostname_setting", true),
+        ("-dash.first", true),
+        (&"a".repeat(64), true),
+        (&"a".repeat(65), false),
+        ("", false),
+        ("two words", false),
+        ("tab\there", false),
+    ] {
+        let mut plan = sample();
+        plan.hostname = name.to_string();
+        assert_eq!(plan.encode().is_ok(), ok, "{name:?}");
+    }
 }
 
 /// xorshift64*: deterministic, dependency-free randomness for the fuzz loops.

@@ -36,6 +36,7 @@ fn several_apps_first_failure_stops_the_pod() {
     let mut child = t
         .command(
             &[
+                "--debug",
                 "run",
                 &format!("--uuid-file-save={}", uuid_file.display()),
                 &format!("--volume=sync,kind=host,source={}", sync.display()),
@@ -94,12 +95,18 @@ fn several_apps_first_failure_stops_the_pod() {
     std::fs::write(sync.join("go"), "go").unwrap();
     let out = child.wait_with_output().unwrap();
     // The first non-zero status is the pod's; the sleeping apps got SIGTERM (143), not the
-    // KILL that follows the grace period (137).
+    // KILL that follows the grace period (137), and report 0 as rkt 1.30's stopped apps did.
     assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
     assert_eq!(status(&t, &uuid, "zero"), "0");
     assert_eq!(status(&t, &uuid, "five"), "5");
-    assert_eq!(status(&t, &uuid, "six"), "143");
-    assert_eq!(status(&t, &uuid, "sleeper"), "143");
+    assert_eq!(status(&t, &uuid, "six"), "0");
+    assert_eq!(status(&t, &uuid, "sleeper"), "0");
+    for app in ["six", "sleeper"] {
+        let line = format!("app {app} exited with 143 (status 0)");
+        assert!(stderr(&out).contains(&line), "{line}: {}", stderr(&out));
+    }
+    let out = t.rkt(&["status", &uuid]);
+    assert!(stdout(&out).contains("app-six=0\n"), "{}", stdout(&out));
 
     // All apps exiting 0: the pod exits 0 once all have finished.
     let out = t.rkt(&[

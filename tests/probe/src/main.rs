@@ -136,6 +136,10 @@ fn run(cmd: &[String], out: &mut impl Write) -> io::Result<u8> {
             std::fs::write(arg(1)?, arg(2)?)?;
             writeln!(out, "wrote {}", arg(1)?)?;
         }
+        "ns" => {
+            let link = std::fs::read_link(format!("/proc/self/ns/{}", arg(1)?))?;
+            writeln!(out, "ns {}", link.display())?;
+        }
         "append" => {
             use std::io::Write as _;
             let mut f = std::fs::OpenOptions::new()

@@ -263,6 +263,7 @@ fn launch(
         stage1_v2.as_ref().map(AsFd::as_fd),
         spawn::Namespaces {
             net: opts.net == Net::None,
+            ipc: opts.ipc.private(),
         },
     )
     .map_err(Error::Spawn)?;

@@ -386,6 +386,11 @@ fn resolve_id(value: &str, db: &[u8], view: &dyn RootfsView, user: bool) -> Opti
             }
         }
     }
+    // Every system's uid and gid 0 is root: rkt 1.30 ran `--user=root` in images without
+    // /etc/passwd or /etc/group (scratch and static images).
+    if value == "root" {
+        return Some(0);
+    }
     value.parse().ok()
 }
 

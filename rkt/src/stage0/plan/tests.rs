@@ -176,6 +176,14 @@ fn users_by_name_first_then_number_then_path() {
     assert!(e.to_string().contains("\"nobody\""));
     let e = one(input(&["/usr/bin/probe"], "0", "/missing"), &f).unwrap_err();
     assert!(matches!(e, PlanError::User { what: "group", .. }));
+    // root is uid and gid 0 whether or not the image's passwd and group name it.
+    let mut bare = fake();
+    bare.files.remove("/etc/passwd");
+    bare.files.remove("/etc/group");
+    let p = one(input(&["/usr/bin/probe"], "root", "root"), &bare).unwrap();
+    assert_eq!((p.plan.apps[0].uid, p.plan.apps[0].gid), (0, 0));
+    let e = one(input(&["/usr/bin/probe"], "web", "root"), &bare).unwrap_err();
+    assert!(matches!(e, PlanError::User { what: "user", .. }));
 }
 
 #[test]
