@@ -41,6 +41,9 @@ pub struct Launch {
     /// does not list.
     drop_caps: Vec<u8>,
     protect_kernel: bool,
+    /// A sysfs of the pod's at /sys: only when no volume is mounted at or under /sys (rkt
+    /// 1.30, `TestVolumeSysfs`: such a volume is what the app gets there).
+    sysfs: bool,
     no_new_privs: bool,
     filters: Filters,
     pre_start: Vec<CString>,
@@ -105,6 +108,10 @@ impl Launch {
             cwd: PathBuf::from(&app.cwd),
             drop_caps: (0..=last_cap).filter(|c| !app.caps.contains(c)).collect(),
             protect_kernel: app.protect_kernel,
+            sysfs: !app
+                .mounts
+                .iter()
+                .any(|m| m.target == "/sys" || m.target.starts_with("/sys/")),
             no_new_privs: app.no_new_privs,
             filters: Filters::new(&app.seccomp),
             pre_start: app
@@ -233,23 +240,28 @@ impl Launch {
         let dev = root.dir("dev", false)?;
         mount_bind_recursive("/dev", AppRoot::fd_path(proc, &dev))
             .ctx("bind mount /dev onto", root.shown("dev"))?;
-        let sys = root.dir("sys", false)?;
-        mount(
-            "sysfs",
-            AppRoot::fd_path(proc, &sys),
-            "sysfs",
-            base | MountFlags::RDONLY,
-            None,
-        )
-        .ctx("mount sysfs on", root.shown("sys"))?;
+        if self.sysfs {
+            let sys = root.dir("sys", false)?;
+            mount(
+                "sysfs",
+                AppRoot::fd_path(proc, &sys),
+                "sysfs",
+                base | MountFlags::RDONLY,
+                None,
+            )
+            .ctx("mount sysfs on", root.shown("sys"))?;
+        }
         let procdir = root.dir("proc", false)?;
         mount("proc", AppRoot::fd_path(proc, &procdir), "proc", base, None)
             .ctx("mount proc on", root.shown("proc"))?;
         if self.protect_kernel {
             protect::apply(&root, proc, !self.cgroup_mounts.is_empty())?;
         }
-        cgroups::mount_view(&root, proc, &self.cgroup_mounts)?;
-        drop((dev, sys, procdir, root));
+        // Without the pod's sysfs, the view goes only where the volume has a place for it.
+        if self.sysfs || root.lookup("sys/fs/cgroup").is_ok() {
+            cgroups::mount_view(&root, proc, &self.cgroup_mounts)?;
+        }
+        drop((dev, procdir, root));
         rootfs::pivot(&self.root)
     }
 

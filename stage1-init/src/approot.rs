@@ -10,7 +10,7 @@
 //! - mounts target `/proc/self/fd/N` of an `O_PATH|O_NOFOLLOW` fd (runc's CVE-2021-30465 fix),
 //!   so the kernel mounts on exactly the inode we checked.
 
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use rustix::fs::{
@@ -50,32 +50,61 @@ impl AppRoot {
     }
 
     /// Opens directory `rel` resolved inside the rootfs (`O_PATH`). With `create`, a missing
-    /// *last* component is created 0755; a dangling symlink is not (mkdirat gives EEXIST), and
-    /// that ends the pod start: better a clear error than a directory somewhere unexpected.
+    /// *last* component is created 0755; one that is a dangling symlink is created where the
+    /// link points, resolved inside the rootfs (rkt 1.30 made a mount target's missing
+    /// directories through the image's symlinks, `TestMountSymlink`).
     pub fn dir(&self, rel: &str, create: bool) -> Result<OwnedFd> {
+        self.dir_hops(rel, create, 0)
+    }
+
+    fn dir_hops(&self, rel: &str, create: bool, hops: u32) -> Result<OwnedFd> {
         let how = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
         let resolve = ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS;
         match openat2_retry(&self.fd, rel, how, Mode::empty(), resolve) {
             Err(Errno::NOENT) if create => {
-                let (parent, name) = match rel.rsplit_once('/') {
-                    Some((p, n)) => (Some(self.dir(p, false)?), n),
-                    None => (None, rel),
+                let (parent_rel, name) = rel.rsplit_once('/').unwrap_or(("", rel));
+                let parent = match parent_rel {
+                    "" => None,
+                    p => Some(self.dir(p, false)?),
                 };
                 let at = parent.as_ref().map_or(self.fd.as_fd(), |p| p.as_fd());
-                mkdirat(at, name, Mode::from_raw_mode(0o755)).map_err(|e| {
-                    let mut err = Error::sys("mkdir", self.shown(rel), e);
-                    if e == Errno::EXIST {
-                        err.detail = Some(
-                            "the image has a symlink there that leads nowhere inside it".into(),
-                        );
+                match mkdirat(at, name, Mode::from_raw_mode(0o755)) {
+                    Ok(()) => {}
+                    // A dangling symlink: make what it names, inside the rootfs.
+                    Err(Errno::EXIST) => {
+                        let through = self.dangling_target(at, parent_rel, name, rel, hops)?;
+                        return self.dir_all_hops(&through, hops + 1);
                     }
-                    err
-                })?;
+                    Err(e) => return Err(Error::sys("mkdir", self.shown(rel), e)),
+                }
                 openat2_retry(&self.fd, rel, how, Mode::empty(), resolve)
                     .ctx("open", self.shown(rel))
             }
             other => other.ctx("open", self.shown(rel)),
         }
+    }
+
+    /// Where the dangling symlink `name` in the directory `at` (the rootfs's `parent_rel`)
+    /// points, relative to the rootfs. At most 40 links are followed, as the kernel does.
+    fn dangling_target(
+        &self,
+        at: BorrowedFd<'_>,
+        parent_rel: &str,
+        name: &str,
+        rel: &str,
+        hops: u32,
+    ) -> Result<String> {
+        if hops >= 40 {
+            return Err(Error::sys("resolve", self.shown(rel), Errno::LOOP));
+        }
+        let target = rustix::fs::readlinkat(at, name, Vec::new())
+            .ctx("read the symlink", self.shown(rel))?;
+        let target = target.to_string_lossy();
+        Ok(match target.strip_prefix('/') {
+            Some(abs) => abs.to_string(),
+            None if parent_rel.is_empty() => target.into_owned(),
+            None => format!("{parent_rel}/{target}"),
+        })
     }
 
     /// Opens `rel` (any type) inside the rootfs as `O_PATH`, without creating anything.
@@ -93,13 +122,17 @@ impl AppRoot {
     /// Opens directory `rel` inside the rootfs, creating every missing component (0755), each
     /// one relative to its already-resolved parent.
     pub fn dir_all(&self, rel: &str) -> Result<OwnedFd> {
+        self.dir_all_hops(rel, 0)
+    }
+
+    fn dir_all_hops(&self, rel: &str, hops: u32) -> Result<OwnedFd> {
         let comps: Vec<&str> = rel
             .split('/')
             .filter(|c| !c.is_empty() && *c != ".")
             .collect();
         let mut fd = self.dir(".", false)?;
         for i in 0..comps.len() {
-            fd = self.dir(&comps[..=i].join("/"), true)?;
+            fd = self.dir_hops(&comps[..=i].join("/"), true, hops)?;
         }
         Ok(fd)
     }
@@ -107,9 +140,13 @@ impl AppRoot {
     /// Opens regular file `rel` inside the rootfs (`O_PATH`), creating it empty (0644) and its
     /// missing parents when it does not exist; for a file volume's mount point.
     pub fn file(&self, rel: &str) -> Result<OwnedFd> {
+        self.file_hops(rel, 0)
+    }
+
+    fn file_hops(&self, rel: &str, hops: u32) -> Result<OwnedFd> {
         let rel = rel.trim_start_matches('/');
-        let (parent, name) = rel.rsplit_once('/').unwrap_or(("", rel));
-        let parent = self.dir_all(parent)?;
+        let (parent_rel, name) = rel.rsplit_once('/').unwrap_or(("", rel));
+        let parent = self.dir_all_hops(parent_rel, hops)?;
         let resolve = ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS;
         let how = OFlags::PATH | OFlags::CLOEXEC;
         let fd = match openat2_retry(&self.fd, rel, how, Mode::empty(), resolve) {
@@ -121,10 +158,16 @@ impl AppRoot {
                     | OFlags::EXCL
                     | OFlags::NOFOLLOW
                     | OFlags::CLOEXEC;
-                drop(
-                    openat(&parent, name, create, Mode::from_raw_mode(0o644))
-                        .ctx("create", self.shown(rel))?,
-                );
+                match openat(&parent, name, create, Mode::from_raw_mode(0o644)) {
+                    Ok(fd) => drop(fd),
+                    // A dangling symlink: create the file it names, inside the rootfs.
+                    Err(Errno::EXIST) => {
+                        let through =
+                            self.dangling_target(parent.as_fd(), parent_rel, name, rel, hops)?;
+                        return self.file_hops(&through, hops + 1);
+                    }
+                    Err(e) => return Err(Error::sys("create", self.shown(rel), e)),
+                }
                 openat2_retry(&self.fd, rel, how, Mode::empty(), resolve)
             }
             other => other,
@@ -216,6 +259,9 @@ pub fn mount_volumes(
         let shown = root.shown(rel);
         let source = stat(&m.source).ctx("stat volume source", &m.source)?;
         let is_dir = FileType::from_raw_mode(source.st_mode) == FileType::Directory;
+        if m.fill && is_dir {
+            fill_from_image(root, rel, &m.source, proc)?;
+        }
         let target = if is_dir {
             root.dir_all(rel)?
         } else {
@@ -254,6 +300,27 @@ pub fn mount_volumes(
         if m.readonly || nodev {
             restrict(&mounted, proc, &shown, m.readonly, nodev, m.recursive)?;
         }
+    }
+    Ok(())
+}
+
+/// Docker's volume semantics: an empty volume directory `source` gets a copy of what the
+/// image has at `rel` (a directory), the first time it is mounted. Nothing is followed: the
+/// target is resolved inside the rootfs and copied as it is (`copy::copy_tree`).
+fn fill_from_image(root: &AppRoot, rel: &str, source: &Path, proc: &Path) -> Result<()> {
+    let empty = std::fs::read_dir(source)
+        .ctx("read directory", source)?
+        .next()
+        .is_none();
+    let Ok(content) = root.lookup(rel) else {
+        return Ok(());
+    };
+    let is_dir = FileType::from_raw_mode(fstat(&content).ctx("stat", root.shown(rel))?.st_mode)
+        == FileType::Directory;
+    if empty && is_dir {
+        // `/.`: the directory the magic link names, not the link (copy_tree takes the top
+        // directory's owner and mode from an lstat).
+        crate::copy::copy_tree(&AppRoot::fd_path(proc, &content).join("."), source)?;
     }
     Ok(())
 }
@@ -437,7 +504,7 @@ fn bind_file(dir: &OwnedFd, name: &str, src: &Path, proc: &Path, shown: &Path) -
 mod tests {
     use super::*;
     use std::fs;
-    use std::os::unix::fs::symlink;
+    use std::os::unix::fs::{symlink, MetadataExt};
 
     fn tmp(tag: &str) -> PathBuf {
         let d = std::env::temp_dir().join(format!("s1-approot-{tag}-{}", std::process::id()));
@@ -488,8 +555,18 @@ mod tests {
         assert_eq!(fstat(r.dir("up", false).unwrap()).unwrap().st_ino, real);
         r.dir("new", true).unwrap();
         assert!(root.join("new").is_dir());
-        assert!(r.dir("dangling", true).is_err());
-        assert!(!base.join("nowhere").exists() && !Path::new("/nowhere").exists());
+        // A dangling symlink is made where it points, inside the root, never outside it.
+        symlink("../../../outside/deeper", root.join("dangling-up")).unwrap();
+        symlink("loop-b", root.join("loop-a")).unwrap();
+        symlink("loop-a", root.join("loop-b")).unwrap();
+        let made = fstat(r.dir("dangling", true).unwrap()).unwrap().st_ino;
+        assert_eq!(fs::metadata(root.join("nowhere")).unwrap().ino(), made);
+        r.dir_all("dangling-up/more").unwrap();
+        assert!(root.join("outside/deeper/more").is_dir());
+        let file = r.file("dangling/new-dir/file").unwrap();
+        assert!(fstat(&file).is_ok() && root.join("nowhere/new-dir/file").is_file());
+        assert!(r.dir("loop-a", true).is_err());
+        assert!(!base.join("outside").exists() && !Path::new("/nowhere").exists());
         fs::remove_dir_all(&base).unwrap();
     }
 }

@@ -30,7 +30,8 @@
 //! mount* pre-start* post-stop*`. `argv`, `env`, `supp-gid`, `cap`, `seccomp`, `cgroup-procs`,
 //! `mount`, `pre-start` and `post-stop` repeat, in order. A `seccomp` value is one BPF program
 //! (8-byte `struct sock_filter`s); a `cgroup-mount` is `fstype NUL rel NUL data`. A
-//! `mount` value is `ro|rw` `,` `rbind|bind`, a NUL, the source, a NUL, the target.
+//! `mount` value is `ro|rw` `,` `rbind|bind` (then `,fill`), a NUL, the source, a NUL, the
+//! target.
 
 use std::fmt;
 use std::os::unix::ffi::OsStrExt;
@@ -325,6 +326,9 @@ pub struct Mount {
     pub readonly: bool,
     /// Bind the source's submounts too (`rbind`).
     pub recursive: bool,
+    /// Docker's volume semantics (an image converted from Docker, an implicit empty volume):
+    /// an empty source directory first gets a copy of what the image has at the target.
+    pub fill: bool,
 }
 
 /// A plan that cannot be encoded or decoded.
@@ -522,7 +526,8 @@ impl Plan {
             for m in &app.mounts {
                 let mut v = Vec::new();
                 v.extend_from_slice(if m.readonly { b"ro," } else { b"rw," });
-                v.extend_from_slice(if m.recursive { b"rbind\0" } else { b"bind\0" });
+                v.extend_from_slice(if m.recursive { b"rbind" } else { b"bind" });
+                v.extend_from_slice(if m.fill { b",fill\0" } else { b"\0" });
                 v.extend_from_slice(m.source.as_os_str().as_bytes());
                 v.push(0);
                 v.extend_from_slice(m.target.as_bytes());

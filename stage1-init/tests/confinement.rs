@@ -258,6 +258,7 @@ fn volumes_are_mounted_inside_the_rootfs() {
         target: target.into(),
         readonly,
         recursive: false,
+        fill: false,
     };
     plan.apps[0].mounts = vec![
         mount(&rw, "/data/vol", false),

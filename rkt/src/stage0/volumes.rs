@@ -105,8 +105,8 @@ pub(crate) fn parse_mount(s: &str) -> Result<(String, String), String> {
         }
     }
     match (volume, target) {
-        (Some(v), Some(t)) if !v.is_empty() && t.starts_with('/') => Ok((v, t)),
-        _ => Err("expected volume=NAME,target=/ABSOLUTE/PATH".into()),
+        (Some(v), Some(t)) if !v.is_empty() && !t.is_empty() => Ok((v, t)),
+        _ => Err("expected volume=NAME,target=PATH".into()),
     }
 }
 
@@ -119,8 +119,18 @@ fn read_only(vol: &Volume, mount_points: &[MountPoint]) -> bool {
     })
 }
 
-/// One app's mount requests: the image's mount points, and its `--mount`s as (volume, target).
-pub(crate) type AppMounts<'a> = (&'a [MountPoint], &'a [(String, String)]);
+/// One app's mount requests: the image's mount points, its `--mount`s as (volume, target),
+/// and whether its image was converted from Docker (see [`converted_from_docker`]).
+pub(crate) type AppMounts<'a> = (&'a [MountPoint], &'a [(String, String)], bool);
+
+/// rkt's `ConvertedFromDocker`: docker2aci marks the images it converts with this annotation;
+/// their implicit empty volumes get the image's content at the mount point, as Docker does.
+pub(crate) fn converted_from_docker(manifest: &crate::appc::ImageManifest) -> bool {
+    manifest
+        .annotations
+        .iter()
+        .any(|(k, _)| k.as_str() == "appc.io/docker/repository")
+}
 
 /// The mounts of every app. `apps[i]` is (the image's mount points, the `--mount`s as
 /// (volume, target)). A `--mount` names a declared volume; an image mount point without a
@@ -138,7 +148,9 @@ pub(crate) fn plan_mounts(
     }
     let mut all = Vec::new();
     let mut empties: Vec<EmptyDir> = Vec::new();
-    for (mount_points, cli) in apps {
+    // The empty volumes made here for image mount points, which Docker images fill.
+    let mut implicit: Vec<String> = Vec::new();
+    for (mount_points, cli, from_docker) in apps {
         // (volume name, target): --mount first, then the image's mount points not overridden.
         let mut wanted: Vec<(String, String)> = Vec::new();
         for (vol, target) in cli.iter() {
@@ -152,6 +164,7 @@ pub(crate) fn plan_mounts(
                 continue;
             }
             if !volumes.iter().any(|v| v.name == mp.name) {
+                implicit.push(mp.name.as_str().to_string());
                 volumes.push(Volume {
                     name: mp.name.clone(),
                     kind: VolumeKind::Empty {
@@ -196,6 +209,7 @@ pub(crate) fn plan_mounts(
                 target,
                 readonly: read_only(v, mount_points),
                 recursive,
+                fill: *from_docker && implicit.contains(&vol),
             });
         }
         all.push(mounts);
@@ -203,14 +217,27 @@ pub(crate) fn plan_mounts(
     Ok((all, empties))
 }
 
+/// A mount target as rkt 1.30 took it (`filepath.Join(root, target)`): relative to the app's
+/// root, `..` removed lexically and never above the root. Symlinks on the way are resolved
+/// later, inside the rootfs, by stage1-init.
 fn normalize_target(t: &str) -> Result<String, String> {
-    let parts: Vec<&str> = t
-        .split('/')
-        .filter(|c| !c.is_empty() && *c != ".")
-        .collect();
-    if !t.starts_with('/') || parts.is_empty() || parts.contains(&"..") || t.contains('\0') {
+    let shown = crate::error::bounded(t);
+    if t.contains('\0') {
+        return Err(format!("mount target {shown:?} contains a NUL byte"));
+    }
+    let mut parts: Vec<&str> = Vec::new();
+    for c in t.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            c => parts.push(c),
+        }
+    }
+    if parts.is_empty() {
         return Err(format!(
-            "mount target {t:?} must be an absolute path other than / without .."
+            "mount target {shown:?} is the app's root directory, which a volume would hide"
         ));
     }
     Ok(format!("/{}", parts.join("/")))
@@ -273,7 +300,22 @@ mod tests {
             parse_mount("volume=v,target=/data").unwrap(),
             ("v".to_string(), "/data".to_string())
         );
-        for bad in ["volume=v", "target=/x", "volume=v,target=rel", "v,/x", ""] {
+        assert_eq!(
+            parse_mount("volume=v,target=rel").unwrap(),
+            ("v".to_string(), "rel".to_string())
+        );
+        for (given, normal) in [
+            ("dir1", "/dir1"),
+            ("/a/./b//c/", "/a/b/c"),
+            ("/dir1/../dir1/.//link/foo", "/dir1/link/foo"),
+            ("../../../../foo", "/foo"),
+        ] {
+            assert_eq!(normalize_target(given).unwrap(), normal);
+        }
+        for root in ["/", "/a/..", "..", "."] {
+            assert!(normalize_target(root).is_err(), "{root}");
+        }
+        for bad in ["volume=v", "target=/x", "volume=v,target=", "v,/x", ""] {
             assert!(parse_mount(bad).is_err(), "{bad}");
         }
     }
@@ -293,8 +335,12 @@ mod tests {
             ("shared".to_string(), "/s".to_string()),
             ("host".to_string(), "/etc2".to_string()),
         ];
-        let (mounts, empties) =
-            plan_mounts(pod, &mut vols, &[(&img_a, &cli_a), (&img_b, &cli_b)]).unwrap();
+        let (mounts, empties) = plan_mounts(
+            pod,
+            &mut vols,
+            &[(&img_a, &cli_a, false), (&img_b, &cli_b, true)],
+        )
+        .unwrap();
         let a: Vec<(&str, &str, bool, bool)> = mounts[0]
             .iter()
             .map(|m| {
@@ -324,6 +370,19 @@ mod tests {
             b,
             vec![("/p/sharedVolumes/shared", "/s"), ("/srv", "/etc2")]
         );
+        // Docker's semantics fill only the implicit empty volumes of a converted image.
+        assert!(mounts.iter().flatten().all(|m| !m.fill));
+        let mut docker_vols = vec![parse_volume("given,kind=empty").unwrap()];
+        let img = [
+            mp("implicit", "/var/lib/db", false),
+            mp("given", "/g", false),
+        ];
+        let (mounts, _) = plan_mounts(pod, &mut docker_vols, &[(&img, &[], true)]).unwrap();
+        let fill: Vec<(&str, bool)> = mounts[0]
+            .iter()
+            .map(|m| (m.target.as_str(), m.fill))
+            .collect();
+        assert_eq!(fill, [("/var/lib/db", true), ("/g", false)]);
         assert_eq!(
             empties,
             vec![
@@ -345,7 +404,7 @@ mod tests {
 
         let mut vols = vec![];
         let cli = vec![("nope".to_string(), "/x".to_string())];
-        assert!(plan_mounts(pod, &mut vols, &[(&[], &cli)])
+        assert!(plan_mounts(pod, &mut vols, &[(&[], &cli, false)])
             .unwrap_err()
             .contains("no volume named \"nope\""));
         let mut vols = vec![
@@ -354,7 +413,7 @@ mod tests {
         ];
         assert!(plan_mounts(pod, &mut vols, &[]).is_err());
         let mut vols = vec![parse_volume("a,kind=empty").unwrap()];
-        let cli = vec![("a".to_string(), "/../x".to_string())];
-        assert!(plan_mounts(pod, &mut vols, &[(&[], &cli)]).is_err());
+        let cli = vec![("a".to_string(), "/x/..".to_string())];
+        assert!(plan_mounts(pod, &mut vols, &[(&[], &cli, false)]).is_err());
     }
 }

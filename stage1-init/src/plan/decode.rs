@@ -235,18 +235,23 @@ impl Decoder {
                 else {
                     return Err("expected FLAGS NUL SOURCE NUL TARGET".into());
                 };
+                let (flags, fill) = match flags.strip_suffix(b",fill") {
+                    Some(f) => (f, true),
+                    None => (flags, false),
+                };
                 let (readonly, recursive) = match flags {
                     b"ro,rbind" => (true, true),
                     b"ro,bind" => (true, false),
                     b"rw,rbind" => (false, true),
                     b"rw,bind" => (false, false),
-                    _ => return Err("flags must be ro|rw,rbind|bind".into()),
+                    _ => return Err("flags must be ro|rw,rbind|bind[,fill]".into()),
                 };
                 app.mounts.push(Mount {
                     source: path(source),
                     target: text(target)?,
                     readonly,
                     recursive,
+                    fill,
                 });
                 Ok(())
             }

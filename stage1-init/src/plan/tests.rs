@@ -50,12 +50,14 @@ pub(crate) fn sample() -> Plan {
                         target: "/var/lib/redis".into(),
                         readonly: false,
                         recursive: true,
+                        fill: false,
                     },
                     Mount {
                         source: "/etc/app.conf".into(),
                         target: "/etc/app.conf".into(),
                         readonly: true,
                         recursive: false,
+                        fill: false,
                     },
                 ],
             },
@@ -92,6 +94,11 @@ fn round_trip() {
     let bytes = plan.encode().unwrap();
     assert!(bytes.starts_with(b"rkt-stage1-plan 2\nuuid 36\n6f1f0d3c-"));
     assert_eq!(Plan::decode(&bytes).unwrap(), plan);
+    let mut filled = sample();
+    filled.apps[0].mounts[0].fill = true;
+    let bytes = filled.encode().unwrap();
+    assert!(bytes.windows(14).any(|w| w == b"rw,rbind,fill\0"));
+    assert_eq!(Plan::decode(&bytes).unwrap(), filled);
 }
 
 #[test]

@@ -225,6 +225,7 @@ impl Fixture {
             target: "/sync".into(),
             readonly: false,
             recursive: false,
+            fill: false,
         };
         (dir, mount)
     }

@@ -136,6 +136,30 @@ fn run(cmd: &[String], out: &mut impl Write) -> io::Result<u8> {
             std::fs::write(arg(1)?, arg(2)?)?;
             writeln!(out, "wrote {}", arg(1)?)?;
         }
+        "stat" => {
+            use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+            let m = std::fs::symlink_metadata(arg(1)?)?;
+            let t = m.file_type();
+            let kind = if t.is_dir() {
+                "dir"
+            } else if t.is_file() {
+                "file"
+            } else if t.is_symlink() {
+                "symlink"
+            } else if t.is_char_device() {
+                "char"
+            } else if t.is_block_device() {
+                "block"
+            } else {
+                "other"
+            };
+            writeln!(
+                out,
+                "stat {} {kind} {:o}",
+                arg(1)?,
+                m.permissions().mode() & 0o7777
+            )?;
+        }
         "ns" => {
             let link = std::fs::read_link(format!("/proc/self/ns/{}", arg(1)?))?;
             writeln!(out, "ns {}", link.display())?;

@@ -74,9 +74,20 @@ pub(crate) fn prepare(data_dir: &Path, opts: &RunOptions) -> Result<(Pod, FileLo
     let dir = pod.path();
     let per_app: Vec<volumes::AppMounts<'_>> = resolved
         .iter()
-        .map(|r| (r.app.mount_points.as_slice(), r.cli_mounts.as_slice()))
+        .map(|r| {
+            (
+                r.app.mount_points.as_slice(),
+                r.cli_mounts.as_slice(),
+                volumes::converted_from_docker(&r.manifest),
+            )
+        })
         .collect();
-    let (_, empties) = volumes::plan_mounts(&dir, &mut volumes, &per_app).map_err(Error::Apps)?;
+    // The pod manifest keeps the volumes the user gave; the implicit empty ones for image
+    // mount points are made again at every start (rkt's stage1 made them), which is how a
+    // start knows which ones Docker's semantics fill.
+    let mut with_implicit = volumes.clone();
+    let (_, empties) =
+        volumes::plan_mounts(&dir, &mut with_implicit, &per_app).map_err(Error::Apps)?;
     for e in &empties {
         create_empty_volume(e)?;
     }
@@ -134,6 +145,8 @@ pub(super) struct Prepared {
     pub(super) readonly_rootfs: bool,
     pub(super) cli_env: Vec<(String, String)>,
     pub(super) cli_mounts: Vec<(String, String)>,
+    /// Its image was converted from Docker (`appsinfo/<app>/manifest` says so).
+    pub(super) from_docker: bool,
 }
 
 /// rkt refuses a host volume whose source is missing before anything is created.
@@ -197,7 +210,13 @@ pub(super) fn load_prepared(store: &Store, dir: &Path) -> Result<Loaded, Error> 
                 image: image.clone(),
                 reason: format!("the pod's tree {tree:?} is no longer in the store"),
             })?;
+        let image_manifest = paths::pod_app_manifest(dir, &name);
+        let from_docker = std::fs::read(&image_manifest)
+            .ok()
+            .and_then(|b| crate::appc::ImageManifest::from_json(&b).ok())
+            .is_some_and(|m| volumes::converted_from_docker(&m));
         apps.push(Prepared {
+            from_docker,
             name,
             app,
             rootfs,

@@ -140,7 +140,13 @@ fn plan_pod(
     check_host_sources(&volumes)?;
     let per_app: Vec<volumes::AppMounts<'_>> = prepared
         .iter()
-        .map(|r| (r.app.mount_points.as_slice(), r.cli_mounts.as_slice()))
+        .map(|r| {
+            (
+                r.app.mount_points.as_slice(),
+                r.cli_mounts.as_slice(),
+                r.from_docker,
+            )
+        })
         .collect();
     // The empty volumes were created by prepare; only the mounts are needed again.
     let (mut app_mounts, _) =

@@ -290,10 +290,25 @@ fn plan_app(
         .find(|(k, _)| k == "PATH")
         .map(|(_, v)| v.clone())
         .unwrap_or_default();
-    let exec = resolve_exec(first, &path_var, view).ok_or_else(|| PlanError::ExecNotFound {
-        app: name.clone(),
-        exec: first.clone(),
-    })?;
+    // An executable on one of the app's volumes is not in the image: it is there once the
+    // volumes are mounted (rkt 1.30 looked it up then), and the exec says if it is not.
+    let on_a_volume = |exec: &str| {
+        exec.starts_with('/')
+            && input.mounts.iter().any(|m| {
+                exec.strip_prefix(m.target.as_str())
+                    .is_some_and(|rest| rest.starts_with('/'))
+            })
+    };
+    let exec = match resolve_exec(first, &path_var, view) {
+        Some(exec) => exec,
+        None if on_a_volume(first) => first.clone(),
+        None => {
+            return Err(PlanError::ExecNotFound {
+                app: name.clone(),
+                exec: first.clone(),
+            })
+        }
+    };
     let mut argv = vec![exec];
     argv.extend(args[1..].iter().cloned());
 

@@ -208,6 +208,21 @@ fn missing_exec_or_workdir_is_named() {
     assert_eq!(one(a.clone(), &f).unwrap().plan.apps[0].cwd, "/srv");
     a.app.working_directory = Some("/nope".into());
     assert!(matches!(one(a, &f), Err(PlanError::WorkDirMissing { .. })));
+    // An executable on one of the app's volumes is looked for only when it runs.
+    let mut a = input(&["/opt/tools/run", "x"], "0", "0");
+    a.mounts.push(plan::Mount {
+        source: "/host/tools".into(),
+        target: "/opt/tools".into(),
+        readonly: true,
+        recursive: false,
+        fill: false,
+    });
+    assert_eq!(
+        one(a.clone(), &f).unwrap().plan.apps[0].argv,
+        ["/opt/tools/run", "x"]
+    );
+    a.app.exec = Exec::new(vec!["/opt/toolsX/run".into()]).unwrap();
+    assert!(matches!(one(a, &f), Err(PlanError::ExecNotFound { .. })));
 }
 
 #[test]
@@ -219,7 +234,7 @@ fn net_none_and_hostname() {
     let planned = compute(&p, &[(input(&["probe"], "0", "0"), &f as &dyn RootfsView)]).unwrap();
     assert_eq!(planned.plan.hostname, "web1");
     assert!(matches!(planned.plan.hosts, EtcFile::Default(_)));
-    p.hostname = Some("-bad".into());
+    p.hostname = Some("bad host".into());
     assert!(matches!(
         compute(&p, &[(input(&["probe"], "0", "0"), &f as &dyn RootfsView)]),
         Err(PlanError::Invalid(_))
