@@ -99,7 +99,7 @@ pub(super) fn start_options(
         hostname: flags.hostname,
         debug: config.debug,
         dns: stage0::dns::parse_dns(&flags.dns).map_err(|e| Error::Usage(format!("{cmd}: {e}")))?,
-        hosts: stage0::dns::parse_hosts(&flags.hosts_entry, stage0::plan::LOCALHOST)
+        hosts: stage0::dns::parse_hosts(&flags.hosts_entry)
             .map_err(|e| Error::Usage(format!("{cmd}: {e}")))?,
         interactive: flags.interactive,
         ipc: match &flags.ipc {

@@ -26,7 +26,7 @@ pub(crate) enum Hosts {
     Default,
     /// `--hosts-entry=host`: the host's `/etc/hosts`.
     Host,
-    /// `--hosts-entry IP=HOST`...: localhost plus these lines.
+    /// `--hosts-entry IP=HOST`...: these lines, after rkt's fallback file.
     Entries(String),
 }
 
@@ -51,14 +51,19 @@ fn check_word(flag: &str, v: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// rkt 1.30: `host` and `none` stand alone; any other value makes a generated file.
+/// rkt 1.30 (`parseDNSFlags`, whose words these are): `host` and `none` stand alone; any
+/// other value makes a generated file.
 pub(crate) fn parse_dns(f: &DnsFlags) -> Result<Dns, String> {
     let special = f.dns.iter().find(|d| *d == "host" || *d == "none");
     if let Some(s) = special {
-        if f.dns.len() > 1 || !f.search.is_empty() || !f.opt.is_empty() || f.domain.is_some() {
+        if f.dns.len() > 1 {
             return Err(format!(
-                "--dns={s} cannot be combined with other --dns, --dns-search, --dns-opt or \
-                 --dns-domain values"
+                "no other --dns options allowed when --dns={s} is passed"
+            ));
+        }
+        if !f.search.is_empty() || !f.opt.is_empty() || f.domain.is_some() {
+            return Err(format!(
+                "Cannot call --dns-opt, --dns-search, or --dns-domain with --dns={s}"
             ));
         }
         return Ok(if s == "host" { Dns::Host } else { Dns::None });
@@ -70,7 +75,7 @@ pub(crate) fn parse_dns(f: &DnsFlags) -> Result<Dns, String> {
     for d in &f.dns {
         let ip: IpAddr = d
             .parse()
-            .map_err(|_| format!("--dns {d:?}: not an IP address, host or none"))?;
+            .map_err(|_| format!("Invalid IP passed to --dns: {}", crate::error::bounded(d)))?;
         text.push_str(&format!("nameserver {ip}\n"));
     }
     for (flag, values, key) in [
@@ -91,11 +96,12 @@ pub(crate) fn parse_dns(f: &DnsFlags) -> Result<Dns, String> {
     Ok(Dns::Generated(text))
 }
 
-/// `--hosts-entry IP=HOST` (repeatable; names of one IP share its line) or `host` alone.
-pub(crate) fn parse_hosts(entries: &[String], localhost: &str) -> Result<Hosts, String> {
+/// `--hosts-entry IP=HOST` (repeatable; names of one IP share its line) or `host` alone
+/// (given more than once it still means the host's file; rkt 1.25's parser refused that).
+pub(crate) fn parse_hosts(entries: &[String]) -> Result<Hosts, String> {
     if entries.iter().any(|e| e == "host") {
-        if entries.len() > 1 {
-            return Err("--hosts-entry=host cannot be combined with other entries".into());
+        if entries.iter().any(|e| e != "host") {
+            return Err("cannot pass --hosts-entry=host with multiple hosts-entries".into());
         }
         return Ok(Hosts::Host);
     }
@@ -104,19 +110,23 @@ pub(crate) fn parse_hosts(entries: &[String], localhost: &str) -> Result<Hosts, 
     }
     let mut lines: Vec<(IpAddr, Vec<String>)> = Vec::new();
     for e in entries {
+        let shown = crate::error::bounded(e);
         let Some((ip, host)) = e.split_once('=') else {
-            return Err(format!("--hosts-entry {e:?}: expected IP=HOST or host"));
+            return Err(format!("Did not understand --hosts-entry {shown}"));
         };
-        let ip: IpAddr = ip
-            .parse()
-            .map_err(|_| format!("--hosts-entry {e:?}: {ip:?} is not an IP address"))?;
+        let ip: IpAddr = ip.parse().map_err(|_| {
+            format!(
+                "Invalid IP passed to --hosts-entry: {}",
+                crate::error::bounded(ip)
+            )
+        })?;
         check_word("hosts-entry", host)?;
         match lines.iter_mut().find(|(i, _)| *i == ip) {
             Some((_, hosts)) => hosts.push(host.to_string()),
             None => lines.push((ip, vec![host.to_string()])),
         }
     }
-    let mut text = localhost.to_string();
+    let mut text = String::new();
     for (ip, hosts) in lines {
         text.push_str(&format!("{ip} {}\n", hosts.join(" ")));
     }
@@ -237,11 +247,20 @@ mod tests {
     #[test]
     fn hosts_entries() {
         let e = |s: &[&str]| s.iter().map(|x| x.to_string()).collect::<Vec<_>>();
-        assert_eq!(parse_hosts(&[], "L\n"), Ok(Hosts::Default));
-        assert_eq!(parse_hosts(&e(&["host"]), "L\n"), Ok(Hosts::Host));
+        assert_eq!(parse_hosts(&[]), Ok(Hosts::Default));
+        assert_eq!(parse_hosts(&e(&["host"])), Ok(Hosts::Host));
+        assert_eq!(parse_hosts(&e(&["host", "host"])), Ok(Hosts::Host));
         assert_eq!(
-            parse_hosts(&e(&["10.0.0.1=a", "10.0.0.2=b", "10.0.0.1=c"]), "L\n"),
-            Ok(Hosts::Entries("L\n10.0.0.1 a c\n10.0.0.2 b\n".into()))
+            parse_hosts(&e(&["10.0.0.1=a", "10.0.0.2=b", "10.0.0.1=c"])),
+            Ok(Hosts::Entries("10.0.0.1 a c\n10.0.0.2 b\n".into()))
+        );
+        assert_eq!(
+            parse_hosts(&e(&["host", "1.2.3.4=a"])).unwrap_err(),
+            "cannot pass --hosts-entry=host with multiple hosts-entries"
+        );
+        assert_eq!(
+            parse_hosts(&e(&["1.2.3.4"])).unwrap_err(),
+            "Did not understand --hosts-entry 1.2.3.4"
         );
         for bad in [
             &["host", "1.2.3.4=a"][..],
@@ -250,7 +269,7 @@ mod tests {
             &["1.2.3.4=a b"],
             &["1.2.3.4=a\n6.6.6.6 evil"],
         ] {
-            assert!(parse_hosts(&e(bad), "L\n").is_err(), "{bad:?}");
+            assert!(parse_hosts(&e(bad)).is_err(), "{bad:?}");
         }
     }
 }

@@ -156,9 +156,15 @@ pub(crate) fn attach_cgroups(
     plan.devices_by_cgroup = cgroups.devices_enforced || !device_policy;
 }
 
-pub(crate) const LOCALHOST: &str =
-    "127.0.0.1 localhost localhost.localdomain localhost4 localhost4.localdomain4\n\
-::1 localhost localhost.localdomain localhost6 localhost6.localdomain6\n";
+/// rkt 1.30's stage1 `etc/hosts-fallback`, with the pod's host name added to its 127.0.0.1
+/// line (stage1 `AddHostsEntry`): what an app whose image has no /etc/hosts gets, and what
+/// `--hosts-entry` lines follow.
+pub(crate) fn fallback_hosts(hostname: &str) -> String {
+    format!(
+        "127.0.0.1 localhost localhost.domain localhost4 localhost4.localdomain4 {hostname}\n\
+         ::1 localhost localhost.domain localhost6 localhost6.localdomain6\n"
+    )
+}
 
 /// Computes the plan of a pod (pure but for reads through each app's [`RootfsView`]).
 pub(crate) fn compute(
@@ -178,12 +184,19 @@ pub(crate) fn compute(
     }
     // Generated files are written over whatever the image has (a symlink there is replaced,
     // never followed: stage1-init's EtcFile contract).
-    let host_hosts = || EtcFile::Bind(PathBuf::from("/etc/hosts"));
-    let hosts = match (&pod.hosts, pod.net) {
-        (Hosts::Entries(text), _) => EtcFile::Write(text.clone()),
-        (Hosts::Host, _) if pod.host_hosts => host_hosts(),
-        (Hosts::Default, Net::Host) if pod.host_hosts => host_hosts(),
-        _ => EtcFile::Default(LOCALHOST.to_string()),
+    // /etc/hosts as rkt 1.30's stage1 made it, whatever the network: the image's own file,
+    // else the fallback; `--hosts-entry` lines after the fallback, over the image's file.
+    let hostname = pod
+        .hostname
+        .clone()
+        .unwrap_or_else(|| format!("rkt-{}", pod.uuid));
+    let hosts = match &pod.hosts {
+        Hosts::Entries(lines) => EtcFile::Write(format!(
+            "{}\n\n# Added by rkt run --hosts-entry\n{lines}",
+            fallback_hosts(&hostname)
+        )),
+        Hosts::Host if pod.host_hosts => EtcFile::Bind(PathBuf::from("/etc/hosts")),
+        _ => EtcFile::Default(fallback_hosts(&hostname)),
     };
     let host_resolv = || EtcFile::Bind(PathBuf::from("/etc/resolv.conf"));
     let resolv = match (&pod.dns, pod.net) {
@@ -198,10 +211,7 @@ pub(crate) fn compute(
     };
     let plan = plan::Plan {
         uuid: pod.uuid.clone(),
-        hostname: pod
-            .hostname
-            .clone()
-            .unwrap_or_else(|| format!("rkt-{}", pod.uuid)),
+        hostname,
         pod_dir: pod.pod_dir.clone(),
         net: pod.net,
         hosts,

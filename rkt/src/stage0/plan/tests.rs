@@ -124,7 +124,10 @@ fn exec_is_searched_in_path_and_env_has_defaults_then_image() {
     assert_eq!(app.caps, plan::default_caps());
     assert!(app.protect_kernel);
     assert_eq!(p.plan.hostname, format!("rkt-{}", pod().uuid));
-    assert_eq!(p.plan.hosts, EtcFile::Bind("/etc/hosts".into()));
+    assert_eq!(
+        p.plan.hosts,
+        EtcFile::Default(fallback_hosts(&format!("rkt-{}", pod().uuid)))
+    );
     assert_eq!(p.plan.resolv, EtcFile::Keep);
 }
 
@@ -331,17 +334,34 @@ fn dns_and_hosts_flags_choose_the_etc_files() {
             .plan
     };
     let mut p = pod();
+    let fallback = fallback_hosts(&format!("rkt-{}", p.uuid));
+    assert!(fallback.starts_with(
+        "127.0.0.1 localhost localhost.domain localhost4 localhost4.localdomain4 rkt-6f1f0d3c-"
+    ));
     p.host_resolv = true;
+    p.host_hosts = true;
     p.dns = Dns::Generated("nameserver 1.1.1.1\n".into());
-    p.hosts = Hosts::Entries("x\n".into());
+    p.hosts = Hosts::Entries("10.0.0.1 x\n".into());
     let plan = plan_of(&p);
     assert_eq!(plan.resolv, EtcFile::Write("nameserver 1.1.1.1\n".into()));
-    assert_eq!(plan.hosts, EtcFile::Write("x\n".into()));
-    p.dns = Dns::None;
+    assert_eq!(
+        plan.hosts,
+        EtcFile::Write(format!(
+            "{fallback}\n\n# Added by rkt run --hosts-entry\n10.0.0.1 x\n"
+        ))
+    );
+    // Host networking: the host's resolv.conf, but rkt's hosts file (the image's, else the
+    // fallback naming the pod's host name).
+    p.dns = Dns::Default;
     p.hosts = Hosts::Default;
+    p.hostname = Some("box".into());
+    let plan = plan_of(&p);
+    assert_eq!(plan.resolv, EtcFile::Bind("/etc/resolv.conf".into()));
+    assert_eq!(plan.hosts, EtcFile::Default(fallback_hosts("box")));
+    p.hostname = None;
+    p.dns = Dns::None;
     let plan = plan_of(&p);
     assert_eq!(plan.resolv, EtcFile::Keep);
-    assert_eq!(plan.hosts, EtcFile::Bind("/etc/hosts".into()));
     p.net = Net::None;
     p.dns = Dns::Host;
     p.hosts = Hosts::Host;
@@ -352,5 +372,5 @@ fn dns_and_hosts_flags_choose_the_etc_files() {
     p.hosts = Hosts::Default;
     let plan = plan_of(&p);
     assert_eq!(plan.resolv, EtcFile::Keep);
-    assert_eq!(plan.hosts, EtcFile::Default(LOCALHOST.into()));
+    assert_eq!(plan.hosts, EtcFile::Default(fallback));
 }
