@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use super::pod_flags::Cmd;
-use super::run::{run_options, start_options, StartFlags};
+use super::run::{run_options, start_options, wants_fly, StartFlags};
 use crate::config::Config;
 use crate::error::Error;
 use crate::stage0;
@@ -13,7 +13,9 @@ super::pod_flags::pod_command!(Args, Cmd::Prepare);
 
 pub(crate) fn run(Args(args): Args, config: &Config) -> Result<ExitCode, Error> {
     // The start-time options are given to run-prepared; these defaults are never used.
-    let start = start_options(Cmd::Prepare, StartFlags::default(), config)?;
+    let mut start = start_options(Cmd::Prepare, StartFlags::default(), config)?;
+    // Recorded with the pod, as rkt recorded its stage1: run-prepared then flies it.
+    start.fly = wants_fly(Cmd::Prepare, &args)?;
     let opts = run_options(Cmd::Prepare, &args, start, config)?;
     let uuid = stage0::prepare_only(&config.data_dir, &opts)
         .map_err(|e| Error::Launch("prepare", Box::new(e)))?;

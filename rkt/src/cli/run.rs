@@ -14,14 +14,11 @@ pub(crate) fn run(Args(args): Args, config: &Config) -> Result<ExitCode, Error> 
     check_mds_register(Cmd::Run, &args)?;
     let net_given = !args.all("net").is_empty();
     let mut start = start_options(Cmd::Run, StartFlags::from_args(&args), config)?;
-    start.fly = stage0::fly::wants_fly(&stage0::fly::Stage1Flags {
-        url: args.last("stage1-url"),
-        path: args.last("stage1-path"),
-        name: args.last("stage1-name"),
-        hash: args.last("stage1-hash"),
-        from_dir: args.last("stage1-from-dir"),
-    })
-    .map_err(|e| Error::Usage(format!("run: {e}")))?;
+    start.fly = wants_fly(Cmd::Run, &args)?;
+    if start.fly {
+        // rkt's fly ignored it: the app is exec'd on rkt's own terminal anyway.
+        start.interactive = false;
+    }
     if start.fly && start.ipc == stage0::Ipc::Private {
         return Err(Error::Usage(
             "run: --ipc=private: fly runs the app in the host's namespaces".into(),
@@ -36,6 +33,18 @@ pub(crate) fn run(Args(args): Args, config: &Config) -> Result<ExitCode, Error> 
     opts.uuid_file_save = args.last("uuid-file-save").map(Into::into);
     let code = stage0::run(&config.data_dir, &opts).map_err(Error::Run)?;
     Ok(ExitCode::from(code))
+}
+
+/// The stage1 flags: fly, the built-in stage1, or an error naming the flag.
+pub(super) fn wants_fly(cmd: Cmd, args: &PodArgs) -> Result<bool, Error> {
+    stage0::fly::wants_fly(&stage0::fly::Stage1Flags {
+        url: args.last("stage1-url"),
+        path: args.last("stage1-path"),
+        name: args.last("stage1-name"),
+        hash: args.last("stage1-hash"),
+        from_dir: args.last("stage1-from-dir"),
+    })
+    .map_err(|e| Error::Usage(format!("{cmd}: {e}")))
 }
 
 /// `--mds-register`: rkt's default, false, is all there is without a metadata service.

@@ -160,6 +160,7 @@ pub(super) fn exec(mut pod: Pod, lock: FileLock, plan: &Plan) -> Result<Infallib
             &root.join(m.target.trim_start_matches('/')),
         ))?;
     }
+    etc_files(root_fd.as_fd(), plan, &root)?;
     drop(root_fd);
     // `status --wait-ready`: the app is started by the exec below.
     let ready = paths::pod_supervisor_status(&dir);
@@ -182,6 +183,36 @@ pub(super) fn exec(mut pod: Pod, lock: FileLock, plan: &Plan) -> Result<Infallib
         Ok(never) => match never {},
         Err(e) => Err(io_err("execute", &argv0)(e)),
     }
+}
+
+/// The app's `/etc/resolv.conf` and `/etc/hosts` as the plan says, written into its rootfs
+/// (rkt's fly copied a generated resolv.conf in and bound host files read-only); fly keeps
+/// the host's host name, so there is no `/etc/hostname`.
+fn etc_files(root: std::os::fd::BorrowedFd<'_>, plan: &Plan, shown: &Path) -> Result<(), Error> {
+    use stage1_init::plan::EtcFile;
+    for (name, file) in [("resolv.conf", &plan.resolv), ("hosts", &plan.hosts)] {
+        let target = Path::new("/etc").join(name);
+        let err = io_err("write", &shown.join("etc").join(name));
+        match file {
+            EtcFile::Keep => {}
+            EtcFile::Bind(src) => {
+                sys_fly::bind_into(root, src, &target, false, true).map_err(err)?
+            }
+            EtcFile::Write(text) => sys_fly::write_into(
+                root,
+                Path::new("etc"),
+                name.as_ref(),
+                text.as_bytes(),
+                false,
+            )
+            .map_err(err)?,
+            EtcFile::Default(text) => {
+                sys_fly::write_into(root, Path::new("etc"), name.as_ref(), text.as_bytes(), true)
+                    .map_err(err)?
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

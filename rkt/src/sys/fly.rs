@@ -43,6 +43,33 @@ pub(crate) fn bind_into(
     Ok(())
 }
 
+/// Writes `bytes` as `<dir>/<name>` inside the tree at `root` (`dir` made if missing; a file
+/// or symlink there is replaced by a rename, never written through). With `only_if_missing`,
+/// an existing entry of that name (even a dangling symlink) is left alone.
+pub(crate) fn write_into(
+    root: BorrowedFd<'_>,
+    dir: &Path,
+    name: &OsStr,
+    bytes: &[u8],
+    only_if_missing: bool,
+) -> io::Result<()> {
+    let path = create_in_root(root, dir, true)?;
+    let dirfd = rustix::fs::openat(
+        path.as_fd(),
+        ".",
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?;
+    if only_if_missing {
+        match rustix::fs::statat(&dirfd, name, rustix::fs::AtFlags::SYMLINK_NOFOLLOW) {
+            Err(Errno::NOENT) => {}
+            Ok(_) => return Ok(()),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    super::fs::write_atomic_at(dirfd.as_fd(), name, bytes, super::fs::Durability::NoFsync)
+}
+
 /// `/proc/self/fd/N` of an fd.
 fn fd_path(fd: &OwnedFd) -> std::path::PathBuf {
     std::path::PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd()))

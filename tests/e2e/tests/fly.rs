@@ -148,3 +148,80 @@ fn other_stage1_choices_fail_naming_the_built_in_one() {
     assert_eq!(t.pods_in("run"), Vec::<String>::new());
     t.gc_all_with(&["--expire-prepared=0s"]);
 }
+
+/// Fly as rkt 1.30's fly did it from a prepared pod (issue 17 item 10): `prepare
+/// --stage1-name=...stage1-fly:V` then `run-prepared` flies; `--interactive` is accepted and
+/// ignored; `--dns` and `--hosts-entry` give the app its files.
+#[test]
+fn prepared_fly_pods_run_prepared_with_their_dns_and_hosts() {
+    let t = setup("fly-prepared");
+    let out = in_namespace(
+        &t,
+        r#"
+        uuid=$($RKT prepare --quiet --stage1-name=coreos.com/rkt/stage1-fly:1.30.0 \
+            example.com/probe --exec=/bin/probe -- cat /etc/resolv.conf + cat /etc/hosts + exit 3)
+        rc=0
+        $RKT run-prepared --interactive --dns=192.0.2.53 --dns-search=fly.example \
+            --hosts-entry=192.0.2.7=seven "$uuid" > "$T/app.out" || rc=$?
+        echo "rc=$rc"
+        $RKT status "$uuid" | grep '^state='
+        rc=0
+        $RKT run --interactive --stage1-from-dir=stage1-fly.aci example.com/probe \
+            --exec=/bin/probe -- exit 4 || rc=$?
+        echo "interactive-rc=$rc"
+        rc=0
+        $RKT prepare --stage1-from-dir=stage1-coreos.aci example.com/probe 2> "$T/err" || rc=$?
+        echo "other-rc=$rc"
+        $RKT gc --grace-period=0s >/dev/null
+        echo "mounts-after-gc=$(grep -c "$T/data/pods" /proc/self/mountinfo || true)"
+        "#,
+    );
+    let s = stdout(&out);
+    let app = std::fs::read_to_string(t.join("app.out")).unwrap();
+    assert!(s.contains("rc=3\n"), "{s}\n{}", stderr(&out));
+    assert!(s.contains("state=exited\n"), "{s}");
+    assert!(
+        app.contains("nameserver 192.0.2.53\n") && app.contains("search fly.example\n"),
+        "{app}"
+    );
+    assert!(app.contains("192.0.2.7 seven\n"), "{app}");
+    assert!(s.contains("interactive-rc=4\n"), "{s}");
+    assert!(s.contains("other-rc=254\n"), "{s}");
+    let err = std::fs::read_to_string(t.join("err")).unwrap();
+    assert!(err.contains("stage1 built in"), "{err}");
+    assert!(s.contains("mounts-after-gc=0\n"), "{s}");
+    t.gc_all();
+}
+
+/// A pod whose mounts someone else removed (a reboot, an admin's umount) is still exported,
+/// removed and collected (issue 17 item 9). Only fly pods leave mounts on the host after
+/// their apps exit; a built-in pod's go with its PID 1 (exported after exit by the export
+/// tests).
+#[test]
+fn a_pod_whose_mounts_were_removed_is_exported_and_removed() {
+    let t = setup("fly-unmounted");
+    let out = in_namespace(
+        &t,
+        r#"
+        $RKT run --uuid-file-save="$T/uuid" --stage1-from-dir=stage1-fly.aci example.com/probe \
+            --exec=/bin/probe -- write /kept ThisIsATest > /dev/null
+        echo "mounts-before=$(grep -c "$T/data/pods" /proc/self/mountinfo || true)"
+        # The "reboot": every mount of the pod goes, deepest first.
+        grep "$T/data/pods" /proc/self/mountinfo | awk '{print $5}' | sort -r | xargs -r umount
+        echo "mounts-after-umount=$(grep -c "$T/data/pods" /proc/self/mountinfo || true)"
+        $RKT export "$(cat "$T/uuid")" "$T/out.aci"
+        $RKT --insecure-options=image run --net=none "$T/out.aci" --exec=/bin/probe -- cat /kept \
+            > "$T/reread.out"
+        $RKT rm --uuid-file="$T/uuid"
+        $RKT gc --grace-period=0s > /dev/null
+        "#,
+    );
+    let s = stdout(&out);
+    assert!(!s.contains("mounts-before=0\n"), "{s}");
+    assert!(s.contains("mounts-after-umount=0\n"), "{s}");
+    assert_eq!(
+        std::fs::read_to_string(t.join("reread.out")).unwrap(),
+        "ThisIsATest"
+    );
+    t.gc_all();
+}

@@ -104,6 +104,7 @@ pub(crate) fn prepare(data_dir: &Path, opts: &RunOptions) -> Result<(Pod, FileLo
         protect_kernel: !opts.insecure_paths,
         insecure: opts.insecure_run,
         pids_limit: opts.pids_limit,
+        fly: opts.fly,
         inherit_env: opts.inherit_env.clone(),
         set_env_file: opts.set_env_file.clone(),
         set_env: opts.set_env.clone(),
@@ -129,6 +130,9 @@ pub(super) struct PreparedRecord {
     /// `--pids-limit` (`None`: the default; 0: none).
     #[serde(default)]
     pub(super) pids_limit: Option<u64>,
+    /// Prepared for rkt's fly stage1 (`--stage1-name`, `--stage1-from-dir`).
+    #[serde(default)]
+    pub(super) fly: bool,
     pub(super) inherit_env: Vec<(String, String)>,
     pub(super) set_env_file: Vec<(String, String)>,
     pub(super) set_env: Vec<(String, String)>,

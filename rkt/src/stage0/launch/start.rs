@@ -34,6 +34,20 @@ pub(crate) fn start(
     let store = Store::open(data_dir)?;
     let dir = pod.path();
     let mut loaded = load_prepared(&store, &dir)?;
+    let fly_opts;
+    let opts = if loaded.record.fly && !opts.fly {
+        // A pod prepared for fly (run-prepared): rkt's fly ignored --net and --interactive.
+        fly_opts = StartOptions {
+            fly: true,
+            net: Net::Host,
+            networks: Vec::new(),
+            interactive: false,
+            ..opts.clone()
+        };
+        &fly_opts
+    } else {
+        opts
+    };
     let pod_isolators = std::mem::take(&mut loaded.pod_isolators);
     let networks = networks(&loaded, opts)?;
     let (pids_limit, protect_kernel) = (loaded.record.pids_limit, loaded.record.protect_kernel);
