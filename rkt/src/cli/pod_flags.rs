@@ -109,7 +109,7 @@ pub(crate) static FLAGS: &[PodFlag] = &[
     flag("dns-domain", Value, Pod, R | X, "the DNS domain"),
     flag("hosts-entry", Value, Pod, R | X, "an /etc/hosts entry IP=HOST (repeatable), or host (the host's /etc/hosts)"),
     flag("interactive", Switch, Pod, R | X, "give the one app a terminal (stdin and a tty of the pod's own) relayed to rkt's"),
-    flag("ipc", Value, Pod, R | X, "the pod's IPC namespace: auto (its own; the host's for fly), private (its own) or parent (the host's)"),
+    flag("ipc", Value, Pod, R | P | X, "the pod's IPC namespace: auto (its own; the host's for fly), private (its own) or parent (the host's); prepare's is run-prepared's default"),
     flag("quiet", Switch, Pod, P, "print only the UUID (no progress lines on stderr)"),
     flag("uuid-file-save", Value, Pod, R, "write the pod's UUID to this file"),
     flag("no-overlay", Switch, Pod, R | P, "copy the image's tree instead of using overlayfs"),

@@ -13,7 +13,14 @@ super::pod_flags::pod_command!(Args, Cmd::Prepare);
 
 pub(crate) fn run(Args(args): Args, config: &Config) -> Result<ExitCode, Error> {
     // The start-time options are given to run-prepared; these defaults are never used.
-    let mut start = start_options(Cmd::Prepare, StartFlags::default(), config)?;
+    let mut start = start_options(
+        Cmd::Prepare,
+        StartFlags {
+            ipc: args.last("ipc"),
+            ..StartFlags::default()
+        },
+        config,
+    )?;
     // Recorded with the pod, as rkt recorded its stage1: run-prepared then flies it.
     start.fly = wants_fly(Cmd::Prepare, &args)?;
     let opts = run_options(Cmd::Prepare, &args, start, config)?;

@@ -92,7 +92,8 @@ pub(crate) struct StartOptions {
 /// `--ipc` (rkt 1.29): `auto` is a namespace of the pod's own for the built-in stage1 (fly
 /// shares every namespace of the host anyway); `parent` keeps the host's, so that the apps
 /// share System V IPC and POSIX message queues with it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub(crate) enum Ipc {
     #[default]
     Auto,

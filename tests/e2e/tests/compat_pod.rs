@@ -92,16 +92,28 @@ fn ipc_is_the_pods_own_unless_parent() {
         &t.run_probe(&["--ipc=shared"], &["true"]),
         "expected auto, private or parent",
     );
-    // run-prepared takes it at the start, as rkt did; prepare has no --ipc.
-    let out = t.rkt(&["prepare", "--quiet", "example.com/probe", "--", "ns", "ipc"]);
-    assert_ok(&out);
-    let uuid = stdout(&out).trim().to_string();
-    let out = t.rkt(&["run-prepared", "--net=none", "--ipc=parent", &uuid]);
-    assert_ok(&out);
-    assert_eq!(stdout(&out), host);
-    assert_fails(
-        &t.rkt(&["prepare", "--ipc=parent", "example.com/probe"]),
-        "unknown flag: --ipc",
+    // run-prepared takes it at the start, as rkt did; prepare's is run-prepared's default.
+    let prepared = |flags: &[&str]| {
+        let mut args = vec!["prepare", "--quiet"];
+        args.extend_from_slice(flags);
+        args.extend_from_slice(&["example.com/probe", "--", "ns", "ipc"]);
+        let out = t.rkt(&args);
+        assert_ok(&out);
+        stdout(&out).trim().to_string()
+    };
+    let run_prepared = |flags: &[&str], uuid: &str| {
+        let mut args = vec!["run-prepared", "--net=none"];
+        args.extend_from_slice(flags);
+        args.push(uuid);
+        let out = t.rkt(&args);
+        assert_ok(&out);
+        stdout(&out)
+    };
+    assert_eq!(run_prepared(&["--ipc=parent"], &prepared(&[])), host);
+    assert_eq!(run_prepared(&[], &prepared(&["--ipc=parent"])), host);
+    assert_ne!(
+        run_prepared(&["--ipc=private"], &prepared(&["--ipc=parent"])),
+        host
     );
     t.gc_all();
 }

@@ -105,6 +105,7 @@ pub(crate) fn prepare(data_dir: &Path, opts: &RunOptions) -> Result<(Pod, FileLo
         insecure: opts.insecure_run,
         pids_limit: opts.pids_limit,
         fly: opts.fly,
+        ipc: opts.ipc,
         inherit_env: opts.inherit_env.clone(),
         set_env_file: opts.set_env_file.clone(),
         set_env: opts.set_env.clone(),
@@ -133,6 +134,9 @@ pub(super) struct PreparedRecord {
     /// Prepared for rkt's fly stage1 (`--stage1-name`, `--stage1-from-dir`).
     #[serde(default)]
     pub(super) fly: bool,
+    /// `prepare --ipc`: the default of `run-prepared --ipc`.
+    #[serde(default)]
+    pub(super) ipc: crate::stage0::Ipc,
     pub(super) inherit_env: Vec<(String, String)>,
     pub(super) set_env_file: Vec<(String, String)>,
     pub(super) set_env: Vec<(String, String)>,

@@ -34,7 +34,16 @@ pub(crate) fn start(
     let store = Store::open(data_dir)?;
     let dir = pod.path();
     let mut loaded = load_prepared(&store, &dir)?;
-    let fly_opts;
+    let (fly_opts, ipc_opts);
+    let opts = if opts.ipc == crate::stage0::Ipc::Auto && loaded.record.ipc != opts.ipc {
+        ipc_opts = StartOptions {
+            ipc: loaded.record.ipc,
+            ..opts.clone()
+        };
+        &ipc_opts
+    } else {
+        opts
+    };
     let opts = if loaded.record.fly && !opts.fly {
         // A pod prepared for fly (run-prepared): rkt's fly ignored --net and --interactive.
         fly_opts = StartOptions {
