@@ -468,7 +468,7 @@ fn one_flag_table_places_flags_as_rkt_did() {
     );
     assert_fails(
         &t.rkt(&["prepare", "--stage1-name=x", "x"]),
-        "not implemented",
+        "stage1 built in",
     );
 
     let help = |args: &[&str]| {

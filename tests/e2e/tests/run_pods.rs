@@ -591,7 +591,7 @@ fn dns_and_hosts_entries_are_generated_over_image_symlinks() {
         ),
         (
             vec!["run", "--dns=example.com", "example.com/probe"],
-            "not an IP address",
+            "Invalid IP passed to --dns: example.com",
         ),
         (
             vec!["run", "--dns-search=a b", "example.com/probe"],
@@ -599,7 +599,7 @@ fn dns_and_hosts_entries_are_generated_over_image_symlinks() {
         ),
         (
             vec!["run", "--hosts-entry=1.2.3.4", "example.com/probe"],
-            "IP=HOST",
+            "Did not understand --hosts-entry 1.2.3.4",
         ),
         (
             vec![
