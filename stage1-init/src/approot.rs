@@ -99,10 +99,16 @@ impl AppRoot {
         }
         let target = rustix::fs::readlinkat(at, name, Vec::new())
             .ctx("read the symlink", self.shown(rel))?;
-        let target = target.to_string_lossy();
+        let Ok(target) = target.into_string() else {
+            return Err(Error::other(
+                "follow the symlink",
+                self.shown(rel),
+                "its target is not UTF-8".into(),
+            ));
+        };
         Ok(match target.strip_prefix('/') {
             Some(abs) => abs.to_string(),
-            None if parent_rel.is_empty() => target.into_owned(),
+            None if parent_rel.is_empty() => target,
             None => format!("{parent_rel}/{target}"),
         })
     }
@@ -254,14 +260,19 @@ pub fn mount_volumes(
     proc: &Path,
     devices_by_cgroup: bool,
 ) -> Result<()> {
+    // Docker's fills first, while the rootfs is only the image (no volume mounted into it
+    // yet, so the copy never reaches a host directory of another volume).
+    for m in app.mounts.iter().filter(|m| m.fill) {
+        let source = stat(&m.source).ctx("stat volume source", &m.source)?;
+        if FileType::from_raw_mode(source.st_mode) == FileType::Directory {
+            fill_from_image(root, m.target.trim_start_matches('/'), &m.source, proc)?;
+        }
+    }
     for m in &app.mounts {
         let rel = m.target.trim_start_matches('/');
         let shown = root.shown(rel);
         let source = stat(&m.source).ctx("stat volume source", &m.source)?;
         let is_dir = FileType::from_raw_mode(source.st_mode) == FileType::Directory;
-        if m.fill && is_dir {
-            fill_from_image(root, rel, &m.source, proc)?;
-        }
         let target = if is_dir {
             root.dir_all(rel)?
         } else {
@@ -306,7 +317,8 @@ pub fn mount_volumes(
 
 /// Docker's volume semantics: an empty volume directory `source` gets a copy of what the
 /// image has at `rel` (a directory), the first time it is mounted. Nothing is followed: the
-/// target is resolved inside the rootfs and copied as it is (`copy::copy_tree`).
+/// target is resolved inside the rootfs and copied as it is, less what does not belong in a
+/// host directory (device nodes, set-id bits, other mounts: `copy::INTO_VOLUME`).
 fn fill_from_image(root: &AppRoot, rel: &str, source: &Path, proc: &Path) -> Result<()> {
     let empty = std::fs::read_dir(source)
         .ctx("read directory", source)?
@@ -320,7 +332,8 @@ fn fill_from_image(root: &AppRoot, rel: &str, source: &Path, proc: &Path) -> Res
     if empty && is_dir {
         // `/.`: the directory the magic link names, not the link (copy_tree takes the top
         // directory's owner and mode from an lstat).
-        crate::copy::copy_tree(&AppRoot::fd_path(proc, &content).join("."), source)?;
+        let from = AppRoot::fd_path(proc, &content).join(".");
+        crate::copy::copy_tree_with(&from, source, crate::copy::INTO_VOLUME)?;
     }
     Ok(())
 }

@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 use std::fs;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{lchown, symlink, MetadataExt};
+use std::os::unix::fs::{lchown, symlink, FileTypeExt, MetadataExt};
 use std::path::Path;
 
 use rustix::fs::{
@@ -21,45 +21,100 @@ use rustix::fs::{
 
 use crate::error::{Context, Result};
 
+/// What a copy keeps of its source.
+#[derive(Debug, Clone, Copy)]
+pub struct Policy {
+    /// Device nodes are recreated (else skipped).
+    pub devices: bool,
+    /// Set-user-ID and set-group-ID bits are kept (else cleared).
+    pub set_id: bool,
+    /// Entries on another filesystem than `src` itself (mount points) are copied too.
+    pub cross_mounts: bool,
+}
+
+/// An app's rootfs: the tree exactly.
+pub const EXACT: Policy = Policy {
+    devices: true,
+    set_id: true,
+    cross_mounts: true,
+};
+
+/// An image's files copied into a volume, a host directory other host users may reach
+/// (Docker's volume semantics): no device nodes, no set-id bits, nothing of another mount.
+pub const INTO_VOLUME: Policy = Policy {
+    devices: false,
+    set_id: false,
+    cross_mounts: false,
+};
+
 /// Copies the tree at `src` into the existing empty directory `dst`.
 pub fn copy_tree(src: &Path, dst: &Path) -> Result<()> {
+    copy_tree_with(src, dst, EXACT)
+}
+
+/// [`copy_tree`] keeping what `policy` says.
+pub fn copy_tree_with(src: &Path, dst: &Path, policy: Policy) -> Result<()> {
     let mut links = HashMap::new();
-    copy_dir_contents(src, dst, &mut links)?;
     let meta = fs::symlink_metadata(src).ctx("stat", src)?;
-    finish(src, dst, &meta)
+    let copy = Copy {
+        policy,
+        dev: meta.dev(),
+    };
+    copy.dir_contents(src, dst, &mut links)?;
+    copy.finish(src, dst, &meta)
+}
+
+struct Copy {
+    policy: Policy,
+    /// The source's filesystem.
+    dev: u64,
 }
 
 /// (dev, ino) of a multiply-linked source file -> the first copy, to re-link the others.
 type Links = HashMap<(u64, u64), std::path::PathBuf>;
 
-fn copy_dir_contents(src: &Path, dst: &Path, links: &mut Links) -> Result<()> {
-    for entry in fs::read_dir(src).ctx("read directory", src)? {
-        let entry = entry.ctx("read directory", src)?;
-        let from = entry.path();
-        let to = dst.join(entry.file_name());
-        let meta = fs::symlink_metadata(&from).ctx("stat", &from)?;
-        let ft = meta.file_type();
-        if ft.is_dir() {
-            // Created here, by us, so descending into it can never follow an image symlink;
-            // its real mode is set by `finish` only after its contents (a 0555 directory
-            // would refuse them).
-            fs::create_dir(&to).ctx("mkdir", &to)?;
-            copy_dir_contents(&from, &to, links)?;
-        } else if !ft.is_symlink() && meta.nlink() > 1 {
-            // Hard links stay hard links (busybox-style images link hundreds of names to one
-            // binary): the first copy is made, the others link to it.
-            if let Some(first) = links.get(&(meta.dev(), meta.ino())) {
-                fs::hard_link(first, &to).ctx("link", &to)?;
+impl Copy {
+    fn dir_contents(&self, src: &Path, dst: &Path, links: &mut Links) -> Result<()> {
+        for entry in fs::read_dir(src).ctx("read directory", src)? {
+            let entry = entry.ctx("read directory", src)?;
+            let from = entry.path();
+            let to = dst.join(entry.file_name());
+            let meta = fs::symlink_metadata(&from).ctx("stat", &from)?;
+            let ft = meta.file_type();
+            if !self.policy.cross_mounts && meta.dev() != self.dev {
                 continue;
             }
-            copy_node(&from, &to, &meta)?;
-            links.insert((meta.dev(), meta.ino()), to.clone());
-        } else {
-            copy_node(&from, &to, &meta)?;
+            if !self.policy.devices && (ft.is_block_device() || ft.is_char_device()) {
+                continue;
+            }
+            if ft.is_dir() {
+                // Created here, by us, so descending into it can never follow an image symlink;
+                // its real mode is set by `finish` only after its contents (a 0555 directory
+                // would refuse them).
+                fs::create_dir(&to).ctx("mkdir", &to)?;
+                self.dir_contents(&from, &to, links)?;
+            } else if !ft.is_symlink() && meta.nlink() > 1 {
+                // Hard links stay hard links (busybox-style images link hundreds of names to one
+                // binary): the first copy is made, the others link to it.
+                if let Some(first) = links.get(&(meta.dev(), meta.ino())) {
+                    fs::hard_link(first, &to).ctx("link", &to)?;
+                    continue;
+                }
+                copy_node(&from, &to, &meta)?;
+                links.insert((meta.dev(), meta.ino()), to.clone());
+            } else {
+                copy_node(&from, &to, &meta)?;
+            }
+            self.finish(&from, &to, &meta)?;
         }
-        finish(&from, &to, &meta)?;
+        Ok(())
     }
-    Ok(())
+
+    /// [`finish`], clearing the set-id bits unless the policy keeps them.
+    fn finish(&self, from: &Path, to: &Path, meta: &fs::Metadata) -> Result<()> {
+        let keep = if self.policy.set_id { 0o7777 } else { 0o1777 };
+        finish(from, to, meta, keep)
+    }
 }
 
 /// Creates `to` as a copy of the non-directory `from`.
@@ -81,11 +136,11 @@ fn copy_node(from: &Path, to: &Path, meta: &fs::Metadata) -> Result<()> {
 }
 
 /// Ownership, mode (after chown, which clears set-id bits), xattrs and times of `to`.
-fn finish(from: &Path, to: &Path, meta: &fs::Metadata) -> Result<()> {
+fn finish(from: &Path, to: &Path, meta: &fs::Metadata, keep: u32) -> Result<()> {
     lchown(to, Some(meta.uid()), Some(meta.gid())).ctx("chown", to)?;
     let is_link = meta.file_type().is_symlink();
     if !is_link {
-        let mode = Mode::from_raw_mode(meta.mode() & 0o7777);
+        let mode = Mode::from_raw_mode(meta.mode() & keep);
         chmodat(CWD, to, mode, AtFlags::empty()).ctx("chmod", to)?;
     }
     copy_xattrs(from, to)?;

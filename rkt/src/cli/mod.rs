@@ -482,9 +482,11 @@ mod tests {
         };
         assert_eq!(a.all("net"), ["host"]);
         assert_eq!(a.all("port"), ["http:80"]);
-        let apps = crate::stage0::applist::parse_list(&a.positionals, pod_flags::list_role)
-            .unwrap()
-            .apps;
+        let apps = crate::stage0::applist::parse_list(&a.positionals, &|n| {
+            pod_flags::list_role(pod_flags::Cmd::Run, n)
+        })
+        .unwrap()
+        .apps;
         assert_eq!(apps.len(), 3);
         assert_eq!(apps[0].exec.as_deref(), Some("/x"));
         assert_eq!(apps[1].user.as_deref(), Some("u"));
@@ -540,9 +542,11 @@ mod tests {
             panic!("not run")
         };
         assert_eq!(a.all("net"), ["none"]);
-        let apps = crate::stage0::applist::parse_list(&a.positionals, pod_flags::list_role)
-            .unwrap()
-            .apps;
+        let apps = crate::stage0::applist::parse_list(&a.positionals, &|n| {
+            pod_flags::list_role(pod_flags::Cmd::Run, n)
+        })
+        .unwrap()
+        .apps;
         assert_eq!(apps.len(), 1);
         assert_eq!(apps[0].exec.as_deref(), Some("/x"));
         assert_eq!(apps[0].args, Some(vec!["a".to_string(), "--".to_string()]));

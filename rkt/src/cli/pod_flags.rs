@@ -172,10 +172,10 @@ pub(crate) fn is_pending(cmd: Cmd, name: &str) -> bool {
     find(cmd, name).is_some_and(|f| f.pending)
 }
 
-/// What the image-list grammar does with a flag it meets after an image (the normalizer has
-/// already moved the pod's own flags in front of the list).
-pub(crate) fn list_role(name: &str) -> Option<ListRole> {
-    let f = find(Cmd::Run, name).or_else(|| find(Cmd::Prepare, name))?;
+/// What the image-list grammar of `cmd` does with a flag it meets after an image (the
+/// normalizer has already moved the pod's own flags in front of the list).
+pub(crate) fn list_role(cmd: Cmd, name: &str) -> Option<ListRole> {
+    let f = find(cmd, name)?;
     let takes_value = matches!(f.kind, Value);
     Some(match (f.pending, f.scope) {
         (true, _) => ListRole::Pending,
@@ -413,16 +413,20 @@ mod tests {
 
     #[test]
     fn the_grammar_sees_app_pod_and_pending_flags() {
-        assert_eq!(list_role("exec"), Some(ListRole::App { takes_value: true }));
+        let run = |n| list_role(Cmd::Run, n);
+        assert_eq!(run("exec"), Some(ListRole::App { takes_value: true }));
         assert_eq!(
-            list_role("readonly-rootfs"),
+            run("readonly-rootfs"),
             Some(ListRole::App { takes_value: false })
         );
         assert_eq!(
-            list_role("inherit-env"),
+            run("inherit-env"),
             Some(ListRole::Pod { takes_value: false })
         );
-        assert_eq!(list_role("stdin"), Some(ListRole::Pending));
-        assert_eq!(list_role("bogus"), None);
+        assert_eq!(run("stdin"), Some(ListRole::Pending));
+        assert_eq!(run("bogus"), None);
+        // Another command's flag is no flag of this one's list.
+        assert_eq!(list_role(Cmd::Prepare, "hosts-entry"), None);
+        assert_eq!(run("quiet"), None);
     }
 }

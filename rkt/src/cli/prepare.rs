@@ -23,6 +23,11 @@ pub(crate) fn run(Args(args): Args, config: &Config) -> Result<ExitCode, Error> 
     )?;
     // Recorded with the pod, as rkt recorded its stage1: run-prepared then flies it.
     start.fly = wants_fly(Cmd::Prepare, &args)?;
+    if start.fly && start.ipc == stage0::Ipc::Private {
+        return Err(Error::Usage(
+            "prepare: --ipc=private: fly runs the app in the host's namespaces".into(),
+        ));
+    }
     let opts = run_options(Cmd::Prepare, &args, start, config)?;
     let uuid = stage0::prepare_only(&config.data_dir, &opts)
         .map_err(|e| Error::Launch("prepare", Box::new(e)))?;

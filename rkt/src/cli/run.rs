@@ -133,7 +133,8 @@ pub(super) fn run_options(
         )));
     }
     let defaults = app_defaults(args).map_err(usage)?;
-    let list = applist::parse_list(&args.positionals, pod_flags::list_role).map_err(usage)?;
+    let list =
+        applist::parse_list(&args.positionals, &|n| pod_flags::list_role(cmd, n)).map_err(usage)?;
     let (mut inherit_env, mut set_env_file, mut set_env_flags) = (
         args.on("inherit-env"),
         args.last("set-env-file"),
@@ -150,7 +151,12 @@ pub(super) fn run_options(
             }
             "set-env-file" => set_env_file = Some(value),
             "volume" => volume_flags.push(value),
-            _ => set_env_flags.push(value),
+            "set-env" => set_env_flags.push(value),
+            other => {
+                return Err(Error::Usage(format!(
+                    "{cmd}: --{other} is the pod's: give it before the images"
+                )))
+            }
         }
     }
     let apps: Vec<applist::AppArg> = list

@@ -141,7 +141,7 @@ pub(crate) struct ImageList {
 /// in it; `role` says what each flag is.
 pub(crate) fn parse_list(
     argv: &[String],
-    role: fn(&str) -> Option<ListRole>,
+    role: &dyn Fn(&str) -> Option<ListRole>,
 ) -> Result<ImageList, ParseError> {
     let mut apps: Vec<AppArg> = Vec::new();
     let mut pod_flags = Vec::new();
@@ -381,7 +381,10 @@ mod tests {
 
     /// The grammar with the real flag table.
     fn parse(argv: &[String]) -> Result<Vec<AppArg>, ParseError> {
-        parse_list(argv, crate::cli::pod_flags::list_role).map(|l| l.apps)
+        parse_list(argv, &|n| {
+            crate::cli::pod_flags::list_role(crate::cli::pod_flags::Cmd::Run, n)
+        })
+        .map(|l| l.apps)
     }
 
     fn p(args: &[&str]) -> Result<Vec<AppArg>, ParseError> {
@@ -575,7 +578,10 @@ mod tests {
         .iter()
         .map(|s| s.to_string())
         .collect();
-        let l = parse_list(&argv, crate::cli::pod_flags::list_role).unwrap();
+        let l = parse_list(&argv, &|n| {
+            crate::cli::pod_flags::list_role(crate::cli::pod_flags::Cmd::Run, n)
+        })
+        .unwrap();
         assert_eq!(l.apps.len(), 2);
         assert_eq!(l.apps[1].image, "b");
         assert_eq!(

@@ -136,6 +136,9 @@ pub(super) fn exec(mut pod: Pod, lock: FileLock, plan: &Plan) -> Result<Infallib
     let root_fd: OwnedFd = std::fs::File::open(&root)
         .map_err(io_err("open", &root))?
         .into();
+    // Before the host's /dev, /proc and /sys are bound in: an image's `/etc -> /dev/shm`
+    // then resolves to the image's own directory, never to the host's filesystem.
+    etc_files(root_fd.as_fd(), plan, &root)?;
     for host in ["/dev", "/proc", "/sys"] {
         sys_fly::bind_into(
             root_fd.as_fd(),
@@ -160,7 +163,6 @@ pub(super) fn exec(mut pod: Pod, lock: FileLock, plan: &Plan) -> Result<Infallib
             &root.join(m.target.trim_start_matches('/')),
         ))?;
     }
-    etc_files(root_fd.as_fd(), plan, &root)?;
     drop(root_fd);
     // `status --wait-ready`: the app is started by the exec below.
     let ready = paths::pod_supervisor_status(&dir);

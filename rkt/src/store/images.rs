@@ -25,6 +25,8 @@ pub(crate) enum Verified {
     Intact,
     /// It did not (or was missing), and was replaced by a fresh render.
     Repaired,
+    /// The tree matches, but its `hash` file did not (or was missing): rewritten.
+    HashRewritten,
 }
 
 impl Store {
@@ -230,10 +232,14 @@ impl Store {
             )?;
             let expected = digest::tree(&rootfs)?;
             let intact = paths::tree_rendered(&tree_dir).exists()
-                && tree::hash_matches(&tree_dir, &expected)
                 && digest::tree(&paths::tree_rootfs(&tree_dir))?.digest == expected.digest;
-            if intact {
+            if intact && tree::hash_matches(&tree_dir, &expected) {
                 Verified::Intact
+            } else if intact {
+                // Only the `hash` file is wrong (or missing: a tree made before rkt wrote
+                // one): rewrite it; the tree itself, which running pods use, stays.
+                tree::write_hash(&tree_dir, &expected)?;
+                Verified::HashRewritten
             } else {
                 let manifest = paths::cas_manifest(&self.data_dir, key.as_str());
                 let bytes =

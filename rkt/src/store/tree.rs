@@ -39,9 +39,7 @@ pub(crate) fn seal(tree: &Path) -> Result<Sealed> {
         path: rootfs.clone(),
         reason: "the tree digest's walk panicked".to_string(),
     })??;
-    let hash = paths::tree_hash(tree);
-    crate::sys::fs::write_atomic(&hash, summary.hash_text().as_bytes(), Durability::Fsync)
-        .map_err(|e| Error::io("write", &hash, e))?;
+    let hash = write_hash(tree, &summary)?;
 
     // rkt measured the tree directory itself and its files too (`rendered` is empty).
     let mut disk_size = summary.disk_size;
@@ -55,6 +53,14 @@ pub(crate) fn seal(tree: &Path) -> Result<Sealed> {
         disk_size += meta.len();
     }
     Ok(Sealed { disk_size })
+}
+
+/// Writes the tree's `hash` file durably; returns its path.
+pub(crate) fn write_hash(tree: &Path, summary: &digest::Summary) -> Result<std::path::PathBuf> {
+    let hash = paths::tree_hash(tree);
+    crate::sys::fs::write_atomic(&hash, summary.hash_text().as_bytes(), Durability::Fsync)
+        .map_err(|e| Error::io("write", &hash, e))?;
+    Ok(hash)
 }
 
 /// Whether the tree's `hash` names the digest `summary` (a missing or unreadable file does

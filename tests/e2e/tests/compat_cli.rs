@@ -466,6 +466,18 @@ fn one_flag_table_places_flags_as_rkt_did() {
         &t.rkt(&["prepare", "--interactive", "x"]),
         "unknown flag: --interactive",
     );
+    // Nor after an image: another command's flag is never taken for one of this one's.
+    let out = t.rkt(&[
+        "prepare",
+        "example.com/probe",
+        "--hosts-entry",
+        "10.0.0.1=db",
+    ]);
+    assert_fails(&out, "unknown flag: --hosts-entry");
+    assert_fails(
+        &t.rkt(&["run", "example.com/probe", "--quiet"]),
+        "unknown flag: --quiet",
+    );
     assert_fails(
         &t.rkt(&["prepare", "--stage1-name=x", "x"]),
         "stage1 built in",

@@ -192,6 +192,16 @@ fn a_docker_images_implicit_volumes_start_with_its_content() {
                 .dir("rootfs/var/data", 0o750)
                 .file("rootfs/var/data/seed", 0o640, b"from-the-image")
                 .symlink("rootfs/var/data/link", "/etc/passwd")
+                // Neither belongs in a host directory: the fill leaves the device node out
+                // and the set-uid bit off.
+                .file("rootfs/var/data/setuid", 0o4755, b"#!/bin/sh\n")
+                .raw(e2e::aci::Entry {
+                    name: "rootfs/var/data/null",
+                    typeflag: b'3',
+                    mode: 0o666,
+                    dev: (1, 3),
+                    ..e2e::aci::Entry::default()
+                })
         });
         let aci = t.join(&format!("{name}.aci"));
         e2e::aci::write(&aci, &tar);
@@ -218,12 +228,19 @@ fn a_docker_images_implicit_volumes_start_with_its_content() {
             "+",
             "stat",
             "/var/data",
+            "+",
+            "stat",
+            "/var/data/setuid",
+            "+",
+            "ls",
+            "/var/data",
         ],
     );
     assert_ok(&out);
     assert_eq!(
         stdout(&out),
-        "from-the-imagestat /var/data/link symlink 777\nstat /var/data dir 750\n"
+        "from-the-imagestat /var/data/link symlink 777\nstat /var/data dir 750\n\
+         stat /var/data/setuid file 755\nlink\nseed\nsetuid\n"
     );
     // A plain appc image's implicit volume starts empty (appc).
     let out = run("example.com/appc", &[], &["ls", "/var/data"]);

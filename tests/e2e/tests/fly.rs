@@ -159,7 +159,13 @@ fn prepared_fly_pods_run_prepared_with_their_dns_and_hosts() {
         &t,
         r#"
         uuid=$($RKT prepare --quiet --stage1-name=coreos.com/rkt/stage1-fly:1.30.0 \
-            example.com/probe --exec=/bin/probe -- cat /etc/resolv.conf + cat /etc/hosts + exit 3)
+            --set-env=FLY_ENV=set example.com/probe \
+            --exec=/bin/probe -- cat /etc/resolv.conf + cat /etc/hosts + env + exit 3)
+        rc=0; $RKT run-prepared --ipc=private "$uuid" 2>/dev/null || rc=$?
+        echo "ipc-private-rc=$rc"
+        rc=0; $RKT prepare --stage1-name=coreos.com/rkt/stage1-fly:1.30.0 --ipc=private \
+            example.com/probe 2>/dev/null || rc=$?
+        echo "prepare-ipc-private-rc=$rc"
         rc=0
         $RKT run-prepared --interactive --dns=192.0.2.53 --dns-search=fly.example \
             --hosts-entry=192.0.2.7=seven "$uuid" > "$T/app.out" || rc=$?
@@ -185,6 +191,10 @@ fn prepared_fly_pods_run_prepared_with_their_dns_and_hosts() {
         "{app}"
     );
     assert!(app.contains("192.0.2.7 seven\n"), "{app}");
+    assert!(app.contains("env FLY_ENV=set\n"), "{app}");
+    // Fly shares the host's namespaces: a private IPC namespace is refused, not dropped.
+    assert!(s.contains("ipc-private-rc=254\n"), "{s}");
+    assert!(s.contains("prepare-ipc-private-rc=254\n"), "{s}");
     assert!(s.contains("interactive-rc=4\n"), "{s}");
     assert!(s.contains("other-rc=254\n"), "{s}");
     let err = std::fs::read_to_string(t.join("err")).unwrap();

@@ -37,6 +37,11 @@ pub(crate) fn run(args: Args, config: &Config) -> Result<ExitCode, Error> {
                 "tree cache verification failed for image {arg} ({key}): the rendered tree \
                  differs from the image; rebuilt it"
             ))?,
+            Ok((key, Verified::HashRewritten)) => crate::cli::print_line(&format!(
+                "successfully verified checksum for image: {arg:?} ({:?}); its tree's hash \
+                 file was wrong or missing: rewrote it",
+                key.as_str()
+            ))?,
             Err(e) => {
                 crate::cli::report_error("image verify", arg, &e);
                 errored = true;

@@ -44,6 +44,11 @@ pub(crate) fn start(
     } else {
         opts
     };
+    if (loaded.record.fly || opts.fly) && opts.ipc == crate::stage0::Ipc::Private {
+        return Err(Error::Apps(
+            "fly stage1: --ipc=private: fly runs the app in the host's namespaces".into(),
+        ));
+    }
     let opts = if loaded.record.fly && !opts.fly {
         // A pod prepared for fly (run-prepared): rkt's fly ignored --net and --interactive.
         fly_opts = StartOptions {
