@@ -30,6 +30,8 @@ pub(crate) enum Error {
     Image(crate::image::Error),
     /// Fetching a remote image failed.
     Fetch(Box<crate::fetch::Error>),
+    /// `rkt metadata-service` failed.
+    Mds(crate::mds::Error),
     /// `rkt run` failed before the pod's apps started (displayed as `run: ...`).
     Run(crate::stage0::Error),
     /// `prepare` or `run-prepared` failed (displayed as `<command>: ...`).
@@ -76,6 +78,7 @@ impl fmt::Display for Error {
             Error::Store(e) => e.fmt(f),
             Error::Image(e) => e.fmt(f),
             Error::Fetch(e) => e.fmt(f),
+            Error::Mds(e) => write!(f, "metadata-service: {e}"),
             Error::Run(e) => write!(f, "run: {e}"),
             Error::Launch(cmd, e) => write!(f, "{cmd}: {e}"),
             Error::PodOp(cmd, e) => write!(f, "{cmd}: {e}"),
@@ -93,6 +96,7 @@ impl StdError for Error {
             Error::Store(e) => e.source(),
             Error::Image(e) => e.source(),
             Error::Fetch(e) => e.source(),
+            Error::Mds(e) => e.source(),
             Error::Run(e) => e.source(),
             Error::Launch(_, e) => e.source(),
             Error::PodOp(_, e) => e.source(),

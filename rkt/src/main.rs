@@ -6,6 +6,7 @@
 //! thin syscall helpers, and every on-disk path comes from `paths`.
 
 mod appc;
+mod base64;
 mod cgroup;
 mod cli;
 mod config;
@@ -13,6 +14,7 @@ mod error;
 mod fetch;
 mod image;
 mod log;
+mod mds;
 mod net;
 mod paths;
 mod pod;

@@ -247,6 +247,18 @@ pub(crate) fn pod_net_rules(pod: &Path) -> PathBuf {
 /// The host-wide lock around rkt's nf_tables table: the kernel has one for every data dir.
 pub(crate) const NFT_LOCK: &str = "/run/rkt/nft.lock";
 
+/// The metadata service's registration socket (rkt 1.30's `common.MetadataServiceRegSock`).
+pub(crate) const MDS_SOCKET: &str = "/run/rkt/metadata-svc.sock";
+
+/// Where the metadata service keeps its registrations, so that a restart keeps serving the
+/// pods that run: `<dir>/<uuid>/{token,pod,apps/<app>}`.
+pub(crate) const MDS_STATE_DIR: &str = "/run/rkt/mds";
+
+/// `<mds state>/<uuid>`: one registered pod.
+pub(crate) fn mds_pod(state: &Path, uuid: &str) -> PathBuf {
+    state.join(uuid)
+}
+
 /// `<dir>/pods/<state>`: the pods in one state (`embryo`, `prepare`, `run`, ...).
 pub(crate) fn pods_in(data_dir: &Path, state: &str) -> PathBuf {
     pods(data_dir).join(state)

@@ -10,6 +10,7 @@ mod fetch;
 mod gc;
 mod image;
 mod list;
+mod metadata_service;
 pub(crate) mod pod_flags;
 mod prepare;
 mod rm;
@@ -111,7 +112,7 @@ pub(crate) static COMMANDS: &[CommandSpec] = &[
         true,
     ),
     spec(&["config"], &[("pretty-print", Kind::Bool)], true),
-    spec(&["metadata-service"], &[], false),
+    spec(&["metadata-service"], &[("listen-port", Kind::Value)], true),
     spec(&["api-service"], &[], false),
     spec(
         &["image", "list"],
@@ -238,6 +239,7 @@ enum Command {
     Rm(rm::Args),
     Gc(gc::Args),
     Trust(trust::Args),
+    MetadataService(metadata_service::Args),
 }
 
 /// Parses `argv` (without the program name), runs the command, and returns its exit code.
@@ -306,6 +308,7 @@ pub(crate) fn run(argv: Vec<String>) -> Result<ExitCode, Error> {
         Command::Rm(a) => rm::run(a, &config),
         Command::Gc(a) => gc::run(a, &config),
         Command::Trust(a) => trust::run(a, &config),
+        Command::MetadataService(a) => metadata_service::run(a, &config),
     }
 }
 

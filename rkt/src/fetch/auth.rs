@@ -310,7 +310,7 @@ fn header_value(file: &AuthFile) -> std::result::Result<String, String> {
     match (file.kind.as_str(), &c.user, &c.password, &c.token) {
         ("basic", Some(user), Some(password), None) => Ok(format!(
             "Basic {}",
-            base64(format!("{user}:{password}").as_bytes())
+            crate::base64::encode(format!("{user}:{password}").as_bytes())
         )),
         ("oauth", None, None, Some(token)) => Ok(format!("Bearer {token}")),
         ("basic", ..) => Err("basic credentials need exactly user and password".into()),
@@ -319,44 +319,9 @@ fn header_value(file: &AuthFile) -> std::result::Result<String, String> {
     }
 }
 
-fn base64(input: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
-    for chunk in input.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn base64_matches_rfc4648() {
-        for (input, want) in [
-            ("", ""),
-            ("f", "Zg=="),
-            ("fo", "Zm8="),
-            ("foo", "Zm9v"),
-            ("foobar", "Zm9vYmFy"),
-            ("user:pass", "dXNlcjpwYXNz"),
-        ] {
-            assert_eq!(base64(input.as_bytes()), want);
-        }
-    }
 
     fn file(kind: &str, creds: Credentials) -> AuthFile {
         AuthFile {
