@@ -254,6 +254,12 @@ pub(crate) const MDS_SOCKET: &str = "/run/rkt/metadata-svc.sock";
 /// pods that run: `<dir>/<uuid>/{token,pod,apps/<app>}`.
 pub(crate) const MDS_STATE_DIR: &str = "/run/rkt/mds";
 
+/// `<pod>/mds-registered`: the pod is registered with the metadata service (rkt 1.30's
+/// marker; gc unregisters it).
+pub(crate) fn pod_mds_registered(pod: &Path) -> PathBuf {
+    pod.join("mds-registered")
+}
+
 /// `<mds state>/<uuid>`: one registered pod.
 pub(crate) fn mds_pod(state: &Path, uuid: &str) -> PathBuf {
     state.join(uuid)

@@ -101,7 +101,7 @@ use Scope::{AfterImage, App, Pod, PodInList};
 pub(crate) static FLAGS: &[PodFlag] = &[
     flag("net", Optional("default"), Pod, R | X, "the networks to join (repeatable): default (also bare --net), default-restricted, a net.d network NAME[:CNI_ARGS], all, none, or host"),
     flag("port", Value, Pod, R | P, "forward a host port to an app's port: NAME:[HOSTIP:]HOSTPORT (repeatable; needs a contained network)"),
-    flag("mds-register", Bool, Pod, R | X, "register the pod with the metadata service: only false (there is no metadata service)"),
+    flag("mds-register", Bool, Pod, R | X, "register the pod with the metadata service (rkt metadata-service), which its apps then reach at AC_METADATA_URL (default false)"),
     flag("hostname", Value, Pod, R | X, "the pod's hostname (default rkt-<uuid>)"),
     flag("dns", Value, Pod, R | X, "a DNS server IP (repeatable), or host (the host's resolv.conf), or none (the image's)"),
     flag("dns-search", Value, Pod, R | X, "a DNS search domain (repeatable)"),

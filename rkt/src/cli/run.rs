@@ -11,7 +11,6 @@ use crate::stage0::{self, applist, Net, RunOptions, StartOptions};
 super::pod_flags::pod_command!(Args, Cmd::Run);
 
 pub(crate) fn run(Args(args): Args, config: &Config) -> Result<ExitCode, Error> {
-    check_mds_register(Cmd::Run, &args)?;
     let net_given = !args.all("net").is_empty();
     let mut start = start_options(Cmd::Run, StartFlags::from_args(&args), config)?;
     start.fly = wants_fly(Cmd::Run, &args)?;
@@ -47,18 +46,6 @@ pub(super) fn wants_fly(cmd: Cmd, args: &PodArgs) -> Result<bool, Error> {
     .map_err(|e| Error::Usage(format!("{cmd}: {e}")))
 }
 
-/// `--mds-register`: rkt's default, false, is all there is without a metadata service.
-pub(super) fn check_mds_register(cmd: Cmd, args: &PodArgs) -> Result<(), Error> {
-    if args.on("mds-register") {
-        return Err(Error::NotImplemented(format!(
-            "rkt {} --mds-register=true (there is no metadata service; use \
-             --mds-register=false)",
-            cmd.name()
-        )));
-    }
-    Ok(())
-}
-
 /// The pod flags given when a pod starts: `run`'s and `run-prepared`'s.
 #[derive(Debug, Default)]
 pub(super) struct StartFlags {
@@ -68,6 +55,7 @@ pub(super) struct StartFlags {
     pub(super) hosts_entry: Vec<String>,
     pub(super) interactive: bool,
     pub(super) ipc: Option<String>,
+    pub(super) mds_register: bool,
 }
 
 impl StartFlags {
@@ -84,6 +72,7 @@ impl StartFlags {
             hosts_entry: args.all("hosts-entry"),
             interactive: args.on("interactive"),
             ipc: args.last("ipc"),
+            mds_register: args.on("mds-register"),
         }
     }
 }
@@ -101,6 +90,13 @@ pub(super) fn start_options(
             Selection::None => (Net::None, Vec::new()),
             Selection::Contained(list) => (Net::None, list),
         };
+    if flags.mds_register && net == Net::None && networks.is_empty() && !flags.net.is_empty() {
+        // rkt 1.30's words: the pod could not reach the service.
+        return Err(Error::Usage(format!(
+            "{cmd}: --mds-register flag does not work with --net=none. Please use 'host', \
+             'default' or an equivalent network"
+        )));
+    }
     Ok(StartOptions {
         net,
         networks,
@@ -111,6 +107,7 @@ pub(super) fn start_options(
         hosts: stage0::dns::parse_hosts(&flags.hosts_entry)
             .map_err(|e| Error::Usage(format!("{cmd}: {e}")))?,
         interactive: flags.interactive,
+        mds_register: flags.mds_register,
         ipc: match &flags.ipc {
             Some(v) => stage0::Ipc::parse(v).map_err(|e| Error::Usage(format!("{cmd}: {e}")))?,
             None => stage0::Ipc::Auto,
@@ -293,6 +290,7 @@ pub(super) fn run_options(
         pod_manifest,
         interactive: start.interactive,
         ipc: start.ipc,
+        mds_register: start.mds_register,
         hosts: start.hosts,
         fetch: (config.clone(), pull_policy),
         fly: start.fly,

@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use super::pod_flags::Cmd;
-use super::run::{check_mds_register, start_options, StartFlags};
+use super::run::{start_options, StartFlags};
 use crate::config::Config;
 use crate::error::Error;
 use crate::stage0;
@@ -12,7 +12,6 @@ use crate::stage0;
 super::pod_flags::pod_command!(Args, Cmd::RunPrepared);
 
 pub(crate) fn run(Args(args): Args, config: &Config) -> Result<ExitCode, Error> {
-    check_mds_register(Cmd::RunPrepared, &args)?;
     let opts = start_options(Cmd::RunPrepared, StartFlags::from_args(&args), config)?;
     let code = stage0::run_prepared(&config.data_dir, &args.positionals[0], &opts)
         .map_err(|e| Error::Launch("run-prepared", Box::new(e)))?;

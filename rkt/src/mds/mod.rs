@@ -6,6 +6,7 @@
 //! pods and their persistence ([`registry`]), and the poll loop ([`server`]).
 
 mod api;
+pub(crate) mod client;
 mod http;
 mod registry;
 mod server;

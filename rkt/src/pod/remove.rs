@@ -12,6 +12,7 @@ use rustix::io::Errno;
 use rustix::mount::UnmountFlags;
 
 use super::{io_err, Error, Result};
+use crate::paths;
 
 /// The mount points at or under `dir` in this mount namespace, deepest (and latest) first.
 pub(crate) fn mounts_under(mountinfo: &str, dir: &Path) -> Vec<PathBuf> {
@@ -87,6 +88,25 @@ fn remove_cgroups(dir: &Path) -> Result<()> {
     crate::sys::cgroup::remove(&owned, &bases).map_err(|e| io_err(e.op, &e.path)(e.source))
 }
 
+/// Unregisters a pod its marker says is registered with the metadata service (when it exits,
+/// and again at gc or rm for one whose rkt died first). A service that is gone is only said:
+/// the pod's files go anyway, and a restarted service forgets it when it is unregistered.
+pub(crate) fn unregister_from_mds(dir: &Path) {
+    let marker = paths::pod_mds_registered(dir);
+    if !marker.exists() {
+        return;
+    }
+    let uuid = dir.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    match crate::mds::client::unregister(Path::new(paths::MDS_SOCKET), uuid) {
+        Ok(()) => {
+            let _ = std::fs::remove_file(&marker);
+        }
+        Err(e) => eprintln!(
+            "rkt: warning: could not unregister pod {uuid} with the metadata service: {e}"
+        ),
+    }
+}
+
 /// Frees what the pod's networks hold (see [`crate::net::release`]).
 fn release_leases(dir: &Path) -> Result<()> {
     let uuid = dir.file_name().and_then(|n| n.to_str()).unwrap_or_default();
@@ -127,6 +147,7 @@ fn identity(fd: BorrowedFd<'_>, path: &Path) -> Result<MountIdentity> {
 /// Unmounts everything under `dir` and deletes it. Every directory is opened with
 /// `O_NOFOLLOW` relative to its parent and must be on `dir`'s mount.
 pub(crate) fn remove_pod_dir(dir: &Path) -> Result<()> {
+    unregister_from_mds(dir);
     remove_cgroups(dir)?;
     release_leases(dir)?;
     unmount_under(dir)?;

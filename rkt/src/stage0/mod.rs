@@ -63,6 +63,8 @@ pub(crate) struct RunOptions {
     pub(crate) interactive: bool,
     /// `--ipc`: whether the pod gets an IPC namespace of its own.
     pub(crate) ipc: Ipc,
+    /// `--mds-register`: register the pod with the metadata service.
+    pub(crate) mds_register: bool,
     /// How remote images (URLs, names) are fetched: the configuration and `--pull-policy`.
     pub(crate) fetch: (crate::config::Config, crate::fetch::PullPolicy),
     /// `--stage1-name`/`--stage1-from-dir` chose rkt's fly stage1 (see [`fly`]).
@@ -85,6 +87,8 @@ pub(crate) struct StartOptions {
     pub(crate) interactive: bool,
     /// `--ipc`.
     pub(crate) ipc: Ipc,
+    /// `--mds-register`.
+    pub(crate) mds_register: bool,
     /// Run the one app as fly did (see [`fly`]).
     pub(crate) fly: bool,
 }
@@ -133,6 +137,7 @@ impl RunOptions {
             hosts: self.hosts.clone(),
             interactive: self.interactive,
             ipc: self.ipc,
+            mds_register: self.mds_register,
             fly: self.fly,
         }
     }

@@ -14,9 +14,9 @@ fn setup(name: &str) -> StoreDir {
 }
 
 /// `rkt run --mds-register=false` is rkt's default spelled out (tools pass it): accepted; true
-/// needs the metadata service, which this rkt does not have yet, and says so.
+/// registers the pod (see mds.rs), which a pod without a network cannot use: rkt's words.
 #[test]
-fn run_takes_mds_register_false_and_names_true_as_not_implemented() {
+fn run_takes_mds_register_false_and_refuses_true_without_a_network() {
     let t = setup("compat-mds");
     let out = t.rkt(&[
         "run",
@@ -28,9 +28,8 @@ fn run_takes_mds_register_false_and_names_true_as_not_implemented() {
     ]);
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
     for flag in ["--mds-register=true", "--mds-register"] {
-        let out = t.rkt(&["run", flag, "example.com/probe"]);
-        assert_fails(&out, "--mds-register=true");
-        assert!(stderr(&out).contains("not implemented"), "{}", stderr(&out));
+        let out = t.rkt(&["run", flag, "--net=none", "example.com/probe"]);
+        assert_fails(&out, "--mds-register flag does not work with --net=none");
     }
     let out = t.rkt(&["prepare", "--quiet", "example.com/probe"]);
     assert_ok(&out);

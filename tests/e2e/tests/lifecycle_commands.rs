@@ -177,7 +177,7 @@ fn prepare_then_run_prepared_and_what_list_status_and_cat_manifest_say() {
     assert_ok(&t.rkt(&["cat-manifest", &format!("--uuid-file={}", f.display())]));
 
     // run-prepared: start-time flags reach the plan; prepare-time ones were kept.
-    let bad = t.rkt(&["run-prepared", "--mds-register=true", &uuid]);
+    let bad = t.rkt(&["run-prepared", "--mds-register=true", "--net=none", &uuid]);
     assert_fails(&bad, "mds-register");
     assert_eq!(t.pods_in("prepared"), vec![uuid.clone()]);
     let out = t.rkt(&[

@@ -290,3 +290,92 @@ fn hostile_clients_never_stop_it_answering_and_a_restart_keeps_the_pods() {
     assert_eq!(s.register("DELETE", &format!("/pods/{UUID}"), "").0, 200);
     s.stop();
 }
+
+/// `rkt run --mds-register`: the pod and its apps are registered before they start, the apps
+/// reach the service at `AC_METADATA_URL` (loopback on the host's network, the gateway on the
+/// default one), and the pod is unregistered when it exits. Runs in a network and mount
+/// namespace of its own: its port 18112 and its /run/rkt are the test's.
+#[test]
+fn run_mds_register_gives_the_apps_the_service() {
+    require_root();
+    let t = StoreDir::new("mds-run");
+    t.probe_image();
+    let run = t.join("run-rkt");
+    std::fs::create_dir(&run).unwrap();
+    std::fs::create_dir_all("/run/rkt").unwrap();
+    let script = format!(
+        r#"
+        ip link set lo up
+        mount --bind "{run}" /run/rkt
+        RKT="{rkt} --dir={dir}"
+        rc=0; $RKT run --mds-register --net=host example.com/probe -- true 2> "$T/no-service.err" || rc=$?
+        echo "no-service-rc=$rc"
+        {rkt} metadata-service 2> "$T/mds.err" &
+        mds=$!
+        wait_until 120 test -S /run/rkt/metadata-svc.sock
+        for net in host default; do
+            $RKT run --mds-register --net=$net --uuid-file-save="$T/uuid-$net" example.com/probe \
+                -- mds-get pod/uuid + mds-get apps/probe/image/id + mds-sign hello + env \
+                > "$T/out-$net"
+            echo "registered-after-$net=$(ls /run/rkt/mds | wc -l)"
+        done
+        rc=0; $RKT run --mds-register --net=none example.com/probe 2> "$T/none.err" || rc=$?
+        echo "none-rc=$rc"
+        kill -TERM $mds; wait $mds
+        "#,
+        run = run.display(),
+        rkt = e2e::rkt_bin().display(),
+        dir = t.store().display(),
+    );
+    let out = Command::new("unshare")
+        .args(["-m", "-n", "--propagation", "private", "--"])
+        .args(["bash", "-euc", &format!("{}\n{script}", e2e::SH_WAIT_UNTIL)])
+        .env("T", &t.path)
+        .output()
+        .unwrap();
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{s}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let no_service = std::fs::read_to_string(t.join("no-service.err")).unwrap();
+    assert!(s.contains("no-service-rc=254\n"), "{s}");
+    assert!(
+        no_service.contains("could not reach the metadata service"),
+        "{no_service}"
+    );
+    for net in ["host", "default"] {
+        let app = std::fs::read_to_string(t.join(&format!("out-{net}"))).unwrap();
+        let uuid = std::fs::read_to_string(t.join(&format!("uuid-{net}"))).unwrap();
+        assert!(
+            app.contains(&format!("mds 200 {}\n", uuid.trim())),
+            "{net}: {app}"
+        );
+        assert!(app.contains("mds 200 sha512-"), "{net}: {app}");
+        let sig = app
+            .lines()
+            .find(|l| l.starts_with("mds 200 ") && l.ends_with("=="))
+            .unwrap_or("");
+        assert_eq!(sig.len(), "mds 200 ".len() + 88, "{net}: {app}");
+        let host = if net == "host" {
+            "127.0.0.1"
+        } else {
+            "172.16.28.1"
+        };
+        let want = format!("env AC_METADATA_URL=http://{host}:18112/");
+        let line = app
+            .lines()
+            .find(|l| l.starts_with(&want))
+            .unwrap_or_else(|| panic!("{app}"));
+        assert_eq!(line.len(), want.len() + 32, "{line}");
+        assert!(s.contains(&format!("registered-after-{net}=0\n")), "{s}");
+    }
+    let none = std::fs::read_to_string(t.join("none.err")).unwrap();
+    assert!(s.contains("none-rc=254\n"), "{s}");
+    assert!(
+        none.contains("--mds-register flag does not work with --net=none"),
+        "{none}"
+    );
+    t.gc_all();
+}

@@ -136,6 +136,34 @@ fn run(cmd: &[String], out: &mut impl Write) -> io::Result<u8> {
             std::fs::write(arg(1)?, arg(2)?)?;
             writeln!(out, "wrote {}", arg(1)?)?;
         }
+        "mds-get" | "mds-sign" => {
+            // The metadata service from inside a pod: `mds-get ROUTE`, `mds-sign CONTENT`.
+            let url = std::env::var("AC_METADATA_URL")
+                .map_err(|_| io::Error::other("AC_METADATA_URL is not set"))?;
+            let rest = url
+                .strip_prefix("http://")
+                .ok_or_else(|| io::Error::other("AC_METADATA_URL is not http://"))?;
+            let (host, token) = rest.split_once('/').unwrap_or((rest, ""));
+            let request = if arg(0)? == "mds-get" {
+                format!(
+                    "GET /{token}/acMetadata/v1/{} HTTP/1.1\r\nHost: {host}\r\n\r\n",
+                    arg(1)?
+                )
+            } else {
+                let form = format!("content={}", arg(1)?);
+                format!(
+                    "POST /{token}/acMetadata/v1/pod/hmac/sign HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{form}",
+                    form.len()
+                )
+            };
+            let mut c = std::net::TcpStream::connect(host)?;
+            c.write_all(request.as_bytes())?;
+            let mut reply = String::new();
+            c.read_to_string(&mut reply)?;
+            let (head, body) = reply.split_once("\r\n\r\n").unwrap_or((&reply, ""));
+            let status = head.split_whitespace().nth(1).unwrap_or("?");
+            writeln!(out, "mds {status} {body}")?;
+        }
         "stat" => {
             use std::os::unix::fs::{FileTypeExt, PermissionsExt};
             let m = std::fs::symlink_metadata(arg(1)?)?;

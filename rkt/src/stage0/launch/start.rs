@@ -69,6 +69,10 @@ pub(crate) fn start(
         plan: mut planned,
         resources,
     } = plan_pod(&pod, &dir, loaded, opts, !networks.attachments.is_empty())?;
+    if opts.mds_register && !opts.fly {
+        // rkt's fly ignored the token: a fly app is not registered.
+        register_with_mds(&pod, &dir, &mut planned, opts, &networks)?;
+    }
     let plan_path = stage1_init::plan::plan_file(&dir);
     if opts.fly {
         // rkt's fly: the host's namespaces and cgroups, none of a pod's confinement.
@@ -379,7 +383,63 @@ fn launch(
     let status = child.wait().map_err(Error::Spawn)?;
     // Everything the pod wrote is out before rkt exits.
     relays.finish();
+    crate::pod::remove::unregister_from_mds(&pod.path());
     Ok(exit_code(status))
+}
+
+/// `--mds-register`: registers the pod and its apps with the metadata service and gives each
+/// app `AC_METADATA_URL` (the host's address as the pod reaches it: 127.0.0.1 on the host's
+/// network, else the gateway of the first masquerading built-in network).
+fn register_with_mds(
+    pod: &Pod,
+    dir: &Path,
+    planned: &mut stage1_init::plan::Plan,
+    opts: &StartOptions,
+    networks: &Networks,
+) -> Result<(), Error> {
+    let builtins: Vec<&crate::net::Builtin> = networks
+        .attachments
+        .iter()
+        .filter_map(|a| match a {
+            Attachment::Builtin { net, .. } => Some(*net),
+            Attachment::User { .. } => None,
+        })
+        .collect();
+    let host = if opts.net == Net::Host {
+        std::net::Ipv4Addr::LOCALHOST
+    } else {
+        match builtins.iter().find(|n| n.ip_masq).or(builtins.last()) {
+            Some(net) => crate::net::plan::gateway(net),
+            None => {
+                return Err(Error::Apps(
+                    "--mds-register: the pod's networks give it no address of the host's \
+                     (use default, default-restricted or host)"
+                        .into(),
+                ))
+            }
+        }
+    };
+    let token = crate::mds::client::new_token().map_err(io_err("draw", Path::new("a token")))?;
+    let url = format!("http://{host}:{}/{token}", crate::mds::PORT);
+    let manifest_path = paths::pod_manifest(dir);
+    let manifest = std::fs::read(&manifest_path).map_err(io_err("read", &manifest_path))?;
+    let mut apps = Vec::new();
+    for app in &mut planned.apps {
+        let image = paths::pod_app_manifest(dir, &app.name);
+        apps.push((
+            app.name.clone(),
+            std::fs::read(&image).map_err(io_err("read", &image))?,
+        ));
+        match app.env.iter_mut().find(|(k, _)| k == "AC_METADATA_URL") {
+            Some(e) => e.1.clone_from(&url),
+            None => app.env.push(("AC_METADATA_URL".into(), url.clone())),
+        }
+    }
+    let socket = Path::new(paths::MDS_SOCKET);
+    crate::mds::client::register(socket, &pod.uuid, &token, &manifest, &apps)
+        .map_err(|e| Error::Apps(format!("failed to register the pod: {e}")))?;
+    let marker = paths::pod_mds_registered(dir);
+    std::fs::write(&marker, b"").map_err(io_err("write", &marker))
 }
 
 /// Joins PID 1's network namespace to the pod's networks (`net-info.json`, the leases, the
