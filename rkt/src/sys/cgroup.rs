@@ -41,12 +41,12 @@ fn err(op: &'static str, path: &Path) -> impl FnOnce(io::Error) -> Error {
 
 /// Applies the ops in order; stops at the first failure. A shared parent (`rkt/`) that
 /// another pod's removal took between our mkdir and our first write (it was empty then) is
-/// made again: the ops are idempotent up to the pod's own cgroup, which cannot exist yet
-/// (a parent holding it is not empty, so it was not removed).
+/// made again, and the ops are applied again from the start: the pod's own cgroups that the
+/// earlier attempt made, in the hierarchies before the one that failed, are then ours.
 pub(crate) fn apply(ops: &[Op]) -> Result<(), Error> {
     const ATTEMPTS: usize = 5;
     for attempt in 1.. {
-        match apply_once(ops) {
+        match apply_once(ops, attempt > 1) {
             Err(e) if e.source.kind() == io::ErrorKind::NotFound && attempt < ATTEMPTS => {}
             other => return other,
         }
@@ -54,12 +54,12 @@ pub(crate) fn apply(ops: &[Op]) -> Result<(), Error> {
     unreachable!("the loop returns")
 }
 
-fn apply_once(ops: &[Op]) -> Result<(), Error> {
+fn apply_once(ops: &[Op], again: bool) -> Result<(), Error> {
     for op in ops {
         match op {
             Op::Mkdir { dir, shared } => match std::fs::create_dir(dir) {
                 Ok(()) => {}
-                Err(e) if *shared && e.kind() == io::ErrorKind::AlreadyExists => {}
+                Err(e) if (*shared || again) && e.kind() == io::ErrorKind::AlreadyExists => {}
                 Err(e) => return Err(err("create cgroup", dir)(e)),
             },
             Op::CopyFromParent(file) => {
@@ -215,4 +215,33 @@ fn attach_device_program(dir: &Path, rules: &[DeviceRule]) -> Result<(), Error> 
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A retry (after a shared parent vanished in a later hierarchy) finds the pod's own
+    /// cgroups of the earlier hierarchies made by the first attempt: they are its own.
+    #[test]
+    fn a_retry_takes_the_pods_own_cgroups_made_by_the_first_attempt() {
+        let base = std::env::temp_dir().join(format!("rkt-cg-retry-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        std::fs::create_dir_all(&base).unwrap();
+        let ops = [
+            Op::Mkdir {
+                dir: base.join("rkt"),
+                shared: true,
+            },
+            Op::Mkdir {
+                dir: base.join("rkt/pod"),
+                shared: false,
+            },
+        ];
+        apply_once(&ops, false).unwrap();
+        let again = apply_once(&ops, false).unwrap_err();
+        assert_eq!(again.source.kind(), io::ErrorKind::AlreadyExists);
+        apply_once(&ops, true).unwrap();
+        std::fs::remove_dir_all(&base).unwrap();
+    }
 }
