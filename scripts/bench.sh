@@ -10,6 +10,9 @@
 #                             `cat` of their manifests; `rkt gc` of 10, 100, 1000 exited pods
 #   scripts/bench.sh fetch    `rkt fetch https://...` of the large ACI over loopback HTTPS vs
 #                             curl | gzip -dc | tee | tee >(sha512sum) | tar -x
+#   scripts/bench.sh mds      the metadata service: requests per second and p99 per endpoint
+#                             over loopback with 500 idle connections held, vs busybox httpd
+#                             serving the same body from a file (scripts/mds-load.py)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -431,11 +434,58 @@ print(f"| static rkt binary size | {int(sys.argv[4])} bytes | |")
 PY
 }
 
+# The metadata service in a network and mount namespace of its own (its port, its /run/rkt),
+# one pod registered; busybox httpd serves pod/uuid's body from a file as the reference.
+bench_mds() {
+    local work
+    work=$(mktemp -d /var/tmp/rkt-bench-mds.XXXXXX)
+    # shellcheck disable=SC2064
+    trap "rm -rf '$work'" RETURN
+    mkdir -p "$work/run" "$work/www/t/acMetadata/v1/pod"
+    local uuid=6f1f0d3c-1a2b-4c5d-8e9f-0123456789ab token=0123456789abcdef0123456789abcdef
+    printf '%s' "$uuid" >"$work/www/t/acMetadata/v1/pod/uuid"
+    local n=${MDS_REQUESTS:-2000} c=${MDS_CLIENTS:-4} h=${MDS_IDLE:-500}
+    cat >"$work/pod.json" <<'JSON'
+{"acKind":"PodManifest","acVersion":"0.8.11","apps":[{"name":"web","image":{"id":"sha512-aaaa"},"annotations":[{"name":"a","value":"b"}]}],"annotations":[{"name":"example.com/p","value":"v"}]}
+JSON
+    echo '{"acKind":"ImageManifest","acVersion":"0.8.11","name":"example.com/web"}' >"$work/image.json"
+    unshare -m -n --propagation private -- bash -euc "
+        ip link set lo up
+        mount --bind '$work/run' /run/rkt
+        '$rkt' metadata-service >/dev/null 2>&1 & mds=\$!
+        busybox httpd -f -p 127.0.0.1:18200 -h '$work/www' >/dev/null 2>&1 & httpd=\$!
+        trap 'kill \$mds \$httpd 2>/dev/null' EXIT
+        for i in \$(seq 200); do [ -S /run/rkt/metadata-svc.sock ] && break; sleep 0.05; done
+        for i in \$(seq 200); do (echo > /dev/tcp/127.0.0.1/18200) 2>/dev/null && break; sleep 0.05; done
+        curl -sf --unix-socket /run/rkt/metadata-svc.sock -X PUT --data-binary @'$work/pod.json' 'http://x/pods/$uuid?token=$token'
+        curl -sf --unix-socket /run/rkt/metadata-svc.sock -X PUT --data-binary @'$work/image.json' 'http://x/pods/$uuid/web'
+        base=/$token/acMetadata/v1
+        for round in \$(seq $runs); do
+            python3 scripts/mds-load.py 127.0.0.1 18200 $n $c 0 /t/acMetadata/v1/pod/uuid | sed 's/^/ref /'
+            python3 scripts/mds-load.py 127.0.0.1 18112 $n $c $h \$base/pod/uuid \$base/pod/annotations                 \$base/pod/manifest \$base/apps/web/annotations \$base/apps/web/image/manifest                 POST:\$base/pod/hmac/sign | sed 's/^/mds /'
+        done
+    " | python3 -c '
+import statistics, sys
+rows = {}
+for line in sys.stdin:
+    who, path, rps, med, p99 = line.split()
+    key = "busybox httpd, the same body from a file" if who == "ref" else path.split("/acMetadata/v1/")[1]
+    rows.setdefault(key, []).append((float(rps), float(med), float(p99)))
+ref = statistics.median(r[1] for r in rows["busybox httpd, the same body from a file"])
+print("| endpoint | requests/s | median ms | p99 ms | median vs busybox |")
+print("|---|---|---|---|---|")
+for key, rs in rows.items():
+    rps, med, p99 = (statistics.median(x[i] for x in rs) for i in range(3))
+    print(f"| {key} | {rps:.0f} | {med:.3f} | {p99:.3f} | {med / ref:.2f}x |")
+'
+}
+
 case "${1:-}" in
     ids) bench_ids ;;
+    mds) bench_mds ;;
     fetch) bench_fetch ;;
     run) bench_run ;;
     lifecycle) bench_lifecycle ;;
     import) exec scripts/bench-store.sh "${@:2}" ;;
-    *) echo "usage: scripts/bench.sh ids|import|run|lifecycle|fetch" >&2; exit 2 ;;
+    *) echo "usage: scripts/bench.sh ids|import|run|lifecycle|fetch|mds" >&2; exit 2 ;;
 esac
