@@ -379,3 +379,61 @@ fn run_mds_register_gives_the_apps_the_service() {
     );
     t.gc_all();
 }
+
+/// Only root registers pods: a peer of another uid is not served, whatever the socket's mode
+/// (SO_PEERCRED), and two pods registering at once are both registered.
+#[test]
+fn only_root_registers_and_concurrent_registrations_all_land() {
+    require_root();
+    let t = StoreDir::new("mds-peers");
+    let run = t.join("run-rkt");
+    std::fs::create_dir(&run).unwrap();
+    let s = Service::start(&run);
+    // The bind mount shares the directory: the socket is reachable at the test's path too.
+    let socket = run.join("metadata-svc.sock");
+    e2e::store::set_mode(&socket, 0o666);
+    let body = t.join("pod.json");
+    std::fs::write(&body, pod_manifest()).unwrap();
+    let out = Command::new("setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "curl",
+            "-s",
+        ])
+        .args(["-o", "/dev/null", "-w", "%{http_code}", "--unix-socket"])
+        .arg(&socket)
+        .args(["-X", "PUT", "--data-binary"])
+        .arg(format!("@{}", body.display()))
+        .arg(format!("http://x/pods/{UUID}?token={TOKEN}"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "000",
+        "a non-root peer was answered"
+    );
+    assert_eq!(s.get("pod/uuid").0, 401, "a non-root peer registered a pod");
+
+    let uuids: Vec<String> = (0..8)
+        .map(|i| format!("6f1f0d3c-1a2b-4c5d-8e9f-{i:012x}"))
+        .collect();
+    std::thread::scope(|scope| {
+        for (i, uuid) in uuids.iter().enumerate() {
+            let s = &s;
+            scope.spawn(move || {
+                let path = format!("/pods/{uuid}?token=token{i}");
+                assert_eq!(s.register("PUT", &path, &pod_manifest()).0, 200);
+            });
+        }
+    });
+    for (i, uuid) in uuids.iter().enumerate() {
+        let mut c = TcpStream::connect(s.addr()).unwrap();
+        let path = format!("/token{i}/acMetadata/v1/pod/uuid");
+        let (status, _, body) = parse(&raw_exchange(&mut c, "GET", &path, "", ""));
+        assert_eq!((status, body.as_str()), (200, uuid.as_str()));
+        assert_eq!(s.register("DELETE", &format!("/pods/{uuid}"), "").0, 200);
+    }
+    s.stop();
+}
