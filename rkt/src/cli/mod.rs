@@ -416,6 +416,30 @@ fn usage_message(output: &str) -> String {
 mod tests {
     use super::*;
 
+    /// `argv` through the normalizer and argh.
+    fn parsed(argv: &[&str]) -> Rkt {
+        let argv: Vec<String> = argv.iter().map(|s| s.to_string()).collect();
+        let normalized = args::normalize(COMMANDS, &argv).unwrap();
+        let strs: Vec<&str> = normalized.args.iter().map(String::as_str).collect();
+        Rkt::from_args(&["rkt"], &strs).unwrap()
+    }
+
+    fn run_args(rkt: Rkt) -> pod_flags::PodArgs {
+        let Command::Run(run::Args(a)) = rkt.command else {
+            panic!("not run")
+        };
+        a
+    }
+
+    /// The apps of a `run` command line, through the image-list grammar.
+    fn apps_of(a: &pod_flags::PodArgs) -> Vec<crate::stage0::applist::AppArg> {
+        crate::stage0::applist::parse_list(&a.positionals, &|n| {
+            pod_flags::list_role(pod_flags::Cmd::Run, n)
+        })
+        .unwrap()
+        .apps
+    }
+
     /// Every flag in the normalizer's tables must exist in the argh structs (or the pod flag
     /// table), and every command the tables call implemented must parse.
     #[test]
@@ -458,7 +482,7 @@ mod tests {
     /// global); per-app flags bind to the image before them; app arguments are left alone.
     #[test]
     fn pod_flags_among_the_images_are_hoisted() {
-        let argv: Vec<String> = [
+        let rkt = parsed(&[
             "run",
             "img1",
             "--net=host",
@@ -472,24 +496,12 @@ mod tests {
             "--net=none",
             "---",
             "img3",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        let normalized = args::normalize(COMMANDS, &argv).unwrap();
-        let strs: Vec<&str> = normalized.args.iter().map(String::as_str).collect();
-        let rkt = Rkt::from_args(&["rkt"], &strs).unwrap();
-        assert!(rkt.debug, "{strs:?}");
-        let Command::Run(run::Args(a)) = rkt.command else {
-            panic!("not run")
-        };
+        ]);
+        assert!(rkt.debug);
+        let a = run_args(rkt);
         assert_eq!(a.all("net"), ["host"]);
         assert_eq!(a.all("port"), ["http:80"]);
-        let apps = crate::stage0::applist::parse_list(&a.positionals, &|n| {
-            pod_flags::list_role(pod_flags::Cmd::Run, n)
-        })
-        .unwrap()
-        .apps;
+        let apps = apps_of(&a);
         assert_eq!(apps.len(), 3);
         assert_eq!(apps[0].exec.as_deref(), Some("/x"));
         assert_eq!(apps[1].user.as_deref(), Some("u"));
@@ -512,12 +524,7 @@ mod tests {
             "{:?}",
             n.args
         );
-        let n = norm(&["--set-env=A=B", "run", "img"]).unwrap();
-        let strs: Vec<&str> = n.args.iter().map(String::as_str).collect();
-        let rkt = Rkt::from_args(&["rkt"], &strs).unwrap();
-        let Command::Run(run::Args(a)) = rkt.command else {
-            panic!("not run")
-        };
+        let a = run_args(parsed(&["--set-env=A=B", "run", "img"]));
         assert_eq!(a.all("set-env"), ["A=B"]);
         assert!(norm(&["--bogus", "fetch", "x"]).is_err());
     }
@@ -525,7 +532,7 @@ mod tests {
     /// The run image list reaches the grammar intact through the normalizer and argh.
     #[test]
     fn run_image_list_survives_normalizing() {
-        let argv: Vec<String> = [
+        let a = run_args(parsed(&[
             "run",
             "--net=none",
             "img",
@@ -534,22 +541,9 @@ mod tests {
             "a",
             "--",
             "---",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        let normalized = args::normalize(COMMANDS, &argv).unwrap();
-        let strs: Vec<&str> = normalized.args.iter().map(String::as_str).collect();
-        let rkt = Rkt::from_args(&["rkt"], &strs).unwrap();
-        let Command::Run(run::Args(a)) = rkt.command else {
-            panic!("not run")
-        };
+        ]));
         assert_eq!(a.all("net"), ["none"]);
-        let apps = crate::stage0::applist::parse_list(&a.positionals, &|n| {
-            pod_flags::list_role(pod_flags::Cmd::Run, n)
-        })
-        .unwrap()
-        .apps;
+        let apps = apps_of(&a);
         assert_eq!(apps.len(), 1);
         assert_eq!(apps[0].exec.as_deref(), Some("/x"));
         assert_eq!(apps[0].args, Some(vec!["a".to_string(), "--".to_string()]));

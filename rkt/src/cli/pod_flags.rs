@@ -85,12 +85,8 @@ const fn flag(name: &'static str, kind: Kind, scope: Scope, on: u8, help: &'stat
 
 const fn pending(name: &'static str, kind: Kind, scope: Scope, on: u8) -> PodFlag {
     PodFlag {
-        name,
-        kind,
-        scope,
-        on,
         pending: true,
-        help: "",
+        ..flag(name, kind, scope, on, "")
     }
 }
 

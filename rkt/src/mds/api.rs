@@ -227,12 +227,7 @@ fn verify(key: &HmacKey, req: &Request) -> Response {
         Err(e) => return reply(400, format!("signature field missing or corrupt: {e}")),
     };
     let expected = sign(key, &raw, content.as_bytes());
-    let same = signature.len() == expected.len()
-        && signature
-            .iter()
-            .zip(expected)
-            .fold(0u8, |a, (x, y)| a | (x ^ y))
-            == 0;
+    let same = super::registry::constant_time_eq(&signature, &expected);
     reply(if same { 200 } else { 403 }, String::new())
 }
 

@@ -202,28 +202,29 @@ fn requested_ip(net: &'static Builtin, args: &str) -> Result<Option<Ipv4Addr>, E
     let mut unknown = Vec::new();
     let mut ignore_unknown = false;
     for pair in args.split(';').filter(|p| !p.is_empty()) {
-        let (k, v) = pair
-            .split_once('=')
-            .ok_or_else(|| bad(format!("{:?} is not KEY=VALUE", truncate(pair))))?;
+        let (k, v) = pair.split_once('=').ok_or_else(|| {
+            bad(format!(
+                "{:?} is not KEY=VALUE",
+                crate::error::bounded(pair)
+            ))
+        })?;
         match k {
             "IP" => {
-                ip = Some(
-                    v.parse::<Ipv4Addr>()
-                        .map_err(|_| bad(format!("{:?} is not an IPv4 address", truncate(v))))?,
-                )
+                ip = Some(v.parse::<Ipv4Addr>().map_err(|_| {
+                    bad(format!(
+                        "{:?} is not an IPv4 address",
+                        crate::error::bounded(v)
+                    ))
+                })?)
             }
             "IgnoreUnknown" => ignore_unknown = matches!(v, "1" | "true" | "True"),
-            other => unknown.push(truncate(other)),
+            other => unknown.push(crate::error::bounded(other)),
         }
     }
     if !unknown.is_empty() && !ignore_unknown {
         return Err(bad(format!("unknown keys {unknown:?}")));
     }
     Ok(ip)
-}
-
-fn truncate(s: &str) -> String {
-    s.chars().take(64).collect()
 }
 
 /// Joins the pod (its network namespace: `netns`, PID 1's) to a built-in network: leases an

@@ -36,29 +36,27 @@ pub(crate) enum SelectError {
     NotFound(Vec<String>),
 }
 
-fn clip(s: &str) -> String {
-    s.chars().take(64).collect()
-}
-
 impl fmt::Display for SelectError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             SelectError::EmptyName => f.write_str("netname must not be empty"),
-            SelectError::Duplicate(n) => write!(f, "found duplicate netname {:?}", clip(n)),
+            SelectError::Duplicate(n) => {
+                write!(f, "found duplicate netname {:?}", crate::error::bounded(n))
+            }
             SelectError::SpecialWithArgs(n) => {
                 write!(f, "arguments are not supported by special netname {n:?}")
             }
             SelectError::BadArgs(n, a) => write!(
                 f,
                 "network {:?} provided with invalid arguments: {:?}",
-                clip(n),
-                clip(a)
+                crate::error::bounded(n),
+                crate::error::bounded(a)
             ),
             SelectError::Exclusive(n) => {
                 write!(f, "network {n:?} cannot be combined with other networks")
             }
             SelectError::NotFound(names) => {
-                let names: Vec<String> = names.iter().map(|n| clip(n)).collect();
+                let names: Vec<String> = names.iter().map(|n| crate::error::bounded(n)).collect();
                 write!(f, "networks not found: {}", names.join(", "))
             }
         }

@@ -110,6 +110,10 @@ pub(crate) fn prepare(data_dir: &Path, opts: &RunOptions) -> Result<(Pod, FileLo
         set_env_file: opts.set_env_file.clone(),
         set_env: opts.set_env.clone(),
         cli_env: resolved.iter().map(|r| r.cli_env.clone()).collect(),
+        from_docker: resolved
+            .iter()
+            .map(|r| volumes::converted_from_docker(&r.manifest))
+            .collect(),
     };
     let path = paths::pod_stage0_prepared(&dir);
     let bytes = serde_json::to_vec(&record).map_err(|e| Error::Apps(e.to_string()))?;
@@ -142,6 +146,9 @@ pub(super) struct PreparedRecord {
     pub(super) set_env: Vec<(String, String)>,
     /// Each app's `--environment`, in manifest order.
     pub(super) cli_env: Vec<Vec<(String, String)>>,
+    /// Per app: its image was converted from Docker (its implicit volumes are filled).
+    #[serde(default)]
+    pub(super) from_docker: Vec<bool>,
 }
 
 /// One app as [`start`] rebuilds it from the pod dir.
@@ -153,7 +160,7 @@ pub(super) struct Prepared {
     pub(super) readonly_rootfs: bool,
     pub(super) cli_env: Vec<(String, String)>,
     pub(super) cli_mounts: Vec<(String, String)>,
-    /// Its image was converted from Docker (`appsinfo/<app>/manifest` says so).
+    /// Its image was converted from Docker (recorded at prepare).
     pub(super) from_docker: bool,
 }
 
@@ -218,11 +225,7 @@ pub(super) fn load_prepared(store: &Store, dir: &Path) -> Result<Loaded, Error> 
                 image: image.clone(),
                 reason: format!("the pod's tree {tree:?} is no longer in the store"),
             })?;
-        let image_manifest = paths::pod_app_manifest(dir, &name);
-        let from_docker = std::fs::read(&image_manifest)
-            .ok()
-            .and_then(|b| crate::appc::ImageManifest::from_json(&b).ok())
-            .is_some_and(|m| volumes::converted_from_docker(&m));
+        let from_docker = record.from_docker.get(i).copied().unwrap_or(false);
         apps.push(Prepared {
             from_docker,
             name,

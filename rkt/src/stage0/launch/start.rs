@@ -34,34 +34,7 @@ pub(crate) fn start(
     let store = Store::open(data_dir)?;
     let dir = pod.path();
     let mut loaded = load_prepared(&store, &dir)?;
-    let (fly_opts, ipc_opts);
-    let opts = if opts.ipc == crate::stage0::Ipc::Auto && loaded.record.ipc != opts.ipc {
-        ipc_opts = StartOptions {
-            ipc: loaded.record.ipc,
-            ..opts.clone()
-        };
-        &ipc_opts
-    } else {
-        opts
-    };
-    if (loaded.record.fly || opts.fly) && opts.ipc == crate::stage0::Ipc::Private {
-        return Err(Error::Apps(
-            "fly stage1: --ipc=private: fly runs the app in the host's namespaces".into(),
-        ));
-    }
-    let opts = if loaded.record.fly && !opts.fly {
-        // A pod prepared for fly (run-prepared): rkt's fly ignored --net and --interactive.
-        fly_opts = StartOptions {
-            fly: true,
-            net: Net::Host,
-            networks: Vec::new(),
-            interactive: false,
-            ..opts.clone()
-        };
-        &fly_opts
-    } else {
-        opts
-    };
+    let opts = &with_prepared(opts, &loaded.record)?;
     let pod_isolators = std::mem::take(&mut loaded.pod_isolators);
     let networks = networks(&loaded, opts)?;
     let (pids_limit, protect_kernel) = (loaded.record.pids_limit, loaded.record.protect_kernel);
@@ -97,6 +70,31 @@ pub(crate) fn start(
         networks: &networks,
     };
     launch(data_dir, pod, lock, &pod_plan, opts)
+}
+
+/// The start options with what prepare recorded: its `--ipc` as the default, and fly for a pod
+/// prepared for it (rkt's fly ignored `--net` and `--interactive`), which a private IPC
+/// namespace cannot be.
+fn with_prepared(
+    opts: &StartOptions,
+    record: &super::prepare::PreparedRecord,
+) -> Result<StartOptions, Error> {
+    let mut opts = opts.clone();
+    if opts.ipc == crate::stage0::Ipc::Auto {
+        opts.ipc = record.ipc;
+    }
+    if record.fly && !opts.fly {
+        opts.fly = true;
+        opts.net = Net::Host;
+        opts.networks.clear();
+        opts.interactive = false;
+    }
+    if opts.fly && opts.ipc == crate::stage0::Ipc::Private {
+        return Err(Error::Apps(
+            "fly stage1: --ipc=private: fly runs the app in the host's namespaces".into(),
+        ));
+    }
+    Ok(opts)
 }
 
 /// What [`launch`] starts: the plan (and where stage1-init reads it), the cgroups made for
